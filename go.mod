@@ -1,0 +1,3 @@
+module github.com/goconfd/goconfd
+
+go 1.26.8
