@@ -1,0 +1,185 @@
+package tjson
+
+import (
+	"math/big"
+	"strconv"
+)
+
+// MaxExponent bounds the exponent of a number literal. Text.JSON computes
+// 10^e exactly, so the real server spends unbounded time and memory on
+// "1e999999999"; goconfd refuses such a number instead.
+const MaxExponent = 4096
+
+// Int returns the integer Text.JSON reads from a number literal for an Int
+// field: the exact value rounded half to even (Haskell's round on a
+// Rational), wrapped to 64 bits as fromInteger does. "1.5" is 2, "0.4" is
+// 0, "2.5" is 2, "1e0" is 1.
+func Int(lit []byte) (int64, error) {
+	// Fast path: a plain integer that fits.
+	if n, ok := plainInt(lit); ok {
+		return n, nil
+	}
+	r, err := Rat(lit)
+	if err != nil {
+		return 0, err
+	}
+	return roundHalfEven(r), nil
+}
+
+// plainInt parses -?[0-9]{1,18} without allocating.
+func plainInt(lit []byte) (int64, bool) {
+	neg := false
+	d := lit
+	if len(d) > 0 && d[0] == '-' {
+		neg, d = true, d[1:]
+	}
+	if len(d) == 0 || len(d) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range d {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
+
+// Rat returns the exact value of a number literal read by ReadNumber.
+func Rat(lit []byte) (*big.Rat, error) {
+	mant := lit
+	exp := int64(0)
+	for i, c := range lit {
+		if c == 'e' || c == 'E' {
+			mant = lit[:i]
+			e, err := strconv.ParseInt(string(lit[i+1:]), 10, 64)
+			if err != nil || e > MaxExponent || e < -MaxExponent {
+				return nil, ErrExponent
+			}
+			exp = e
+			break
+		}
+	}
+	r, ok := new(big.Rat).SetString(string(mant))
+	if !ok {
+		return nil, ErrNumber
+	}
+	if exp != 0 {
+		p := new(big.Int).Exp(big.NewInt(10), big.NewInt(abs(exp)), nil)
+		if exp > 0 {
+			r.Mul(r, new(big.Rat).SetInt(p))
+		} else {
+			r.Quo(r, new(big.Rat).SetInt(p))
+		}
+	}
+	return r, nil
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// roundHalfEven rounds r to the nearest integer, ties to even, and
+// returns its low 64 bits as a signed integer.
+func roundHalfEven(r *big.Rat) int64 {
+	num, den := r.Num(), r.Denom()
+	q, m := new(big.Int).QuoRem(num, den, new(big.Int)) // truncated
+	// Compare 2|m| with den.
+	twice := new(big.Int).Abs(m)
+	twice.Lsh(twice, 1)
+	switch c := twice.Cmp(den); {
+	case c > 0, c == 0 && q.Bit(0) == 1:
+		if num.Sign() < 0 {
+			q.Sub(q, big.NewInt(1))
+		} else {
+			q.Add(q, big.NewInt(1))
+		}
+	}
+	// Low 64 bits, two's complement.
+	mod := new(big.Int).Lsh(big.NewInt(1), 64)
+	q.Mod(q, mod)
+	return int64(q.Uint64())
+}
+
+// Float returns the double closest to a number literal, as Haskell's
+// fromRational does. Values beyond the double range are ±Inf.
+func Float(lit []byte) (float64, error) {
+	f, err := strconv.ParseFloat(string(lit), 64)
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+			return f, nil
+		}
+		return 0, ErrNumber
+	}
+	return f, nil
+}
+
+// AppendDouble appends f as Haskell's show prints a Double: the shortest
+// digits that read back as f, in fixed notation with at least one
+// fractional digit when 0.1 <= |f| < 10^7 ("5.0", "0.25"), otherwise in
+// scientific notation ("1.354038435343601e9", "1.0e-2"). NaN and
+// infinities are written as null, as Text.JSON does.
+func AppendDouble(dst []byte, f float64) []byte {
+	switch {
+	case f != f || f > 1.7976931348623157e308 || f < -1.7976931348623157e308:
+		return append(dst, "null"...)
+	case f == 0:
+		if 1/f < 0 {
+			return append(dst, "-0.0"...)
+		}
+		return append(dst, "0.0"...)
+	}
+	if f < 0 {
+		dst = append(dst, '-')
+		f = -f
+	}
+	var tmp [32]byte
+	s := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64)
+	// s is d[.ddd]e±XX; Haskell's exponent e has f = 0.d1d2... × 10^e.
+	var digits [24]byte
+	nd := 0
+	i := 0
+	for ; i < len(s) && s[i] != 'e'; i++ {
+		if s[i] != '.' {
+			digits[nd] = s[i]
+			nd++
+		}
+	}
+	e10, _ := strconv.Atoi(string(s[i+1:]))
+	e := e10 + 1
+	ds := digits[:nd]
+	if e < 0 || e > 7 {
+		dst = append(dst, ds[0], '.')
+		if len(ds) == 1 {
+			dst = append(dst, '0')
+		} else {
+			dst = append(dst, ds[1:]...)
+		}
+		dst = append(dst, 'e')
+		return strconv.AppendInt(dst, int64(e-1), 10)
+	}
+	if e == 0 {
+		dst = append(dst, '0', '.')
+		return append(dst, ds...)
+	}
+	// e in 1..7: integer part is the first e digits, zero-padded.
+	for k := 0; k < e; k++ {
+		if k < len(ds) {
+			dst = append(dst, ds[k])
+		} else {
+			dst = append(dst, '0')
+		}
+	}
+	dst = append(dst, '.')
+	if e >= len(ds) {
+		return append(dst, '0')
+	}
+	return append(dst, ds[e:]...)
+}

@@ -1,0 +1,199 @@
+package tjson
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		opt     Options
+		want    string // compact re-encoding
+		wantErr error
+	}{
+		{name: "object", in: `{"a": 1, "b": [true, false, null]}`, want: `{"a":1,"b":[true,false,null]}`},
+		{name: "trailing space after object", in: "{\"a\":1} \n", want: `{"a":1}`},
+		{name: "trailing nbsp latin1", in: "{}\xa0", opt: Options{Latin1: true}, want: `{}`},
+		{name: "trailing nbsp utf8", in: "{}\u00a0", want: `{}`},
+		{name: "trailing em space utf8", in: "{}\u2003", want: `{}`},
+		{name: "trailing vtab", in: "[]\v\f", want: `[]`},
+		{name: "leading space", in: ` {}`, wantErr: ErrToken},
+		{name: "trailing junk", in: `{}x`, wantErr: ErrTrailing},
+		{name: "trailing space after scalar", in: `1 `, wantErr: ErrTrailing},
+		{name: "scalar top level", in: `"x"`, want: `"x"`},
+		{name: "scalar refused by decodeStrict", in: `"x"`, opt: Options{Container: true}, wantErr: ErrTopLevel},
+		{name: "duplicates kept", in: `{"a":1,"a":2}`, want: `{"a":1,"a":2}`},
+		{name: "leading zero", in: `[01]`, wantErr: ErrToken},
+		{name: "dot without digits", in: `[1.]`, wantErr: ErrToken},
+		{name: "exponent", in: `[1E+2,1e-2,-0.5e1]`, want: `[1E+2,1e-2,-0.5e1]`},
+		{name: "plus sign", in: `[+1]`, wantErr: ErrToken},
+		{name: "escapes", in: `["\"\\\/\b\f\n\r\t\u00e9\u0001"]`, want: `["\"\\/\b\f\n\r\t\u00e9\u0001"]`},
+		{name: "surrogate pair stays two chars", in: `["\ud83d\ude00"]`, want: `["\ud83d\ude00"]`},
+		{name: "raw utf8", in: `["é€😀"]`, want: `["\u00e9\u20ac\ud83d\ude00"]`},
+		{name: "raw latin1", in: "[\"\xe9\"]", opt: Options{Latin1: true}, want: `["\u00e9"]`},
+		{name: "invalid utf8", in: "[\"\xe9\"]", wantErr: ErrEncoding},
+		{name: "raw control char", in: "[\"\x01\"]", wantErr: ErrString},
+		{name: "bad escape", in: `["\x"]`, wantErr: ErrString},
+		{name: "short unicode escape", in: `["\u12"]`, wantErr: ErrString},
+		{name: "unterminated", in: `["abc`, wantErr: ErrString},
+		{name: "truncated object", in: `{"a":1`, wantErr: ErrEOF},
+		{name: "nul is not null", in: `[nul]`, wantErr: ErrToken},
+		{name: "space inside", in: "{ \"a\" :\t[ 1 , 2 ] }", want: `{"a":[1,2]}`},
+		{name: "empty containers", in: `[{},[], {} ]`, want: `[{},[],{}]`},
+		{name: "unquoted key", in: `{a:1}`, wantErr: ErrString},
+		{name: "trailing comma", in: `[1,]`, wantErr: ErrToken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := Parse([]byte(tt.in), tt.opt)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Parse(%q) error = %v, want %v", tt.in, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse(%q): %v", tt.in, err)
+			}
+			if got := string(Marshal(&v)); got != tt.want {
+				t.Errorf("Parse(%q) = %s, want %s", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseDepth(t *testing.T) {
+	deep := make([]byte, 0, 2*MaxDepth+2)
+	for i := 0; i <= MaxDepth; i++ {
+		deep = append(deep, '[')
+	}
+	for i := 0; i <= MaxDepth; i++ {
+		deep = append(deep, ']')
+	}
+	if _, err := Parse(deep, Options{}); !errors.Is(err, ErrDepth) {
+		t.Fatalf("error = %v, want ErrDepth", err)
+	}
+	var s Scanner
+	s.Reset(deep, false)
+	if err := s.Skip(); !errors.Is(err, ErrDepth) {
+		t.Fatalf("Skip error = %v, want ErrDepth", err)
+	}
+}
+
+func TestGetFirstWins(t *testing.T) {
+	v, err := Parse([]byte(`{"a":1,"b":2,"a":3}`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := v.Get("a")
+	if !ok || got.Str != "1" {
+		t.Fatalf("Get(a) = %v %v, want 1", got, ok)
+	}
+	if _, ok := v.Get("c"); ok {
+		t.Fatal("Get(c) found a member")
+	}
+}
+
+func TestInt(t *testing.T) {
+	tests := []struct {
+		lit     string
+		want    int64
+		wantErr bool
+	}{
+		{"0", 0, false}, {"-0", 0, false}, {"42", 42, false}, {"-7", -7, false},
+		{"1.5", 2, false}, {"2.5", 2, false}, {"0.4", 0, false}, {"-1.5", -2, false},
+		{"-2.5", -2, false}, {"0.5", 0, false}, {"0.500001", 1, false},
+		{"1e0", 1, false}, {"1E2", 100, false}, {"15e-1", 2, false}, {"25e-1", 2, false},
+		{"9223372036854775807", math.MaxInt64, false},
+		{"9223372036854775808", math.MinInt64, false},
+		{"18446744073709551616", 0, false},
+		{"18446744073709551617", 1, false},
+		{"5000000.0", 5000000, false},
+		{"1e99999", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := Int([]byte(tt.lit))
+		if (err != nil) != tt.wantErr || (err == nil && got != tt.want) {
+			t.Errorf("Int(%s) = %d, %v; want %d, err %v", tt.lit, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestAppendDouble(t *testing.T) {
+	tests := []struct {
+		in   float64
+		want string
+	}{
+		{0, "0.0"}, {math.Copysign(0, -1), "-0.0"}, {5, "5.0"}, {0.25, "0.25"},
+		{0.1, "0.1"}, {0.01, "1.0e-2"}, {1234567, "1234567.0"}, {9999999.5, "9999999.5"},
+		{1e7, "1.0e7"}, {1354038435.343601, "1.354038435343601e9"}, {-2.5, "-2.5"},
+		{1.5e300, "1.5e300"}, {123.456, "123.456"}, {math.Inf(1), "null"}, {math.NaN(), "null"},
+	}
+	for _, tt := range tests {
+		if got := string(AppendDouble(nil, tt.in)); got != tt.want {
+			t.Errorf("AppendDouble(%v) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestAppendStringASCII(t *testing.T) {
+	for _, s := range []string{"plain", "é", "€", "😀", "a\"b\\c", "\x00\x1f\x7f", "tab\there"} {
+		out := AppendString(nil, s)
+		for _, c := range out {
+			if c >= 0x80 {
+				t.Fatalf("AppendString(%q) = %q: not ASCII", s, out)
+			}
+		}
+		var back string
+		if err := json.Unmarshal(out, &back); err != nil || back != s {
+			t.Errorf("AppendString(%q) = %s, decodes to %q (%v)", s, out, back, err)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2.5e3,"x\u00e9"],"b":{}}`, `[null,true,false]`, "{\"\xe9\":1} ", `"x"`, `-0.0E-0`} {
+		f.Add([]byte(s), false)
+		f.Add([]byte(s), true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, latin1 bool) {
+		v, err := Parse(data, Options{Latin1: latin1})
+		var s Scanner
+		s.Reset(data, latin1)
+		skipErr := s.Skip()
+		if err == nil {
+			if skipErr != nil {
+				t.Fatalf("Parse accepted %q but Skip failed: %v", data, skipErr)
+			}
+			// Our own output must parse back to the same output.
+			out := Marshal(&v)
+			v2, err := Parse(out, Options{})
+			if err != nil {
+				t.Fatalf("re-parse of %q: %v", out, err)
+			}
+			if out2 := Marshal(&v2); string(out2) != string(out) {
+				t.Fatalf("round trip: %q != %q", out2, out)
+			}
+			for _, c := range out {
+				if c >= 0x80 {
+					t.Fatalf("output not ASCII: %q", out)
+				}
+			}
+		}
+	})
+}
+
+func BenchmarkParseSmall(b *testing.B) {
+	data := []byte(`{"protocol": 1, "type": 3, "query": {"3": [0, 1, 2]}, "rsalt": "9aa6ce92-8336-11de-af38-001d093e835f"}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Parse(data, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,194 @@
+package protocol
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/hex"
+	"hash"
+	"strconv"
+	"time"
+
+	"github.com/goconfd/goconfd/internal/tjson"
+)
+
+// Decoder authenticates and parses request datagrams. It keeps its
+// buffers between calls so that decoding allocates nothing in steady
+// state. A Decoder is not safe for concurrent use; a server keeps one per
+// goroutine (or in a sync.Pool).
+type Decoder struct {
+	key  []byte
+	mac  hash.Hash
+	sum  [sha1.Size]byte
+	want [sha1.Size]byte
+	scan tjson.Scanner
+
+	// Scratch buffers, reused across calls.
+	hmacHex, msg, salt []byte
+	key_, rsalt, plain []byte
+	link, ip, ips      []byte
+	ipOffs             []int
+	ipList             [][]byte
+	fields             []Field
+}
+
+// NewDecoder returns a Decoder that verifies requests with key, the raw
+// bytes of hmac.key (trailing newline included: Ganeti uses the file's
+// bytes verbatim).
+func NewDecoder(key []byte) *Decoder {
+	d := &Decoder{}
+	d.SetKey(key)
+	return d
+}
+
+// SetKey changes the HMAC key. key is copied.
+func (d *Decoder) SetKey(key []byte) {
+	d.key = append(d.key[:0], key...)
+	d.mac = hmac.New(sha1.New, d.key)
+}
+
+// Key returns the key the Decoder verifies with. The caller must not
+// modify it.
+func (d *Decoder) Key() []byte { return d.key }
+
+// Decode authenticates and parses one request datagram, checking in the
+// order the 3.0 server does (src/Ganeti/Confd/Server.hs and Utils.hs):
+// magic, envelope, HMAC, request, timestamp. It returns Answered and fills
+// req when the request must be answered, or the reason to drop it. req's
+// byte slices point into d and are valid until the next call.
+//
+// The datagram is read as Latin-1 (one character per byte), as Ganeti
+// reads it.
+func (d *Decoder) Decode(dgram []byte, now time.Time, req *Request) Outcome {
+	if len(dgram) < len(Magic) || string(dgram[:len(Magic)]) != Magic {
+		return DropMagic
+	}
+	if !d.parseEnvelope(dgram[len(Magic):]) {
+		return DropEnvelope
+	}
+	if !d.verify() {
+		return DropHMAC
+	}
+	if !d.parseRequest(d.msg, req) {
+		return DropRequest
+	}
+	ts, big, ok := parseTimestamp(d.salt)
+	if !ok || big {
+		return DropTimestamp
+	}
+	skew := ts - now.Unix()
+	if skew > int64(MaxClockSkew/time.Second) || skew < -int64(MaxClockSkew/time.Second) {
+		return DropTimestamp
+	}
+	return Answered
+}
+
+// parseEnvelope reads the signed envelope: an object with exactly the
+// string members hmac, msg and salt (SignedMessage), the first of
+// duplicates counting, followed by nothing but white space.
+func (d *Decoder) parseEnvelope(text []byte) bool {
+	s := &d.scan
+	s.Reset(text, true)
+	if s.Peek() != '{' {
+		return false
+	}
+	empty, err := s.BeginObject()
+	if err != nil || empty {
+		return false
+	}
+	var seen [3]bool
+	for {
+		d.key_, err = s.ReadKey(d.key_[:0])
+		if err != nil {
+			return false
+		}
+		var i int
+		switch string(d.key_) {
+		case "hmac":
+			i = 0
+		case "msg":
+			i = 1
+		case "salt":
+			i = 2
+		default:
+			return false
+		}
+		if seen[i] {
+			if s.Skip() != nil {
+				return false
+			}
+		} else {
+			seen[i] = true
+			if s.Peek() != '"' {
+				return false
+			}
+			switch i {
+			case 0:
+				d.hmacHex, err = s.ReadString(d.hmacHex[:0])
+			case 1:
+				d.msg, err = s.ReadString(d.msg[:0])
+			default:
+				d.salt, err = s.ReadString(d.salt[:0])
+			}
+			if err != nil {
+				return false
+			}
+		}
+		more, err := s.Next('}')
+		if err != nil {
+			return false
+		}
+		if !more {
+			break
+		}
+	}
+	return s.AtEnd() && seen[0] && seen[1] && seen[2]
+}
+
+// verify checks the envelope's HMAC-SHA1 over salt ‖ msg in constant
+// time. Ganeti lowercases the received hex digest before comparing, so
+// upper-case hex is accepted.
+func (d *Decoder) verify() bool {
+	if len(d.hmacHex) != 2*sha1.Size {
+		return false
+	}
+	if _, err := hex.Decode(d.want[:], d.hmacHex); err != nil {
+		return false
+	}
+	d.mac.Reset()
+	d.mac.Write(d.salt)
+	d.mac.Write(d.msg)
+	return hmac.Equal(d.mac.Sum(d.sum[:0]), d.want[:])
+}
+
+// AppendReply appends a signed reply datagram to dst, byte for byte as the
+// 3.0 server writes it:
+//
+//	plj0{"hmac":"<hex>","msg":"{\"protocol\":1,\"status\":S,\"answer\":A,\"serial\":N}","salt":"<rsalt>"}
+//
+// answer is the answer's JSON text; rsalt is echoed. The HMAC covers
+// rsalt ‖ inner message, with the same key as requests.
+func (d *Decoder) AppendReply(dst, rsalt []byte, status Status, answer []byte, serial int64) []byte {
+	inner := d.msg[:0] // the request's msg is no longer needed
+	inner = append(inner, `{"protocol":1,"status":`...)
+	inner = strconv.AppendInt(inner, int64(status), 10)
+	inner = append(inner, `,"answer":`...)
+	inner = append(inner, answer...)
+	inner = append(inner, `,"serial":`...)
+	inner = strconv.AppendInt(inner, serial, 10)
+	inner = append(inner, '}')
+	d.msg = inner
+
+	d.mac.Reset()
+	d.mac.Write(rsalt)
+	d.mac.Write(inner)
+	sum := d.mac.Sum(d.sum[:0])
+
+	dst = append(dst, Magic...)
+	dst = append(dst, `{"hmac":"`...)
+	dst = hex.AppendEncode(dst, sum)
+	dst = append(dst, `","msg":`...)
+	dst = tjson.AppendString(dst, inner)
+	dst = append(dst, `,"salt":`...)
+	dst = tjson.AppendString(dst, rsalt)
+	return append(dst, '}')
+}

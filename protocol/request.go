@@ -1,0 +1,416 @@
+package protocol
+
+import (
+	"strings"
+
+	"github.com/goconfd/goconfd/internal/tjson"
+)
+
+// QueryKind is the shape of a request's query (PROTOCOL.md §2.2).
+type QueryKind uint8
+
+const (
+	// QueryEmpty is a null or absent query (EmptyQuery).
+	QueryEmpty QueryKind = iota
+	// QueryPlain is a string (PlainQuery).
+	QueryPlain
+	// QueryDict is an object with the keys "0".."3" (DictQuery).
+	QueryDict
+)
+
+// Query is a parsed request query. Its byte slices point into the
+// Decoder that produced it and are valid until its next Decode.
+type Query struct {
+	Kind QueryKind
+	// Plain is the string of a QueryPlain.
+	Plain []byte
+	// Link is key "0" of a QueryDict; HasLink is false when it is absent
+	// or null.
+	Link    []byte
+	HasLink bool
+	// IP is key "1"; HasIP is false when it is absent or null.
+	IP    []byte
+	HasIP bool
+	// IPList is key "2" ([] when absent or null).
+	IPList [][]byte
+	// Fields is key "3" ([] when absent or null).
+	Fields []Field
+}
+
+// Request is a parsed and authenticated request (PROTOCOL.md §2.1).
+type Request struct {
+	// Protocol is the version the client sent; 3.0 does not check it.
+	Protocol int64
+	Type     Type
+	Query    Query
+	// RSalt is the reply salt, echoed in the reply.
+	RSalt []byte
+}
+
+// parseRequest parses the inner message of a request as Ganeti 3.0's
+// ConfdRequest reader does (src/Ganeti/Confd/Types.hs): exactly the
+// members protocol (Int), type (0..11), query (optional) and rsalt
+// (String); the first of duplicate members counts; numbers are rounded
+// half to even; anything else makes the request invalid.
+func (d *Decoder) parseRequest(msg []byte, req *Request) bool {
+	s := &d.scan
+	s.Reset(msg, false)
+	if s.Peek() != '{' {
+		return false
+	}
+	empty, err := s.BeginObject()
+	if err != nil || empty {
+		return false
+	}
+	var haveProto, haveType, haveQuery, haveRSalt bool
+	req.Query = Query{Kind: QueryEmpty, IPList: d.ipList[:0], Fields: d.fields[:0]}
+	for {
+		d.key, err = s.ReadKey(d.key[:0])
+		if err != nil {
+			return false
+		}
+		switch {
+		case string(d.key) == "protocol" && !haveProto:
+			haveProto = true
+			n, ok := d.readInt()
+			if !ok {
+				return false
+			}
+			req.Protocol = n
+		case string(d.key) == "type" && !haveType:
+			haveType = true
+			n, ok := d.readInt()
+			if !ok || n < 0 || n >= NumTypes {
+				return false
+			}
+			req.Type = Type(n)
+		case string(d.key) == "query" && !haveQuery:
+			haveQuery = true
+			if !d.readQuery(&req.Query) {
+				return false
+			}
+		case string(d.key) == "rsalt" && !haveRSalt:
+			haveRSalt = true
+			if s.Peek() != '"' {
+				return false
+			}
+			d.rsalt, err = s.ReadString(d.rsalt[:0])
+			if err != nil {
+				return false
+			}
+			req.RSalt = d.rsalt
+		case isOneOf(d.key, "protocol", "type", "query", "rsalt"):
+			// A later duplicate: only its syntax matters.
+			if s.Skip() != nil {
+				return false
+			}
+		default:
+			return false // superfluous key
+		}
+		more, err := s.Next('}')
+		if err != nil {
+			return false
+		}
+		if !more {
+			break
+		}
+	}
+	return s.AtEnd() && haveProto && haveType && haveRSalt
+}
+
+func isOneOf(key []byte, names ...string) bool {
+	for _, n := range names {
+		if string(key) == n {
+			return true
+		}
+	}
+	return false
+}
+
+// readInt reads a number for an Int field.
+func (d *Decoder) readInt() (int64, bool) {
+	if k, err := d.scan.PeekKind(); err != nil || k != tjson.Number {
+		return 0, false
+	}
+	lit, err := d.scan.ReadNumber()
+	if err != nil {
+		return 0, false
+	}
+	n, err := tjson.Int(lit)
+	return n, err == nil
+}
+
+// readQuery reads the query member (ConfdQuery's JSON instance).
+func (d *Decoder) readQuery(q *Query) bool {
+	s := &d.scan
+	k, err := s.PeekKind()
+	if err != nil {
+		return false
+	}
+	switch k {
+	case tjson.Null:
+		return s.ReadNull() == nil
+	case tjson.String:
+		d.plain, err = s.ReadString(d.plain[:0])
+		q.Kind, q.Plain = QueryPlain, d.plain
+		return err == nil
+	case tjson.Object:
+		q.Kind = QueryDict
+		return d.readDict(q)
+	}
+	return false
+}
+
+// readDict reads a DictQuery (ConfdReqQ): optional keys "0" and "1"
+// (strings), "2" (list of strings) and "3" (list of field codes); null is
+// the same as absent; any other key makes the request invalid.
+func (d *Decoder) readDict(q *Query) bool {
+	s := &d.scan
+	empty, err := s.BeginObject()
+	if err != nil {
+		return false
+	}
+	if empty {
+		return true
+	}
+	var seen [4]bool
+	d.ipOffs = d.ipOffs[:0]
+	d.ips = d.ips[:0]
+	for {
+		d.key, err = s.ReadKey(d.key[:0])
+		if err != nil {
+			return false
+		}
+		if len(d.key) != 1 || d.key[0] < '0' || d.key[0] > '3' {
+			return false
+		}
+		i := d.key[0] - '0'
+		if seen[i] {
+			if s.Skip() != nil {
+				return false
+			}
+		} else {
+			seen[i] = true
+			if !d.readDictMember(i, q) {
+				return false
+			}
+		}
+		more, err := s.Next('}')
+		if err != nil {
+			return false
+		}
+		if !more {
+			break
+		}
+	}
+	// Slice the IP list out of its buffer now that it will not move.
+	start := 0
+	for _, end := range d.ipOffs {
+		q.IPList = append(q.IPList, d.ips[start:end:end])
+		start = end
+	}
+	d.ipList = q.IPList[:0]
+	d.fields = q.Fields[:0]
+	return true
+}
+
+func (d *Decoder) readDictMember(i byte, q *Query) bool {
+	s := &d.scan
+	k, err := s.PeekKind()
+	if err != nil {
+		return false
+	}
+	if k == tjson.Null {
+		return s.ReadNull() == nil
+	}
+	switch i {
+	case 0, 1:
+		if k != tjson.String {
+			return false
+		}
+		if i == 0 {
+			d.link, err = s.ReadString(d.link[:0])
+			q.Link, q.HasLink = d.link, true
+		} else {
+			d.ip, err = s.ReadString(d.ip[:0])
+			q.IP, q.HasIP = d.ip, true
+		}
+		return err == nil
+	case 2:
+		return d.readList(func() bool {
+			if s.Peek() != '"' {
+				return false
+			}
+			d.ips, err = s.ReadString(d.ips)
+			d.ipOffs = append(d.ipOffs, len(d.ips))
+			return err == nil
+		})
+	default:
+		return d.readList(func() bool {
+			n, ok := d.readInt()
+			if !ok || n < 0 || n >= NumFields {
+				return false
+			}
+			q.Fields = append(q.Fields, Field(n))
+			return true
+		})
+	}
+}
+
+func (d *Decoder) readList(elem func() bool) bool {
+	s := &d.scan
+	if s.Peek() != '[' {
+		return false
+	}
+	empty, err := s.BeginArray()
+	if err != nil {
+		return false
+	}
+	if empty {
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		more, err := s.Next(']')
+		if err != nil {
+			return false
+		}
+		if !more {
+			return true
+		}
+	}
+}
+
+// parseTimestamp parses a request salt as Haskell's reads does for an
+// Integer, as Ganeti's tryRead uses it (src/Ganeti/Utils.hs): leading
+// white space, optional parentheses (with white space inside), an optional
+// '-' lexeme, then a decimal, 0x/0X hexadecimal or 0o/0O octal literal,
+// and nothing after the last lexeme. ok is false when the salt is not an
+// integer; big is true when it is one but does not fit in an int64 (it is
+// then certainly outside the clock-skew window).
+func parseTimestamp(salt []byte) (ts int64, big bool, ok bool) {
+	p := salt
+	skip := func() {
+		for len(p) > 0 {
+			r, n := tjson.DecodeChar(p)
+			if !tjson.IsSpace(r) {
+				return
+			}
+			p = p[n:]
+		}
+	}
+	depth := 0
+	for {
+		skip()
+		if len(p) > 0 && p[0] == '(' {
+			depth++
+			p = p[1:]
+			continue
+		}
+		break
+	}
+	neg := false
+	if len(p) > 0 && p[0] == '-' {
+		// "-" must be a lexeme of its own: "--" starts another symbol.
+		if len(p) > 1 && isSymbolChar(p[1]) {
+			return 0, false, false
+		}
+		neg = true
+		p = p[1:]
+		skip()
+	}
+	base := uint64(10)
+	if len(p) > 2 && p[0] == '0' {
+		switch p[1] {
+		case 'x', 'X':
+			if hexVal(p[2]) < 16 {
+				base, p = 16, p[2:]
+			}
+		case 'o', 'O':
+			if p[2] >= '0' && p[2] <= '7' {
+				base, p = 8, p[2:]
+			}
+		}
+	}
+	var n uint64
+	digits := 0
+	overflow := false
+	for len(p) > 0 {
+		v := hexVal(p[0])
+		if uint64(v) >= base {
+			break
+		}
+		if n > (1<<63)/base {
+			overflow = true
+		}
+		n = n*base + uint64(v)
+		if n > 1<<63 {
+			overflow = true
+		}
+		digits++
+		p = p[1:]
+	}
+	if digits == 0 {
+		return 0, false, false
+	}
+	// A decimal literal followed by a fraction or an exponent is a
+	// fractional lexeme, which is no Integer.
+	if base == 10 && len(p) > 0 && (p[0] == '.' && len(p) > 1 && isDigit(p[1]) ||
+		(p[0] == 'e' || p[0] == 'E') && exponentFollows(p[1:])) {
+		return 0, false, false
+	}
+	// The number lexeme must end here: letters or digits would have been
+	// part of it or of an identifier glued to it.
+	if len(p) > 0 && (isDigit(p[0]) || isIdentChar(p[0])) {
+		return 0, false, false
+	}
+	for ; depth > 0; depth-- {
+		skip()
+		if len(p) == 0 || p[0] != ')' {
+			return 0, false, false
+		}
+		p = p[1:]
+	}
+	if len(p) != 0 {
+		return 0, false, false
+	}
+	if overflow || (!neg && n == 1<<63) {
+		return 0, true, true
+	}
+	if neg {
+		return -int64(n), false, true
+	}
+	return int64(n), false, true
+}
+
+func exponentFollows(p []byte) bool {
+	if len(p) > 0 && (p[0] == '+' || p[0] == '-') {
+		p = p[1:]
+	}
+	return len(p) > 0 && isDigit(p[0])
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isIdentChar(c byte) bool {
+	return c == '_' || c == '\'' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80
+}
+
+// isSymbolChar reports whether c continues a Haskell operator symbol.
+func isSymbolChar(c byte) bool {
+	return strings.IndexByte(`!#$%&*+./<=>?@\^|-~:`, c) >= 0
+}
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 255
+}
