@@ -9,16 +9,16 @@ import (
 // Syntax errors. They are values, not formatted per call, so that the
 // request path can reject a datagram without allocating.
 var (
-	ErrEOF          = errors.New("unexpected end of JSON text")
-	ErrToken        = errors.New("invalid JSON token")
-	ErrString       = errors.New("invalid JSON string")
-	ErrNumber       = errors.New("invalid JSON number")
-	ErrTrailing     = errors.New("invalid tokens at end of JSON text")
-	ErrTopLevel     = errors.New("JSON text must be an object or an array")
-	ErrEncoding     = errors.New("invalid UTF-8 in JSON text")
-	ErrDepth        = errors.New("JSON nested too deeply")
-	ErrExponent     = errors.New("JSON number exponent out of range")
-	)
+	ErrEOF      = errors.New("unexpected end of JSON text")
+	ErrToken    = errors.New("invalid JSON token")
+	ErrString   = errors.New("invalid JSON string")
+	ErrNumber   = errors.New("invalid JSON number")
+	ErrTrailing = errors.New("invalid tokens at end of JSON text")
+	ErrTopLevel = errors.New("JSON text must be an object or an array")
+	ErrEncoding = errors.New("invalid UTF-8 in JSON text")
+	ErrDepth    = errors.New("JSON nested too deeply")
+	ErrExponent = errors.New("JSON number exponent out of range")
+)
 
 // MaxDepth bounds the nesting of arrays and objects. Text.JSON has no
 // limit (the real server's stack grows instead); a config deeper than this
