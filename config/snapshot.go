@@ -1,0 +1,672 @@
+// Package config loads Ganeti 3.0's config.data into an immutable,
+// indexed Snapshot from which every confd answer is a lookup.
+//
+// Loading accepts exactly what the 3.0 server's object model accepts
+// (src/Ganeti/Objects.hs), normalizes the document as that model writes it
+// back (the document CONFIG_QUERY walks), and precomputes what depends on
+// the config alone: name and prefix indexes, the link → IP → instance map,
+// the node IP lists, per-node DRBD minors, encoded instances and disks.
+package config
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+
+	"github.com/goconfd/goconfd/internal/tjson"
+)
+
+// Snapshot is one loaded config.data. It is never modified after Parse
+// returns, so any number of goroutines may read it.
+type Snapshot struct {
+	doc tjson.Value
+	// bigObjects indexes the members of large objects (the node, instance
+	// and disk maps) for CONFIG_QUERY.
+	bigObjects map[*tjson.Value]map[string]int
+
+	version       int64
+	serial        int64
+	clusterSerial int64
+
+	nodes      []*Node // ascending by map key
+	nodeByKey  map[string]*Node
+	nodeByName map[string]*Node
+	// nodePartial maps each dotted prefix of a node name to the only node
+	// it names, or to nil when it names several.
+	nodePartial map[string]*Node
+
+	instances       []*Instance
+	instByKey       map[string]*Instance
+	instByName      map[string]*Instance // names as getInstance sees them
+	instPartial     map[string]*Instance
+	instByExactName map[string]*Instance // getInstanceByName: first by key
+
+	master   masterInfo
+	nicLinks nicLinks
+
+	versionJSON        []byte
+	nodePipListJSON    []byte
+	mcPipListJSON      []byte
+	dataCollectorsJSON []byte
+}
+
+// Node is a node as confd answers about it.
+type Node struct {
+	// Key is the node's key in the nodes map (its UUID in 2.9+ configs).
+	Key string
+	// UUID is the node's own uuid member, which Ganeti compares with
+	// instances' primary_node and DRBD logical IDs.
+	UUID            string
+	Name            string
+	PrimaryIP       string
+	MasterCandidate bool
+	Offline         bool
+	Drained         bool
+	Serial          int64
+
+	// drbdJSON is the NODE_DRBD answer, or drbdErr its error text.
+	drbdJSON []byte
+	drbdErr  string
+	// primaries and secondaries are the NODE_INSTANCES lists.
+	primaries, secondaries []*Instance
+}
+
+// Instance is an instance as confd answers about it.
+type Instance struct {
+	Key     string
+	UUID    string
+	Name    string
+	HasName bool
+	Serial  int64
+	// Primary is the primary_node member; HasPrimary is false when it is
+	// absent.
+	Primary    string
+	HasPrimary bool
+
+	json []byte // the normalized object, encoded
+	// disksJSON is the INSTANCE_DISKS answer, or disksErr its error text.
+	disksJSON []byte
+	disksErr  string
+	// disks are the instance's disk objects, nil when one is missing.
+	disks []*tjson.Value
+}
+
+type masterInfo struct {
+	node *Node
+	// err is the lookup error when cluster.master_node names no node.
+	err      *LookupError
+	ip       string
+	nameJSON []byte
+}
+
+// Version returns the config's top-level version (the PING answer).
+func (s *Snapshot) Version() int64 { return s.version }
+
+// Serial returns the top-level serial_no, which Ganeti logs on load but
+// never sends.
+func (s *Snapshot) Serial() int64 { return s.serial }
+
+// ClusterSerial returns cluster.serial_no, the serial of most answers.
+func (s *Snapshot) ClusterSerial() int64 { return s.clusterSerial }
+
+// VersionJSON returns the encoded PING answer.
+func (s *Snapshot) VersionJSON() []byte { return s.versionJSON }
+
+// NodePipListJSON returns the encoded NODE_PIP_LIST answer: every node's
+// primary IP, by node key descending (PROTOCOL.md §3.5).
+func (s *Snapshot) NodePipListJSON() []byte { return s.nodePipListJSON }
+
+// McPipListJSON returns the encoded MC_PIP_LIST answer.
+func (s *Snapshot) McPipListJSON() []byte { return s.mcPipListJSON }
+
+// DataCollectorsJSON returns the encoded DATA_COLLECTORS answer.
+func (s *Snapshot) DataCollectorsJSON() []byte { return s.dataCollectorsJSON }
+
+// Nodes returns the nodes in ascending key order. The caller must not
+// modify the slice.
+func (s *Snapshot) Nodes() []*Node { return s.nodes }
+
+// Instances returns the instances in ascending key order. The caller must
+// not modify the slice.
+func (s *Snapshot) Instances() []*Instance { return s.instances }
+
+// Document returns the normalized document that CONFIG_QUERY walks. The
+// caller must not modify it.
+func (s *Snapshot) Document() *tjson.Value { return &s.doc }
+
+// Master returns the master node, or the error Ganeti gives when
+// cluster.master_node names no node.
+func (s *Snapshot) Master() (*Node, *LookupError) {
+	return s.master.node, s.master.err
+}
+
+// MasterIP returns cluster.master_ip.
+func (s *Snapshot) MasterIP() string { return s.master.ip }
+
+// MasterNameJSON returns the master's name, encoded, or nil when there is
+// no master node.
+func (s *Snapshot) MasterNameJSON() []byte { return s.master.nameJSON }
+
+// DRBD returns the NODE_DRBD answer for n (encoded), or the error text
+// that replaces it when a DRBD peer names no node.
+func (n *Node) DRBD() (answer []byte, errText string) { return n.drbdJSON, n.drbdErr }
+
+// AppendInstancesJSON appends the NODE_INSTANCES answer for n:
+// [[primary instances], [secondary instances]] as full objects.
+func (n *Node) AppendInstancesJSON(dst []byte) []byte {
+	dst = append(dst, '[')
+	for j, list := range [2][]*Instance{n.primaries, n.secondaries} {
+		if j > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '[')
+		for i, inst := range list {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, inst.json...)
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, ']')
+}
+
+// Disks returns the INSTANCE_DISKS answer for inst (encoded), or the
+// error text that replaces it when a disk is missing.
+func (inst *Instance) Disks() (answer []byte, errText string) {
+	return inst.disksJSON, inst.disksErr
+}
+
+// JSON returns the instance's normalized object, encoded.
+func (inst *Instance) JSON() []byte { return inst.json }
+
+// Node looks a node up as Ganeti's getNode does (src/Ganeti/Config.hs):
+// first by exact key, then by name, where a full name wins and a name
+// that starts with q + "." matches if it is the only one.
+func (s *Snapshot) Node(q []byte) (*Node, *LookupError) {
+	if n, ok := s.nodeByKey[string(q)]; ok {
+		return n, nil
+	}
+	if n, ok := s.nodeByName[string(q)]; ok {
+		return n, nil
+	}
+	if n, ok := s.nodePartial[string(q)]; ok {
+		if n == nil {
+			return nil, &LookupError{Kind: "Node", Name: string(q), Multiple: true}
+		}
+		return n, nil
+	}
+	return nil, &LookupError{Kind: "Node", Name: string(q)}
+}
+
+// Instance looks an instance up as Ganeti's getInstance does: by key,
+// then by name (instances without a name are not found by name).
+func (s *Snapshot) Instance(q []byte) (*Instance, *LookupError) {
+	if inst, ok := s.instByKey[string(q)]; ok {
+		return inst, nil
+	}
+	if inst, ok := s.instByName[string(q)]; ok {
+		return inst, nil
+	}
+	if inst, ok := s.instPartial[string(q)]; ok {
+		if inst == nil {
+			return nil, &LookupError{Kind: "Instance", Name: string(q), Multiple: true}
+		}
+		return inst, nil
+	}
+	return nil, &LookupError{Kind: "Instance", Name: string(q)}
+}
+
+// LookupError is Ganeti's OpPrereqError for a name that matches nothing
+// or more than one item.
+type LookupError struct {
+	// Kind is "Node" or "Instance".
+	Kind string
+	// Name is what was looked up.
+	Name string
+	// Multiple is true when the name matched several items.
+	Multiple bool
+}
+
+// Detail returns the error's message, e.g. "Node name x not found".
+func (e *LookupError) Detail() string {
+	if e.Multiple {
+		return e.Kind + " name " + e.Name + " has multiple matches"
+	}
+	return e.Kind + " name " + e.Name + " not found"
+}
+
+// Error returns the error as Haskell's show prints it, which is how most
+// confd answers carry it:
+// OpPrereqError "Node name x not found" ECodeNoEnt.
+func (e *LookupError) Error() string {
+	return "OpPrereqError " + HaskellShowString(e.Detail()) + " ECodeNoEnt"
+}
+
+// Formatted returns the error as Ganeti's formatError renders it
+// (src/Ganeti/Errors.hs), as NODE_ROLE_BYNAME answers it.
+func (e *LookupError) Formatted() string {
+	return "Failure: prerequisites not met for this operation:\nerror type: ECodeNoEnt, error details:\n" + e.Detail()
+}
+
+// build fills the indexes of s from its normalized document.
+func (s *Snapshot) build() {
+	d := &s.doc
+	s.version = intMember(d, "version")
+	s.serial = intMember(d, "serial_no")
+	cluster := member(d, "cluster")
+	s.clusterSerial = intMember(cluster, "serial_no")
+	s.versionJSON = strconv.AppendInt(nil, s.version, 10)
+
+	s.buildNodes(member(d, "nodes"))
+	disks := member(d, "disks")
+	s.buildInstances(member(d, "instances"), disks)
+	s.buildMaster(cluster)
+	s.nicLinks = buildNicLinks(s, cluster)
+	s.buildDRBD(disks)
+	s.buildNodeInstances(disks)
+	s.dataCollectorsJSON = dataCollectorsJSON(cluster)
+	s.indexBigObjects(d)
+}
+
+func (s *Snapshot) buildNodes(nodes *tjson.Value) {
+	s.nodeByKey = make(map[string]*Node)
+	s.nodeByName = make(map[string]*Node)
+	for i := range objMembers(nodes) {
+		m := &nodes.Obj[i]
+		if _, dup := s.nodeByKey[m.Key]; dup {
+			continue
+		}
+		v := &m.Val
+		n := &Node{
+			Key:             m.Key,
+			UUID:            strMember(v, "uuid"),
+			Name:            strMember(v, "name"),
+			PrimaryIP:       strMember(v, "primary_ip"),
+			MasterCandidate: boolMember(v, "master_candidate"),
+			Offline:         boolMember(v, "offline"),
+			Drained:         boolMember(v, "drained"),
+			Serial:          intMember(v, "serial_no"),
+		}
+		s.nodes = append(s.nodes, n)
+		s.nodeByKey[n.Key] = n
+	}
+	slices.SortFunc(s.nodes, func(a, b *Node) int { return cmp.Compare(a.Key, b.Key) })
+	// M.mapKeys keeps the value of the greatest original key when names
+	// collide: the nodes are in ascending key order, so later wins.
+	for _, n := range s.nodes {
+		s.nodeByName[n.Name] = n
+	}
+	s.nodePartial = partialIndex(s.nodeByName)
+
+	// NODE_PIP_LIST and MC_PIP_LIST: foldlWithKey prepending, so by key
+	// descending.
+	all := []byte{'['}
+	mc := []byte{'['}
+	for i := len(s.nodes) - 1; i >= 0; i-- {
+		n := s.nodes[i]
+		all = appendListItem(all, n.PrimaryIP)
+		if n.MasterCandidate {
+			mc = appendListItem(mc, n.PrimaryIP)
+		}
+	}
+	s.nodePipListJSON = append(all, ']')
+	s.mcPipListJSON = append(mc, ']')
+}
+
+func appendListItem(dst []byte, s string) []byte {
+	if len(dst) > 1 {
+		dst = append(dst, ',')
+	}
+	return tjson.AppendString(dst, s)
+}
+
+// partialIndex maps every dotted prefix of every name (the part before
+// any '.') to the item it names, or to nil when several names share it,
+// following Ganeti's lookupName (src/Ganeti/BasicTypes.hs). Full names are
+// looked up before this index, so they win over partial matches.
+func partialIndex[T any](byName map[string]*T) map[string]*T {
+	idx := make(map[string]*T)
+	for name, item := range byName {
+		for i := 0; i < len(name); i++ {
+			if name[i] != '.' {
+				continue
+			}
+			p := name[:i]
+			if prev, seen := idx[p]; seen && prev != item {
+				idx[p] = nil
+			} else if !seen {
+				idx[p] = item
+			}
+		}
+	}
+	return idx
+}
+
+func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
+	s.instByKey = make(map[string]*Instance)
+	s.instByName = make(map[string]*Instance)
+	s.instByExactName = make(map[string]*Instance)
+	diskJSON := make(map[string][]byte)
+	for i := range objMembers(instances) {
+		m := &instances.Obj[i]
+		if _, dup := s.instByKey[m.Key]; dup {
+			continue
+		}
+		v := &m.Val
+		inst := &Instance{Key: m.Key, UUID: strMember(v, "uuid"), Serial: intMember(v, "serial_no")}
+		if nv, ok := v.Get("name"); ok && nv.Kind == tjson.String {
+			inst.Name, inst.HasName = nv.Str, true
+		}
+		if pv, ok := v.Get("primary_node"); ok && pv.Kind == tjson.String {
+			inst.Primary, inst.HasPrimary = pv.Str, true
+		}
+		inst.json = tjson.Marshal(v)
+		s.instances = append(s.instances, inst)
+		s.instByKey[inst.Key] = inst
+	}
+	slices.SortFunc(s.instances, func(a, b *Instance) int { return cmp.Compare(a.Key, b.Key) })
+	for _, inst := range s.instances {
+		// getInstance's by-name map: the name, or "" when there is none,
+		// with "" deleted; greatest key wins on collisions.
+		if inst.HasName && inst.Name != "" {
+			s.instByName[inst.Name] = inst
+		}
+		// getInstanceByName: the first instance in key order.
+		if _, seen := s.instByExactName[inst.Name]; inst.HasName && !seen {
+			s.instByExactName[inst.Name] = inst
+		}
+	}
+	s.instPartial = partialIndex(s.instByName)
+
+	// INSTANCE_DISKS: getInstDisks looks the instance up again by its own
+	// uuid member and then every disk by exact key.
+	for _, inst := range s.instances {
+		owner, lerr := s.Instance([]byte(inst.UUID))
+		if lerr != nil {
+			inst.disksErr = "Could not retrieve disks: " + lerr.Error()
+			continue
+		}
+		uuids := arrMember(s.instanceValue(owner), "disks")
+		list := make([]*tjson.Value, 0, len(uuids))
+		out := []byte{'['}
+		for i := range uuids {
+			key := uuids[i].Str
+			dv, ok := getMember(disks, key)
+			if !ok {
+				inst.disksErr = "Could not retrieve disks: OpPrereqError " +
+					HaskellShowString("Disk uuid "+key+" not found") + " ECodeNoEnt"
+				list = nil
+				break
+			}
+			enc, ok := diskJSON[key]
+			if !ok {
+				enc = tjson.Marshal(dv)
+				diskJSON[key] = enc
+			}
+			if len(out) > 1 {
+				out = append(out, ',')
+			}
+			out = append(out, enc...)
+			list = append(list, dv)
+		}
+		if inst.disksErr == "" {
+			inst.disksJSON = append(out, ']')
+			inst.disks = list
+		}
+	}
+}
+
+// instanceValue returns the normalized object of inst.
+func (s *Snapshot) instanceValue(inst *Instance) *tjson.Value {
+	v, _ := getMember(member(&s.doc, "instances"), inst.Key)
+	return v
+}
+
+func (s *Snapshot) buildMaster(cluster *tjson.Value) {
+	s.master.ip = strMember(cluster, "master_ip")
+	n, lerr := s.Node([]byte(strMember(cluster, "master_node")))
+	s.master.node, s.master.err = n, lerr
+	if n != nil {
+		s.master.nameJSON = tjson.AppendString(nil, n.Name)
+	}
+}
+
+// buildDRBD computes every node's NODE_DRBD answer (Ganeti's
+// getInstMinorsForNode and encodeMinors): for every instance in key
+// order whose disks all resolve, for every disk, pre-order over the disk
+// and its children, a row per DRBD device naming the node.
+func (s *Snapshot) buildDRBD(disks *tjson.Value) {
+	type row struct {
+		minor        int64
+		inst, disk   string
+		role, peerID string
+	}
+	rows := make(map[string][]row) // by node uuid
+	var walk func(inst *Instance, idx int, d *tjson.Value)
+	walk = func(inst *Instance, idx int, d *tjson.Value) {
+		if strMember(d, "dev_type") == "drbd" {
+			lid := arrMember(d, "logical_id")
+			if len(lid) >= 5 {
+				a, b := lid[0].Str, lid[1].Str
+				ma, _ := tjson.Int([]byte(lid[3].Str))
+				mb, _ := tjson.Int([]byte(lid[4].Str))
+				add := func(node, peer string, minor int64) {
+					role := "secondary"
+					if inst.HasPrimary && inst.Primary == node {
+						role = "primary"
+					}
+					rows[node] = append(rows[node], row{minor, inst.Name, "disk/" + strconv.Itoa(idx), role, peer})
+				}
+				add(a, b, ma)
+				if b != a {
+					add(b, a, mb)
+				}
+			}
+		}
+		children := arrMember(d, "children")
+		for i := range children {
+			walk(inst, idx, &children[i])
+		}
+	}
+	for _, inst := range s.instances {
+		for idx, d := range inst.disks {
+			walk(inst, idx, d)
+		}
+	}
+	for _, n := range s.nodes {
+		out := []byte{'['}
+		var self *Node
+		if len(rows[n.UUID]) > 0 {
+			var lerr *LookupError
+			if self, lerr = s.Node([]byte(n.UUID)); lerr != nil {
+				n.drbdErr = lerr.Error()
+				continue
+			}
+		}
+		for _, r := range rows[n.UUID] {
+			peer, lerr := s.Node([]byte(r.peerID))
+			if lerr != nil {
+				n.drbdErr = lerr.Error()
+				break
+			}
+			if len(out) > 1 {
+				out = append(out, ',')
+			}
+			out = append(out, '[')
+			out = tjson.AppendString(out, self.Name)
+			out = append(out, ',')
+			out = strconv.AppendInt(out, r.minor, 10)
+			out = append(out, ',')
+			out = tjson.AppendString(out, r.inst)
+			out = append(out, ',')
+			out = tjson.AppendString(out, r.disk)
+			out = append(out, ',')
+			out = tjson.AppendString(out, r.role)
+			out = append(out, ',')
+			out = tjson.AppendString(out, peer.Name)
+			out = append(out, ']')
+		}
+		if n.drbdErr == "" {
+			n.drbdJSON = append(out, ']')
+		}
+	}
+}
+
+// buildNodeInstances computes the NODE_INSTANCES lists (Ganeti's
+// getNodeInstances): primaries by primary_node; secondaries through the
+// top-level DRBD disks that exist, the "other" node of each being node B
+// when the primary is node A and node A otherwise.
+func (s *Snapshot) buildNodeInstances(disks *tjson.Value) {
+	byUUID := make(map[string][]*Node)
+	for _, n := range s.nodes {
+		byUUID[n.UUID] = append(byUUID[n.UUID], n)
+	}
+	for _, inst := range s.instances {
+		if !inst.HasPrimary {
+			continue
+		}
+		for _, n := range byUUID[inst.Primary] {
+			n.primaries = append(n.primaries, inst)
+		}
+		seen := make(map[string]bool)
+		for _, u := range arrMember(s.instanceValue(inst), "disks") {
+			d, ok := getMember(disks, u.Str)
+			if !ok || strMember(d, "dev_type") != "drbd" {
+				continue
+			}
+			lid := arrMember(d, "logical_id")
+			if len(lid) < 2 {
+				continue
+			}
+			other := lid[0].Str
+			if inst.Primary == lid[0].Str {
+				other = lid[1].Str
+			}
+			if seen[other] {
+				continue
+			}
+			seen[other] = true
+			for _, n := range byUUID[other] {
+				n.secondaries = append(n.secondaries, inst)
+			}
+		}
+	}
+}
+
+// The six built-in data collectors of Ganeti 3.0 (src/Ganeti/DataCollectors.hs),
+// in ascending name order, which is how their container is written.
+var dataCollectors = []string{"cpu-avg-load", "diskstats", "drbd", "inst-status-xen", "lv", "xen-cpu-avg-load"}
+
+// defaultCollectorInterval is MOND_TIME_INTERVAL (5 s) in microseconds.
+const defaultCollectorInterval = 5000000
+
+func dataCollectorsJSON(cluster *tjson.Value) []byte {
+	xen := false
+	for _, h := range arrMember(cluster, "enabled_hypervisors") {
+		if h.Str == "xen-pvm" || h.Str == "xen-hvm" {
+			xen = true
+		}
+	}
+	conf := member(cluster, "data_collectors")
+	out := []byte{'{'}
+	for i, name := range dataCollectors {
+		active, interval := true, []byte(strconv.Itoa(defaultCollectorInterval))
+		if c, ok := getMember(conf, name); ok {
+			active = boolMember(c, "active")
+			if iv, ok := c.Get("interval"); ok && iv.Kind == tjson.Number {
+				interval = []byte(iv.Str)
+			}
+		}
+		if name == "inst-status-xen" {
+			active = active && xen
+		}
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = tjson.AppendString(out, name)
+		out = append(out, `:{"active":`...)
+		out = strconv.AppendBool(out, active)
+		out = append(out, `,"interval":`...)
+		out = append(out, interval...)
+		out = append(out, '}')
+	}
+	return append(out, '}')
+}
+
+// indexBigObjects builds member indexes for the objects that CONFIG_QUERY
+// would otherwise scan linearly: any object with many members.
+func (s *Snapshot) indexBigObjects(v *tjson.Value) {
+	const threshold = 32
+	switch v.Kind {
+	case tjson.Object:
+		if len(v.Obj) >= threshold {
+			if s.bigObjects == nil {
+				s.bigObjects = make(map[*tjson.Value]map[string]int)
+			}
+			idx := make(map[string]int, len(v.Obj))
+			for i := len(v.Obj) - 1; i >= 0; i-- {
+				idx[v.Obj[i].Key] = i // first occurrence wins
+			}
+			s.bigObjects[v] = idx
+		}
+		for i := range v.Obj {
+			s.indexBigObjects(&v.Obj[i].Val)
+		}
+	case tjson.Array:
+		for i := range v.Arr {
+			s.indexBigObjects(&v.Arr[i])
+		}
+	}
+}
+
+// Helpers over the normalized document. The schema has already checked
+// kinds, so a mismatch here only yields a zero value.
+
+func member(v *tjson.Value, key string) *tjson.Value {
+	if m, ok := getMember(v, key); ok {
+		return m
+	}
+	return &tjson.Value{}
+}
+
+func getMember(v *tjson.Value, key string) (*tjson.Value, bool) {
+	if v == nil || v.Kind != tjson.Object {
+		return nil, false
+	}
+	return v.Get(key)
+}
+
+func objMembers(v *tjson.Value) []tjson.Member {
+	if v == nil || v.Kind != tjson.Object {
+		return nil
+	}
+	return v.Obj
+}
+
+func strMember(v *tjson.Value, key string) string {
+	if m, ok := getMember(v, key); ok && m.Kind == tjson.String {
+		return m.Str
+	}
+	return ""
+}
+
+func boolMember(v *tjson.Value, key string) bool {
+	m, ok := getMember(v, key)
+	return ok && m.Kind == tjson.Bool && m.Bool
+}
+
+func intMember(v *tjson.Value, key string) int64 {
+	if m, ok := getMember(v, key); ok && m.Kind == tjson.Number {
+		n, _ := tjson.Int([]byte(m.Str))
+		return n
+	}
+	return 0
+}
+
+func arrMember(v *tjson.Value, key string) []tjson.Value {
+	if m, ok := getMember(v, key); ok && m.Kind == tjson.Array {
+		return m.Arr
+	}
+	return nil
+}
