@@ -3,6 +3,7 @@ module github.com/goconfd/goconfd
 go 1.26.8
 
 require (
-	go.uber.org/goleak v1.3.0 // indirect
-	golang.org/x/net v0.62.0 // indirect
+	go.uber.org/goleak v1.3.0
+	golang.org/x/net v0.62.0
+	golang.org/x/sys v0.49.0
 )

@@ -1,0 +1,255 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/goconfd/goconfd/config"
+	"github.com/goconfd/goconfd/internal/tjson"
+	"github.com/goconfd/goconfd/protocol"
+)
+
+var testKey = []byte("0123456789abcdef0123456789abcdef01234567\n")
+
+func richState(t testing.TB) *config.State {
+	t.Helper()
+	snap, err := config.Load("../config/testdata/rich.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &config.State{Snapshot: snap}
+}
+
+func newTestPipeline(t testing.TB, now time.Time) *Pipeline {
+	p := NewPipeline()
+	p.now = func() time.Time { return now }
+	p.SetKey(testKey)
+	p.SetState(richState(t))
+	return p
+}
+
+func TestPipeline(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	p := newTestPipeline(t, now)
+	tests := []struct {
+		name    string
+		dgram   []byte
+		want    protocol.Outcome
+		status  protocol.Status
+		answer  string
+		serial  int64
+		withKey []byte
+	}{
+		{name: "ping", dgram: protocol.AppendRequest(nil, testKey, now, protocol.TypePing, nil, "r1"), want: protocol.Answered, answer: "3000000"},
+		{name: "master", dgram: protocol.AppendRequest(nil, testKey, now, protocol.TypeClusterMaster, nil, "r2"), want: protocol.Answered, answer: `"node1.example.com"`, serial: 3190},
+		{name: "type 8 is answered", dgram: protocol.AppendRequest(nil, testKey, now, protocol.TypeNodeInstances, []byte(`"nodeX"`), "r3"), want: protocol.Answered, status: 1,
+			answer: `"Node not found in the configuration: OpPrereqError \"Node name nodeX not found\" ECodeNoEnt"`},
+		{name: "wrong key", dgram: protocol.AppendRequest(nil, []byte("other\n"), now, protocol.TypePing, nil, "r4"), want: protocol.DropHMAC},
+		{name: "stale", dgram: protocol.AppendRequest(nil, testKey, now.Add(-301*time.Second), protocol.TypePing, nil, "r5"), want: protocol.DropTimestamp},
+		{name: "garbage", dgram: []byte("hello"), want: protocol.DropMagic},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reply, o := p.Handle(tt.dgram, make([]byte, 0, 1024))
+			if o != tt.want {
+				t.Fatalf("outcome = %v, want %v", o, tt.want)
+			}
+			if o != protocol.Answered {
+				if reply != nil {
+					t.Fatalf("dropped datagram has a reply: %s", reply)
+				}
+				return
+			}
+			var rsalt string
+			if v, err := tjson.Parse(tt.dgram[4:], tjson.Options{Latin1: true}); err == nil {
+				msg, _ := v.Get("msg")
+				inner, _ := tjson.Parse([]byte(msg.Str), tjson.Options{})
+				rs, _ := inner.Get("rsalt")
+				rsalt = rs.Str
+			}
+			r, err := protocol.ParseReply(reply, testKey, rsalt)
+			if err != nil {
+				t.Fatalf("reply %s: %v", reply, err)
+			}
+			if r.Status != tt.status || r.Serial != tt.serial || string(tjson.Marshal(&r.Answer)) != tt.answer {
+				t.Errorf("reply = %d %s %d, want %d %s %d", r.Status, tjson.Marshal(&r.Answer), r.Serial, tt.status, tt.answer, tt.serial)
+			}
+		})
+	}
+}
+
+func TestPipelineUnavailable(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	p := NewPipeline()
+	p.now = func() time.Time { return now }
+	dgram := protocol.AppendRequest(nil, testKey, now, protocol.TypePing, nil, "r")
+	if _, o := p.Handle(dgram, nil); o != protocol.DropNoKey {
+		t.Fatalf("without a key: outcome = %v, want no_key", o)
+	}
+	p.SetKey(testKey)
+	reply, o := p.Handle(dgram, nil)
+	if o != protocol.Answered {
+		t.Fatalf("outcome = %v", o)
+	}
+	r, err := protocol.ParseReply(reply, testKey, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != protocol.StatusError || r.Serial != 0 || r.Answer.Str != "Configuration not yet loaded" {
+		t.Fatalf("reply = %+v", r)
+	}
+	// A new key takes effect for the next request.
+	p.SetKey([]byte("new key\n"))
+	if _, o := p.Handle(dgram, nil); o != protocol.DropHMAC {
+		t.Fatalf("after key change: outcome = %v, want bad_hmac", o)
+	}
+}
+
+func TestPipelineReplyTooBig(t *testing.T) {
+	// A config whose cluster object alone is larger than a UDP datagram.
+	data, err := os.ReadFile("../config/testdata/rich.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := tjson.Parse(data, tjson.Options{Container: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster, _ := doc.Get("cluster")
+	tags, _ := cluster.Get("tags")
+	for i := range 3000 {
+		tags.Arr = append(tags.Arr, tjson.Value{Kind: tjson.String, Str: "tag-number-" + string(rune('a'+i%26)) + strconv.Itoa(i)})
+	}
+	snap, err := config.Parse(tjson.Marshal(&doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1700000000, 0)
+	p := NewPipeline()
+	p.now = func() time.Time { return now }
+	p.SetKey(testKey)
+	p.SetState(&config.State{Snapshot: snap})
+	dgram := protocol.AppendRequest(nil, testKey, now, protocol.TypeConfigQuery, []byte(`"/cluster"`), "r")
+	if reply, o := p.Handle(dgram, nil); o != protocol.DropReplyTooBig || reply != nil {
+		t.Fatalf("outcome = %v (reply %d bytes), want reply_too_big", o, len(reply))
+	}
+}
+
+func TestPipelineAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	now := time.Unix(1700000000, 0)
+	p := newTestPipeline(t, now)
+	dgram := protocol.AppendRequest(nil, testKey, now, protocol.TypeClusterMaster, []byte(`{"3": [0, 1, 2]}`), "9aa6ce92-8336-11de-af38-001d093e835f")
+	buf := make([]byte, 0, 4096)
+	p.Handle(dgram, buf) // warm the pool
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, o := p.Handle(dgram, buf); o != protocol.Answered {
+			t.Fatal(o)
+		}
+	})
+	if allocs != 0 {
+		t.Fatalf("Handle allocates %v times per request, want 0", allocs)
+	}
+}
+
+// TestServeRich serves rich.json on a loopback socket and asks it over
+// UDP, as a client would.
+func TestServeRich(t *testing.T) {
+	p := NewPipeline()
+	p.SetKey(testKey)
+	p.SetState(richState(t))
+	ready := make(chan struct{})
+	srv, err := New(Config{Addr: netip.MustParseAddr("127.0.0.1"), Handler: p, Logger: slog.New(slog.DiscardHandler), Ready: func() { close(ready) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	<-ready
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(srv.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for i, q := range []struct {
+		typ    protocol.Type
+		query  string
+		answer string
+	}{
+		{protocol.TypeNodeRoleByName, `"node3"`, "1"},
+		{protocol.TypeInstancesIPsList, `"br100"`, `["192.0.2.102"]`},
+		{protocol.TypeConfigQuery, `"/cluster/master_ip"`, `"192.0.2.87"`},
+	} {
+		rsalt := "salt-" + strconv.Itoa(i)
+		if _, err := conn.Write(protocol.AppendRequest(nil, testKey, time.Now(), q.typ, []byte(q.query), rsalt)); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 65536)
+		n, err := conn.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := protocol.ParseReply(buf[:n], testKey, rsalt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(tjson.Marshal(&r.Answer)); got != q.answer {
+			t.Errorf("%v %s = %s, want %s", q.typ, q.query, got, q.answer)
+		}
+	}
+	if st := srv.Stats(); st.Outcomes[protocol.Answered] < 3 {
+		t.Errorf("stats = %+v, want 3 answered", st)
+	}
+}
+
+func BenchmarkPipeline(b *testing.B) {
+	now := time.Now()
+	p := newTestPipeline(b, now)
+	p.now = time.Now
+	buf := make([]byte, 0, 65536)
+	for _, bc := range []struct {
+		name  string
+		typ   protocol.Type
+		query string
+	}{
+		{"ping", protocol.TypePing, ""},
+		{"cluster-master-fields", protocol.TypeClusterMaster, `{"3": [0, 1, 2]}`},
+		{"node-drbd", protocol.TypeNodeDrbd, `"node1"`},
+		{"instances-ips-list", protocol.TypeInstancesIPsList, `null`},
+		{"config-query-cluster", protocol.TypeConfigQuery, `"/cluster"`},
+	} {
+		var q []byte
+		if bc.query != "" {
+			q = []byte(bc.query)
+		}
+		dgram := protocol.AppendRequest(nil, testKey, now, bc.typ, q, "9aa6ce92-8336-11de-af38-001d093e835f")
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(dgram)))
+			for b.Loop() {
+				if _, o := p.Handle(dgram, buf); o != protocol.Answered {
+					b.Fatal(o)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"sync/atomic"
+
+	"github.com/goconfd/goconfd/protocol"
+)
+
+// Stats counts what a Server's sockets did since Listen, summed over all
+// sockets. Each socket publishes its counts once per batch, so while the
+// server runs the sums may lag by one batch; once Serve has returned,
+// Received equals the sum of Outcomes and Outcomes[protocol.Answered]
+// equals Sent plus SendErrors.
+type Stats struct {
+	// Received is the number of datagrams read.
+	Received uint64
+	// Truncated is how many received datagrams were longer than
+	// protocol.MaxRequestSize and reached the handler cut to that size
+	// (known on Linux only; elsewhere it stays 0).
+	Truncated uint64
+	// Outcomes counts received datagrams by what became of them.
+	Outcomes [protocol.NumOutcomes]uint64
+	// Sent is the number of replies the kernel accepted.
+	Sent uint64
+	// SendErrors is the number of replies that could not be sent
+	// (EMSGSIZE for an oversized reply, no route, a socket closed at
+	// shutdown with replies still queued).
+	SendErrors uint64
+	// ReadErrors is the number of failed reads other than the one that
+	// ends a loop at shutdown.
+	ReadErrors uint64
+	// KernelDrops is the number of datagrams the kernel dropped before
+	// the server could read them, mostly because a socket's receive
+	// queue was full (SO_RXQ_OVFL, Linux only). The kernel reports the
+	// count with the next datagram a socket reads, so drops show up
+	// only once traffic arrives again.
+	KernelDrops uint64
+}
+
+// cacheLinePad keeps one socket's counters off the cache lines of
+// another's. 128 bytes covers CPUs that fetch cache lines in pairs.
+const cacheLinePad = 128
+
+// sockCounters are one socket's counters. Only that socket's loop
+// writes them; Stats reads them from any goroutine. Each sockCounters is
+// allocated on its own and padded, so that loops on different cores
+// never write to a shared cache line.
+type sockCounters struct {
+	_           [cacheLinePad]byte
+	received    atomic.Uint64
+	truncated   atomic.Uint64
+	outcomes    [protocol.NumOutcomes]atomic.Uint64
+	sent        atomic.Uint64
+	sendErrors  atomic.Uint64
+	readErrors  atomic.Uint64
+	kernelDrops atomic.Uint64
+	_           [cacheLinePad]byte
+}
+
+// addTo adds c's counts to st.
+func (c *sockCounters) addTo(st *Stats) {
+	st.Received += c.received.Load()
+	st.Truncated += c.truncated.Load()
+	for i := range c.outcomes {
+		st.Outcomes[i] += c.outcomes[i].Load()
+	}
+	st.Sent += c.sent.Load()
+	st.SendErrors += c.sendErrors.Load()
+	st.ReadErrors += c.readErrors.Load()
+	st.KernelDrops += c.kernelDrops.Load()
+}
+
+// tally is a loop's private count of one batch. It is published to the
+// socket's sockCounters once per batch, so the hot path pays a handful
+// of atomic adds per batch rather than several per datagram.
+type tally struct {
+	received  uint64
+	truncated uint64
+	outcomes  [protocol.NumOutcomes]uint64
+	sent      uint64
+	sendErrs  uint64
+}
+
+// flush adds t to c and zeroes t.
+func (t *tally) flush(c *sockCounters) {
+	if t.received != 0 {
+		c.received.Add(t.received)
+	}
+	if t.truncated != 0 {
+		c.truncated.Add(t.truncated)
+	}
+	for i, n := range t.outcomes {
+		if n != 0 {
+			c.outcomes[i].Add(n)
+		}
+	}
+	if t.sent != 0 {
+		c.sent.Add(t.sent)
+	}
+	if t.sendErrs != 0 {
+		c.sendErrors.Add(t.sendErrs)
+	}
+	*t = tally{}
+}
