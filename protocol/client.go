@@ -87,13 +87,16 @@ func ParseReply(dgram, key []byte, rsalt string) (Reply, error) {
 	if err != nil || len(want) != sha1.Size {
 		return Reply{}, ErrBadHMAC
 	}
+	// Sign-check the text as a standard JSON decoder reads it (surrogate
+	// pairs are one character), as Ganeti's Python client does.
+	salt := tjson.AppendStandardUTF8(nil, []byte(parts[2].Str))
 	mac := hmac.New(sha1.New, key)
-	mac.Write([]byte(parts[2].Str))
-	mac.Write([]byte(parts[1].Str))
+	mac.Write(salt)
+	mac.Write(tjson.AppendStandardUTF8(nil, []byte(parts[1].Str)))
 	if !hmac.Equal(mac.Sum(nil), want) {
 		return Reply{}, ErrBadHMAC
 	}
-	if parts[2].Str != rsalt {
+	if string(salt) != rsalt {
 		return Reply{}, ErrWrongSalt
 	}
 	msg, err := tjson.Parse([]byte(parts[1].Str), tjson.Options{})

@@ -29,6 +29,7 @@ type Decoder struct {
 	ipOffs             []int
 	ipList             [][]byte
 	fields             []Field
+	saltUTF8           []byte
 }
 
 // NewDecoder returns a Decoder that verifies requests with key, the raw
@@ -178,8 +179,16 @@ func (d *Decoder) AppendReply(dst, rsalt []byte, status Status, answer []byte, s
 	inner = append(inner, '}')
 	d.msg = inner
 
+	// Sign the salt as clients will decode it from the escapes written
+	// below: a surrogate pair is one character to them. (Ganeti signs
+	// the two surrogates, which no client can verify.)
+	signedSalt := rsalt
+	if tjson.HasSurrogates(rsalt) {
+		d.saltUTF8 = tjson.AppendStandardUTF8(d.saltUTF8[:0], rsalt)
+		signedSalt = d.saltUTF8
+	}
 	d.mac.Reset()
-	d.mac.Write(rsalt)
+	d.mac.Write(signedSalt)
 	d.mac.Write(inner)
 	sum := d.mac.Sum(d.sum[:0])
 

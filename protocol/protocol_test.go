@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -38,6 +39,34 @@ func TestVectorRequest(t *testing.T) {
 	// The key without its newline is a classic interop bug.
 	if o := NewDecoder(vectorKey[:40]).Decode([]byte(vectorPing), vectorTime, &req); o != DropHMAC {
 		t.Fatalf("key without newline: Decode = %v, want bad_hmac", o)
+	}
+}
+
+// TestReplySurrogateSalt checks that a reply to an rsalt with a character
+// above U+FFFF verifies with a standard JSON decoder, which reads the
+// \ud83d\ude00 escapes as one character.
+func TestReplySurrogateSalt(t *testing.T) {
+	d := NewDecoder(vectorKey)
+	dgram := sign(vectorKey, `{"protocol": 1, "type": 0, "rsalt": "\ud83d\ude00"}`, fmt.Sprint(vectorTime.Unix()))
+	var req Request
+	if o := d.Decode([]byte(dgram), vectorTime, &req); o != Answered {
+		t.Fatalf("Decode = %v", o)
+	}
+	reply := d.AppendReply(nil, req.RSalt, StatusOK, []byte("1"), 0)
+	var env struct{ HMAC, Msg, Salt string }
+	if err := json.Unmarshal(reply[4:], &env); err != nil {
+		t.Fatal(err)
+	}
+	if env.Salt != "😀" {
+		t.Fatalf("salt = %q", env.Salt)
+	}
+	mac := hmac.New(sha1.New, vectorKey)
+	mac.Write([]byte(env.Salt + env.Msg))
+	if hex.EncodeToString(mac.Sum(nil)) != env.HMAC {
+		t.Fatalf("reply %s does not verify with a standard decoder", reply)
+	}
+	if _, err := ParseReply(reply, vectorKey, "😀"); err != nil {
+		t.Fatalf("ParseReply: %v", err)
 	}
 }
 

@@ -115,3 +115,35 @@ func AppendValue(dst []byte, v *Value) []byte {
 func Marshal(v *Value) []byte {
 	return AppendValue(nil, v)
 }
+
+// AppendStandardUTF8 appends s to dst with every surrogate pair (stored as
+// two three-byte sequences, see AppendChar) combined into the four-byte
+// UTF-8 sequence of its character. That is the text a standard JSON
+// decoder produces from the \uXXXX escapes AppendString writes, so it is
+// what clients sign and verify. Lone surrogates are kept as they are.
+func AppendStandardUTF8(dst, s []byte) []byte {
+	for i := 0; i < len(s); {
+		if s[i] == 0xED && i+6 <= len(s) && s[i+1] >= 0xA0 && s[i+1] <= 0xAF && s[i+3] == 0xED && s[i+4] >= 0xB0 && s[i+4] <= 0xBF {
+			hi, _, _ := decodeRune(s[i : i+3])
+			lo, _, _ := decodeRune(s[i+3 : i+6])
+			dst = AppendChar(dst, 0x10000+(hi-0xD800)<<10+(lo-0xDC00))
+			i += 6
+			continue
+		}
+		dst = append(dst, s[i])
+		i++
+	}
+	return dst
+}
+
+// HasSurrogates reports whether s holds an encoded surrogate (a byte 0xED
+// followed by 0xA0..0xBF), the only case where AppendStandardUTF8 changes
+// anything.
+func HasSurrogates(s []byte) bool {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == 0xED && s[i+1] >= 0xA0 {
+			return true
+		}
+	}
+	return false
+}
