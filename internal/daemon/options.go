@@ -24,8 +24,8 @@ type Options struct {
 	Syslog string
 	// Config and Key override the config.data and hmac.key paths
 	// (goconfd extensions, for tests and unusual layouts).
-	Config string
-	Key    string
+	Config  string
+	Key     string
 	Help    bool
 	Version bool
 }
