@@ -1,0 +1,626 @@
+package config
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/goconfd/goconfd/internal/tjson"
+)
+
+// SchemaError says where and why a config.data does not fit the object
+// model of Ganeti 3.0, the model with which the real ganeti-confd refuses a
+// config. Path is written like instances["6c07…"].nics[0].mac; it is empty
+// for the top level.
+type SchemaError struct {
+	// Path locates the offending value, or the object that lacks a key.
+	Path string
+	// Msg says what is wrong, e.g. `missing key "mac"`.
+	Msg string
+}
+
+// Error returns "path: message", or the message alone at the top level.
+func (e *SchemaError) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return e.Path + ": " + e.Msg
+}
+
+// maxDepth bounds the nesting the walker follows (disk children and
+// free-form values can nest without limit in JSON).
+const maxDepth = 1000
+
+// normalizeDocument checks the parsed config.data doc against the object
+// model of Ganeti 3.0.2 and returns the document that model writes back,
+// which is what CONFIG_QUERY walks (PROTOCOL.md §3.11, §5.2): defaults
+// filled in, optional members that are absent left out, empty static
+// states dropped, numbers renormalized, tag sets sorted, maps in key order
+// and object members in declaration order. It refuses exactly what the
+// real server refuses, with the first error in the order the Haskell
+// parser checks (fields in declaration order, unknown keys after the known
+// ones), as a *SchemaError.
+//
+// The result shares strings, but no slices, with doc.
+func normalizeDocument(doc *tjson.Value) (tjson.Value, error) {
+	var w walker
+	w.path = w.pathBuf[:0]
+	return w.walk(configSchema, doc)
+}
+
+// segKind is the kind of one step of an error path.
+type segKind uint8
+
+const (
+	segField segKind = iota // .name
+	segKey                  // ["key"]
+	segIndex                // [3]
+)
+
+type pathSeg struct {
+	kind  segKind
+	name  string
+	index int
+}
+
+// walker validates and normalizes one document. The path is kept as a
+// stack and only formatted when there is an error.
+type walker struct {
+	path    []pathSeg
+	pathBuf [16]pathSeg
+	depth   int
+}
+
+func (w *walker) pushField(name string) { w.path = append(w.path, pathSeg{kind: segField, name: name}) }
+func (w *walker) pushKey(key string)    { w.path = append(w.path, pathSeg{kind: segKey, name: key}) }
+func (w *walker) pushIndex(i int)       { w.path = append(w.path, pathSeg{kind: segIndex, index: i}) }
+func (w *walker) pop()                  { w.path = w.path[:len(w.path)-1] }
+
+func (w *walker) pathString() string {
+	var b strings.Builder
+	for i, s := range w.path {
+		switch s.kind {
+		case segField:
+			if i > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(s.name)
+		case segKey:
+			b.WriteByte('[')
+			b.WriteString(strconv.Quote(s.name))
+			b.WriteByte(']')
+		case segIndex:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(s.index))
+			b.WriteByte(']')
+		}
+	}
+	return b.String()
+}
+
+func (w *walker) errorf(format string, args ...any) error {
+	return &SchemaError{Path: w.pathString(), Msg: fmt.Sprintf(format, args...)}
+}
+
+// want reports a value of the wrong JSON type.
+func (w *walker) want(what string, v *tjson.Value) error {
+	return w.errorf("want %s, got %s", what, v.Kind)
+}
+
+// walk reads v as a t and returns what the model writes back.
+func (w *walker) walk(t *schemaType, v *tjson.Value) (tjson.Value, error) {
+	if w.depth >= maxDepth {
+		return tjson.Value{}, w.errorf("nested more than %d levels deep", maxDepth)
+	}
+	w.depth++
+	out, err := w.walkKind(t, v)
+	w.depth--
+	return out, err
+}
+
+// walkKind is walk without the nesting bookkeeping.
+func (w *walker) walkKind(t *schemaType, v *tjson.Value) (tjson.Value, error) {
+	switch t.kind {
+	case kString:
+		s, err := w.readString(v)
+		return stringValue(s), err
+	case kNonEmptyString:
+		s, err := w.readString(v)
+		if err == nil && s == "" {
+			err = w.errorf("want non-empty string")
+		}
+		return stringValue(s), err
+	case kBytes:
+		if v.Kind != tjson.String {
+			return tjson.Value{}, w.want("string", v)
+		}
+		return stringValue(char8(v.Str)), nil
+	case kBool:
+		if v.Kind != tjson.Bool {
+			return tjson.Value{}, w.want("bool", v)
+		}
+		return *v, nil
+	case kInt:
+		return w.readInt(v)
+	case kNonNegInt:
+		n, err := w.readInt(v)
+		if err == nil && strings.HasPrefix(n.Str, "-") {
+			err = w.errorf("want non-negative number, got %s", v.Str)
+		}
+		return n, err
+	case kInteger:
+		d, err := w.readDecimal(v)
+		if err != nil {
+			return tjson.Value{}, err
+		}
+		s, ok := d.roundIntegerText()
+		if !ok {
+			return tjson.Value{}, w.errorf("number %s has more than %d digits", v.Str, maxIntegerDigits)
+		}
+		return numberValue(s), nil
+	case kDouble:
+		d, err := w.readDecimal(v)
+		if err != nil {
+			return tjson.Value{}, err
+		}
+		return numberValue(doubleText(toFloat64(v.Str, d))), nil
+	case kTime:
+		d, err := w.readDecimal(v)
+		if err != nil {
+			return tjson.Value{}, err
+		}
+		return numberValue(timestampText(v.Str, d)), nil
+	case kUnitInt:
+		if v.Kind == tjson.String {
+			n, ok := parseUnitAssumeBinary(v.Str)
+			if !ok {
+				return tjson.Value{}, w.errorf("cannot read %q as a size", v.Str)
+			}
+			return intValue(n), nil
+		}
+		if v.Kind != tjson.Number {
+			return tjson.Value{}, w.want("number or string", v)
+		}
+		return w.readInt(v)
+	case kEnum:
+		return w.readEnum(t, v)
+	case kIntEnum:
+		d, err := w.readDecimal(v)
+		if err != nil {
+			return tjson.Value{}, err
+		}
+		n := d.roundInt64()
+		if !slices.Contains(t.ints, n) {
+			return tjson.Value{}, w.errorf("invalid %s %d (want one of %s)", t.name, n, intList(t.ints))
+		}
+		return intValue(n), nil
+	case kList:
+		if v.Kind != tjson.Array {
+			return tjson.Value{}, w.want("array", v)
+		}
+		out := make([]tjson.Value, len(v.Arr))
+		for i := range v.Arr {
+			w.pushIndex(i)
+			o, err := w.walk(t.elem, &v.Arr[i])
+			if err != nil {
+				return tjson.Value{}, err
+			}
+			w.pop()
+			out[i] = o
+		}
+		return tjson.Value{Kind: tjson.Array, Arr: out}, nil
+	case kSet:
+		return w.readSet(t, v)
+	case kTuple:
+		if v.Kind != tjson.Array {
+			return tjson.Value{}, w.want("array", v)
+		}
+		if len(v.Arr) != len(t.elems) {
+			return tjson.Value{}, w.errorf("want array of %d elements, got %d", len(t.elems), len(v.Arr))
+		}
+		out := make([]tjson.Value, len(v.Arr))
+		for i := range v.Arr {
+			w.pushIndex(i)
+			o, err := w.walk(t.elems[i], &v.Arr[i])
+			if err != nil {
+				return tjson.Value{}, err
+			}
+			w.pop()
+			out[i] = o
+		}
+		return tjson.Value{Kind: tjson.Array, Arr: out}, nil
+	case kMap, kEnumMap:
+		return w.readMap(t, v)
+	case kObject:
+		return w.readObject(t, v)
+	case kAny:
+		return w.copyAny(v)
+	case kCustom:
+		return t.custom(w, v)
+	}
+	return tjson.Value{}, w.errorf("internal error: unknown schema kind %d", t.kind)
+}
+
+// readString reads a Haskell String: a JSON string, or an array of
+// one-character strings (Text.JSON's readJSONs for Char).
+func (w *walker) readString(v *tjson.Value) (string, error) {
+	switch v.Kind {
+	case tjson.String:
+		return v.Str, nil
+	case tjson.Array:
+		var b strings.Builder
+		for i := range v.Arr {
+			e := &v.Arr[i]
+			if e.Kind != tjson.String || !isOneChar(e.Str) {
+				w.pushIndex(i)
+				err := w.errorf("want a one-character string (an array is read as a string), got %s", describe(e))
+				w.pop()
+				return "", err
+			}
+			b.WriteString(e.Str)
+		}
+		return b.String(), nil
+	}
+	return "", w.want("string", v)
+}
+
+// describe names a value for an error message.
+func describe(v *tjson.Value) string {
+	if v.Kind == tjson.String {
+		return strconv.Quote(v.Str)
+	}
+	return v.Kind.String()
+}
+
+// readDecimal reads any JSON number exactly.
+func (w *walker) readDecimal(v *tjson.Value) (decimal, error) {
+	if v.Kind != tjson.Number {
+		return decimal{}, w.want("number", v)
+	}
+	d, ok := parseDecimal(v.Str)
+	if !ok {
+		return decimal{}, w.errorf("invalid number %q", v.Str)
+	}
+	return d, nil
+}
+
+// readInt reads an Int: round half to even, wrap to 64 bits.
+func (w *walker) readInt(v *tjson.Value) (tjson.Value, error) {
+	if v.Kind == tjson.Number && canonicalInt(v.Str) {
+		return *v, nil
+	}
+	d, err := w.readDecimal(v)
+	if err != nil {
+		return tjson.Value{}, err
+	}
+	return intValue(d.roundInt64()), nil
+}
+
+// readEnum reads an enumeration value: a String out of t.enum.
+func (w *walker) readEnum(t *schemaType, v *tjson.Value) (tjson.Value, error) {
+	s, err := w.readString(v)
+	if err != nil {
+		return tjson.Value{}, err
+	}
+	for _, e := range t.enum {
+		if s == e {
+			return stringValue(e), nil
+		}
+	}
+	return tjson.Value{}, w.errorf("invalid %s %q (want one of %s)", t.name, s, strings.Join(t.enum, ", "))
+}
+
+func intList(ns []int64) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.FormatInt(n, 10)
+	}
+	return strings.Join(s, ", ")
+}
+
+// readSet reads a Set of strings (TagSet): sorted, duplicates dropped.
+func (w *walker) readSet(t *schemaType, v *tjson.Value) (tjson.Value, error) {
+	if v.Kind != tjson.Array {
+		return tjson.Value{}, w.want("array", v)
+	}
+	out := make([]tjson.Value, len(v.Arr))
+	sorted := true
+	for i := range v.Arr {
+		w.pushIndex(i)
+		o, err := w.walk(t.elem, &v.Arr[i])
+		if err != nil {
+			return tjson.Value{}, err
+		}
+		w.pop()
+		out[i] = o
+		if i > 0 && out[i-1].Str >= o.Str {
+			sorted = false
+		}
+	}
+	if !sorted {
+		slices.SortFunc(out, func(a, b tjson.Value) int { return strings.Compare(a.Str, b.Str) })
+		out = slices.CompactFunc(out, func(a, b tjson.Value) bool { return a.Str == b.Str })
+	}
+	return tjson.Value{Kind: tjson.Array, Arr: out}, nil
+}
+
+// readMap reads a Container (Data.Map): every member is read in document
+// order; a repeated key keeps its last value (Map.fromList); keys are
+// written in ascending order, which for a kEnumMap is the enum's order.
+func (w *walker) readMap(t *schemaType, v *tjson.Value) (tjson.Value, error) {
+	if v.Kind != tjson.Object {
+		return tjson.Value{}, w.want("object", v)
+	}
+	out := make([]tjson.Member, len(v.Obj))
+	for i := range v.Obj {
+		m := &v.Obj[i]
+		if t.kind == kEnumMap && !slices.Contains(t.enum, m.Key) {
+			return tjson.Value{}, w.errorf("invalid %s key %q (want one of %s)", t.name, m.Key, strings.Join(t.enum, ", "))
+		}
+		w.pushKey(m.Key)
+		o, err := w.walk(t.elem, &m.Val)
+		if err != nil {
+			return tjson.Value{}, err
+		}
+		w.pop()
+		out[i] = tjson.Member{Key: m.Key, Val: o}
+	}
+	// Keys are ordered as Data.ByteString orders their UTF-8 bytes: as Go
+	// compares strings.
+	compare := func(a, b tjson.Member) int { return strings.Compare(a.Key, b.Key) }
+	if t.kind == kEnumMap {
+		compare = func(a, b tjson.Member) int {
+			return cmp.Compare(slices.Index(t.enum, a.Key), slices.Index(t.enum, b.Key))
+		}
+	}
+	if !slices.IsSortedFunc(out, compare) || hasAdjacentDup(out) {
+		slices.SortStableFunc(out, compare)
+		// Keep the last of each run of equal keys.
+		j := 0
+		for i := range out {
+			if i+1 < len(out) && out[i+1].Key == out[i].Key {
+				continue
+			}
+			out[j] = out[i]
+			j++
+		}
+		out = out[:j]
+	}
+	if t.kind == kMap {
+		for i := range out {
+			out[i].Key = replaceSurrogates(out[i].Key)
+		}
+	}
+	return tjson.Value{Kind: tjson.Object, Obj: out}, nil
+}
+
+// replaceSurrogates returns a Container key as Ganeti writes it back: the
+// key went through Data.ByteString.UTF8's fromString and toString, and the
+// latter decodes a lone surrogate (stored by tjson in the generalized
+// three-byte form) as U+FFFD.
+func replaceSurrogates(s string) string {
+	i := strings.IndexByte(s, 0xED)
+	if i < 0 {
+		return s
+	}
+	var b strings.Builder
+	for ; i >= 0; i = strings.IndexByte(s, 0xED) {
+		if i+2 < len(s) && s[i+1] >= 0xA0 && s[i+1] <= 0xBF {
+			b.WriteString(s[:i])
+			b.WriteRune(utf8.RuneError)
+			s = s[i+3:]
+			continue
+		}
+		b.WriteString(s[:i+1])
+		s = s[i+1:]
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+func hasAdjacentDup(ms []tjson.Member) bool {
+	for i := 1; i < len(ms); i++ {
+		if ms[i].Key == ms[i-1].Key {
+			return true
+		}
+	}
+	return false
+}
+
+// maxStackFields is the number of fields whose positions readObject keeps
+// on the stack; ConfigData's largest record, Cluster, has 57.
+const maxStackFields = 64
+
+// readObject reads a record: each field from the first member with its key
+// (Haskell's lookup), in declaration order; then refuses keys the record
+// does not know (readJSONfromDict's "Superfluous dictionary keys").
+func (w *walker) readObject(t *schemaType, v *tjson.Value) (tjson.Value, error) {
+	if v.Kind != tjson.Object {
+		return tjson.Value{}, w.want("object", v)
+	}
+	// branchOnField "forthcoming" (src/Ganeti/JSON.hs): the first member
+	// decides, and every "forthcoming" member is dropped.
+	forthcoming := false
+	if t.forthcoming {
+		if f, ok := v.Get("forthcoming"); ok && f.Kind == tjson.Bool && f.Bool {
+			forthcoming = true
+		}
+	}
+	var firstBuf [maxStackFields]int
+	first := firstBuf[:0]
+	if len(t.fields) > maxStackFields {
+		first = make([]int, 0, len(t.fields))
+	}
+	for range t.fields {
+		first = append(first, -1)
+	}
+	var unknown []string
+	for i := range v.Obj {
+		k := v.Obj[i].Key
+		if t.forthcoming && k == "forthcoming" {
+			continue
+		}
+		fi, ok := t.index[k]
+		switch {
+		case !ok:
+			unknown = append(unknown, k)
+		case fi >= 0 && first[fi] < 0:
+			first[fi] = i
+		}
+	}
+
+	n := len(t.fields)
+	if forthcoming {
+		n++
+	}
+	out := make([]tjson.Member, 0, n)
+	if forthcoming {
+		// addField prepends: set_field in Text.JSON.Types.
+		out = append(out, tjson.Member{Key: "forthcoming", Val: tjson.Value{Kind: tjson.Bool, Bool: true}})
+	}
+	for fi := range t.fields {
+		f := &t.fields[fi]
+		var val *tjson.Value
+		if first[fi] >= 0 {
+			val = &v.Obj[first[fi]].Val
+		}
+		pres := f.presence
+		if forthcoming && pres == presRequired && !f.inForthcoming {
+			pres = presOptional // makeOptional
+		}
+		absent := val == nil || (pres != presRequired && val.Kind == tjson.Null)
+		if absent {
+			switch pres {
+			case presRequired:
+				return tjson.Value{}, w.errorf("missing key %q", f.name)
+			case presDefault:
+				out = append(out, tjson.Member{Key: f.name, Val: f.def})
+			}
+			continue
+		}
+		w.pushField(f.name)
+		if f.read != nil {
+			ms, err := f.read(w, v, val)
+			if err != nil {
+				return tjson.Value{}, err
+			}
+			w.pop()
+			out = append(out, ms...)
+			continue
+		}
+		o, err := w.walk(f.typ, val)
+		if err != nil {
+			return tjson.Value{}, err
+		}
+		w.pop()
+		if pres == presOmitDefault && len(o.Obj) == 0 {
+			continue
+		}
+		out = append(out, tjson.Member{Key: f.name, Val: o})
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		unknown = slices.Compact(unknown)
+		q := make([]string, len(unknown))
+		for i, k := range unknown {
+			q[i] = strconv.Quote(k)
+		}
+		if len(q) == 1 {
+			return tjson.Value{}, w.errorf("unknown key %s", q[0])
+		}
+		return tjson.Value{}, w.errorf("unknown keys %s", strings.Join(q, ", "))
+	}
+	return tjson.Value{Kind: tjson.Object, Obj: out}, nil
+}
+
+// copyAny copies a free-form JSValue, writing its numbers as Text.JSON
+// does: whole rationals as exact integers, others as Haskell shows the
+// nearest double, and null for those that overflow the double.
+func (w *walker) copyAny(v *tjson.Value) (tjson.Value, error) {
+	switch v.Kind {
+	case tjson.Number:
+		d, err := w.readDecimal(v)
+		if err != nil {
+			return tjson.Value{}, err
+		}
+		text, ok, tooBig := freeNumberText(v.Str, d)
+		switch {
+		case tooBig:
+			return tjson.Value{}, w.errorf("number %s has more than %d digits", v.Str, maxIntegerDigits)
+		case !ok:
+			return tjson.Value{Kind: tjson.Null}, nil
+		case text == v.Str:
+			return *v, nil
+		}
+		return numberValue(text), nil
+	case tjson.Array:
+		if w.depth >= maxDepth {
+			return tjson.Value{}, w.errorf("nested more than %d levels deep", maxDepth)
+		}
+		w.depth++
+		out := make([]tjson.Value, len(v.Arr))
+		for i := range v.Arr {
+			w.pushIndex(i)
+			o, err := w.copyAny(&v.Arr[i])
+			if err != nil {
+				return tjson.Value{}, err
+			}
+			w.pop()
+			out[i] = o
+		}
+		w.depth--
+		return tjson.Value{Kind: tjson.Array, Arr: out}, nil
+	case tjson.Object:
+		if w.depth >= maxDepth {
+			return tjson.Value{}, w.errorf("nested more than %d levels deep", maxDepth)
+		}
+		w.depth++
+		out := make([]tjson.Member, len(v.Obj))
+		for i := range v.Obj {
+			w.pushKey(v.Obj[i].Key)
+			o, err := w.copyAny(&v.Obj[i].Val)
+			if err != nil {
+				return tjson.Value{}, err
+			}
+			w.pop()
+			out[i] = tjson.Member{Key: v.Obj[i].Key, Val: o}
+		}
+		w.depth--
+		return tjson.Value{Kind: tjson.Object, Obj: out}, nil
+	}
+	return *v, nil
+}
+
+// isOneChar reports whether s holds exactly one character.
+func isOneChar(s string) bool {
+	if s == "" {
+		return false
+	}
+	_, n := tjson.DecodeChar([]byte(s))
+	return n == len(s)
+}
+
+// char8 is what Data.ByteString.Char8.pack keeps of a string: the low 8
+// bits of each character.
+func char8(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return s
+	}
+	var b strings.Builder
+	for p := []byte(s); len(p) > 0; {
+		r, n := tjson.DecodeChar(p)
+		b.WriteRune(r & 0xFF)
+		p = p[n:]
+	}
+	return b.String()
+}

@@ -1,0 +1,644 @@
+package config
+
+// Numbers as the Haskell side of Ganeti 3.0 reads and writes them.
+//
+// Text.JSON (json-0.10) reads every JSON number as an exact Rational and
+// writes a Rational back as a plain integer when its denominator is 1, and
+// otherwise as Haskell's `show` of the nearest Double (a Rational that
+// overflows the Double becomes null). The object model converts on the
+// way: an Int takes `round` (half to even) and wraps to 64 bits, an Integer
+// takes `round` unbounded, a Double takes `fromRational` (the nearest
+// double) and is written back through `toRational`, so whole doubles come
+// out as integers (32.0 is written 32), and timestamps go through the
+// picosecond ClockTime of src/Ganeti/JSON.hs (TimeAsDoubleJSON).
+//
+// All of this is measured against the real 3.0.2 server; see
+// testdata/golden/cases and numbers_test.go.
+
+import (
+	"math"
+	"math/big"
+	"math/bits"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// maxIntegerDigits bounds the decimal digits of an exact integer that we
+// write out for an unbounded Integer field or a free-form number. The real
+// server writes 1e400 as 401 digits and would try to expand 1e1000000000
+// the same way; we refuse such a number instead of allocating without
+// bound.
+const maxIntegerDigits = 1024
+
+// maxExp saturates decimal exponents; anything beyond is far outside every
+// range we compute with.
+const maxExp = 1 << 40
+
+// decimal is a JSON number literal read exactly: (-1)^neg × digits × 10^exp.
+type decimal struct {
+	neg bool
+	// digits are the significant digits without leading or trailing
+	// zeros; "" is zero.
+	digits string
+	exp    int64
+}
+
+// validNumber reports whether lit is a JSON number literal:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func validNumber(lit string) bool {
+	i := 0
+	if i < len(lit) && lit[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(lit) && lit[i] == '0':
+		i++
+	case i < len(lit) && lit[i] >= '1' && lit[i] <= '9':
+		for i < len(lit) && isDigit(lit[i]) {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(lit) && lit[i] == '.' {
+		i++
+		start := i
+		for i < len(lit) && isDigit(lit[i]) {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	if i < len(lit) && (lit[i] == 'e' || lit[i] == 'E') {
+		i++
+		if i < len(lit) && (lit[i] == '+' || lit[i] == '-') {
+			i++
+		}
+		start := i
+		for i < len(lit) && isDigit(lit[i]) {
+			i++
+		}
+		if i == start {
+			return false
+		}
+	}
+	return i == len(lit)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// canonicalInt reports whether lit is already written the way Haskell
+// writes an Int: an optional minus and digits without leading zeros, short
+// enough not to wrap, and not "-0".
+func canonicalInt(lit string) bool {
+	s := lit
+	if len(s) > 0 && s[0] == '-' {
+		s = s[1:]
+		if s == "0" {
+			return false
+		}
+	}
+	if len(s) == 0 || len(s) > 18 || (s[0] == '0' && len(s) > 1) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseDecimal reads a JSON number literal exactly.
+func parseDecimal(lit string) (decimal, bool) {
+	if !validNumber(lit) {
+		return decimal{}, false
+	}
+	var d decimal
+	s := lit
+	if s[0] == '-' {
+		d.neg = true
+		s = s[1:]
+	}
+	mant := s
+	var exp int64
+	if i := strings.IndexAny(s, "eE"); i >= 0 {
+		mant = s[:i]
+		e := s[i+1:]
+		eneg := false
+		if e[0] == '+' || e[0] == '-' {
+			eneg = e[0] == '-'
+			e = e[1:]
+		}
+		for j := 0; j < len(e); j++ {
+			if exp < maxExp {
+				exp = exp*10 + int64(e[j]-'0')
+			}
+		}
+		if exp > maxExp {
+			exp = maxExp
+		}
+		if eneg {
+			exp = -exp
+		}
+	}
+	if i := strings.IndexByte(mant, '.'); i >= 0 {
+		frac := mant[i+1:]
+		exp -= int64(len(frac))
+		mant = mant[:i] + frac
+	}
+	mant = strings.TrimLeft(mant, "0")
+	n := len(mant)
+	mant = strings.TrimRight(mant, "0")
+	if mant == "" {
+		return decimal{}, true
+	}
+	d.digits = mant
+	d.exp = exp + int64(n-len(mant))
+	return d, true
+}
+
+// isIntegral reports whether d is a whole number.
+func (d decimal) isIntegral() bool { return d.digits == "" || d.exp >= 0 }
+
+// isZero reports whether d is zero.
+func (d decimal) isZero() bool { return d.digits == "" }
+
+// wrapDigits returns the decimal digits s modulo 2^64.
+func wrapDigits(s string) uint64 {
+	var u uint64
+	for i := 0; i < len(s); i++ {
+		u = u*10 + uint64(s[i]-'0')
+	}
+	return u
+}
+
+// split returns the integer and fraction digits of d and whether its
+// magnitude is below 0.1 (then both are meaningless). The fraction has no
+// trailing zeros.
+func (d decimal) split() (ip, fp string, tiny bool) {
+	if d.exp >= 0 {
+		return d.digits, "", false
+	}
+	k := -d.exp
+	n := int64(len(d.digits))
+	if k > n {
+		return "", "", true
+	}
+	return d.digits[:n-k], d.digits[n-k:], false
+}
+
+// roundsUp reports whether rounding half to even moves away from zero from
+// the integer digits ip, given the fraction digits fp (no trailing zeros).
+func roundsUp(ip, fp string) bool {
+	switch {
+	case fp == "":
+		return false
+	case fp[0] > '5':
+		return true
+	case fp[0] < '5':
+		return false
+	case len(fp) > 1:
+		return true
+	}
+	return ip != "" && (ip[len(ip)-1]-'0')%2 == 1
+}
+
+// roundInt64 is Haskell's `round :: Rational -> Int`: round half to even,
+// then wrap modulo 2^64 (fromInteger).
+func (d decimal) roundInt64() int64 {
+	if d.digits == "" {
+		return 0
+	}
+	var u uint64
+	if d.exp >= 0 {
+		// 10^64 is a multiple of 2^64.
+		if d.exp >= 64 {
+			return 0
+		}
+		u = wrapDigits(d.digits)
+		for i := int64(0); i < d.exp; i++ {
+			u *= 10
+		}
+	} else {
+		ip, fp, tiny := d.split()
+		if tiny {
+			return 0
+		}
+		u = wrapDigits(ip)
+		if roundsUp(ip, fp) {
+			u++
+		}
+	}
+	if d.neg {
+		u = -u
+	}
+	return int64(u)
+}
+
+// roundIntegerText is Haskell's `round :: Rational -> Integer`, written in
+// decimal. It fails when the result has more than maxIntegerDigits digits.
+func (d decimal) roundIntegerText() (string, bool) {
+	if d.digits == "" {
+		return "0", true
+	}
+	var s string
+	if d.exp >= 0 {
+		if int64(len(d.digits))+d.exp > maxIntegerDigits {
+			return "", false
+		}
+		s = d.digits + strings.Repeat("0", int(d.exp))
+	} else {
+		ip, fp, tiny := d.split()
+		if tiny {
+			return "0", true
+		}
+		if ip == "" {
+			ip = "0"
+		}
+		if len(ip) > maxIntegerDigits {
+			return "", false
+		}
+		s = ip
+		if roundsUp(ip, fp) {
+			s = incrementDecimal(ip)
+		}
+	}
+	if s == "0" {
+		return s, true
+	}
+	if d.neg {
+		return "-" + s, true
+	}
+	return s, true
+}
+
+// incrementDecimal adds one to a string of decimal digits.
+func incrementDecimal(s string) string {
+	b := []byte(s)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < '9' {
+			b[i]++
+			return string(b)
+		}
+		b[i] = '0'
+	}
+	return "1" + string(b)
+}
+
+// toFloat64 is Haskell's `fromRational :: Rational -> Double` of the literal
+// (the nearest double; ±Inf beyond the range). lit must be valid.
+func toFloat64(lit string, d decimal) float64 {
+	if d.isZero() {
+		return 0 // "-0" is the rational 0, not the double -0.0
+	}
+	f, _ := strconv.ParseFloat(lit, 64) // ErrRange still yields ±Inf or ±0
+	return f
+}
+
+// twoTo1024 is `toRational (1/0 :: Double)`: GHC's decodeFloat of Infinity
+// gives mantissa 2^52 and exponent 972.
+var twoTo1024 = new(big.Int).Lsh(big.NewInt(1), 1024).String()
+
+// wholeFloatText writes a whole (or infinite) double as `toRational` of it
+// prints: the exact integer.
+func wholeFloatText(f float64) string {
+	switch {
+	case math.IsInf(f, 1):
+		return twoTo1024
+	case math.IsInf(f, -1):
+		return "-" + twoTo1024
+	case math.Abs(f) < 1<<63:
+		return strconv.FormatInt(int64(f), 10)
+	}
+	i, _ := new(big.Float).SetFloat64(f).Int(nil)
+	return i.String()
+}
+
+// doubleText writes a Double field's value: `JSRational False (toRational
+// d)` printed by Text.JSON, i.e. the exact integer when d is whole, and
+// Haskell's `show d` otherwise.
+func doubleText(f float64) string {
+	if math.IsInf(f, 0) || f == math.Trunc(f) {
+		return wholeFloatText(f)
+	}
+	return showDouble(f)
+}
+
+// showDouble is Haskell's `show :: Double -> String` (GHC.Float's
+// FFGeneric format with the shortest digits that read back the same):
+// plain notation for 0.1 <= |x| < 10^7, scientific otherwise, always with
+// a fraction digit.
+func showDouble(f float64) string {
+	if math.IsNaN(f) {
+		return "NaN"
+	}
+	if math.IsInf(f, 0) {
+		if f < 0 {
+			return "-Infinity"
+		}
+		return "Infinity"
+	}
+	if f < 0 || (f == 0 && math.Signbit(f)) {
+		return "-" + showDouble(-f)
+	}
+	if f == 0 {
+		return "0.0"
+	}
+	var buf [32]byte
+	b := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
+	// b is "d.ddde±xx" or "de±xx".
+	epos := strings.IndexByte(string(b), 'e')
+	ds := make([]byte, 0, epos)
+	for _, c := range b[:epos] {
+		if c != '.' {
+			ds = append(ds, c)
+		}
+	}
+	x, _ := strconv.Atoi(string(b[epos+1:]))
+	e := x + 1 // f = 0.ds × 10^e
+	var out strings.Builder
+	if e >= 0 && e <= 7 {
+		if e == 0 {
+			out.WriteString("0.")
+			out.Write(ds)
+			return out.String()
+		}
+		if len(ds) <= e {
+			out.Write(ds)
+			for i := len(ds); i < e; i++ {
+				out.WriteByte('0')
+			}
+			out.WriteString(".0")
+			return out.String()
+		}
+		out.Write(ds[:e])
+		out.WriteByte('.')
+		out.Write(ds[e:])
+		return out.String()
+	}
+	out.WriteByte(ds[0])
+	out.WriteByte('.')
+	if len(ds) == 1 {
+		out.WriteByte('0')
+	} else {
+		out.Write(ds[1:])
+	}
+	out.WriteByte('e')
+	out.WriteString(strconv.Itoa(e - 1))
+	return out.String()
+}
+
+// freeNumberText writes a number inside a free-form JSValue (hvparams,
+// diskparams …): the exact integer when the rational is whole, otherwise
+// `show` of the nearest double. ok is false when the double overflows,
+// where Text.JSON writes null, and tooBig is true when the integer is longer
+// than maxIntegerDigits.
+func freeNumberText(lit string, d decimal) (text string, ok, tooBig bool) {
+	if d.isIntegral() {
+		if canonicalInt(lit) {
+			return lit, true, false
+		}
+		s, fits := d.roundIntegerText()
+		return s, fits, !fits
+	}
+	f := toFloat64(lit, d)
+	if math.IsInf(f, 0) {
+		return "", false, false
+	}
+	return showDouble(f), true, false
+}
+
+// pico is 10^12, the picoseconds in a second of System.Time's ClockTime.
+const pico = 1_000_000_000_000
+
+// timestampText converts a ctime/mtime the way TimeAsDoubleJSON
+// (src/Ganeti/JSON.hs) does and writes it back as a Double:
+//
+//	TOD s ps = divMod (round (t * 10^12)) (10^12)  -- t :: Double
+//	t'       = fromIntegral s + fromIntegral ps / 10^12
+//
+// so 1358348755.779906 comes back as 1.3583487557799058e9.
+func timestampText(lit string, d decimal) string {
+	p := toFloat64(lit, d) * 1e12
+	var ss float64
+	var ps uint64
+	switch {
+	case math.Abs(p) < 1<<63:
+		n := int64(math.RoundToEven(p))
+		q, r := n/pico, n%pico
+		if r < 0 {
+			q--
+			r += pico
+		}
+		ss, ps = float64(q), uint64(r)
+	case !math.IsInf(p, 0) && math.Abs(p) < 1<<100:
+		// |p| is a whole number m × 2^e with e >= 11; divide the 128-bit
+		// value by 10^12 (hi < 10^12 since |p| < 2^100).
+		u := math.Float64bits(math.Abs(p))
+		m := u&(1<<52-1) | 1<<52
+		e := uint(u>>52&0x7ff) - 1075
+		hi, lo := m>>(64-e), m<<e
+		q, r := bits.Div64(hi, lo, pico)
+		if p < 0 && r != 0 {
+			q++ // floor division
+			r = pico - r
+		}
+		// q < 2^100 / 10^12 < 2^61: an Int, converted to the nearest.
+		ss, ps = float64(q), r
+		if p < 0 {
+			ss = -ss
+		}
+	default:
+		var n *big.Int
+		if math.IsInf(p, 0) {
+			// round of an infinite Double is toRational's 2^1024.
+			n, _ = new(big.Int).SetString(twoTo1024, 10)
+			if p < 0 {
+				n.Neg(n)
+			}
+		} else {
+			n, _ = new(big.Float).SetFloat64(p).Int(nil)
+		}
+		q, r := new(big.Int).DivMod(n, big.NewInt(pico), new(big.Int))
+		ss, ps = bigIntegerToDouble(q), r.Uint64()
+	}
+	return doubleText(ss + float64(ps)/1e12)
+}
+
+// bigIntegerToDouble is GHC's fromIntegral :: Integer -> Double: an
+// Integer that fits an Int is converted by the machine, to the nearest
+// double; a larger one by GMP's mpn_get_d, which truncates toward zero
+// (measured: 12345678901234567891 seconds come back as
+// 12345678901234565120, not ...67168).
+func bigIntegerToDouble(q *big.Int) float64 {
+	if q.IsInt64() {
+		return float64(q.Int64())
+	}
+	f, _ := new(big.Float).SetPrec(53).SetMode(big.ToZero).SetInt(q).Float64()
+	return f
+}
+
+// hsIsSpace is Haskell's Data.Char.isSpace.
+func hsIsSpace(r rune) bool {
+	switch {
+	case r == ' ' || (r >= '\t' && r <= '\r') || r == 0xa0:
+		return true
+	case r < 0x100:
+		return false
+	}
+	return unicode.Is(unicode.Zs, r)
+}
+
+func trimHsSpace(s string) string {
+	return strings.TrimLeftFunc(s, hsIsSpace)
+}
+
+// readsInt is Haskell's `reads :: ReadS Int` (GHC.Read) when it has exactly
+// one result: optional white space, optional parentheses, an optional
+// minus as its own token, then a decimal, 0x/0X hexadecimal or 0o/0O octal
+// literal, wrapped to 64 bits. A decimal with a fraction or an exponent is
+// no Int. rest is what follows the number, white space included.
+func readsInt(s string) (v int64, rest string, ok bool) {
+	t := trimHsSpace(s)
+	if strings.HasPrefix(t, "(") {
+		v, r, ok := readsInt(t[1:])
+		if !ok {
+			return 0, "", false
+		}
+		r = trimHsSpace(r)
+		if !strings.HasPrefix(r, ")") {
+			return 0, "", false
+		}
+		return v, r[1:], true
+	}
+	neg := false
+	if n := symbolRun(t); n > 0 {
+		if t[:n] != "-" {
+			return 0, "", false
+		}
+		neg = true
+		t = trimHsSpace(t[n:])
+	}
+	u, r, ok := lexInt(t)
+	if !ok {
+		return 0, "", false
+	}
+	if neg {
+		u = -u
+	}
+	return int64(u), r, true
+}
+
+// symbolRun is the length of the run of Haskell symbol characters that
+// starts t (the lexer reads "-" and "--" as different tokens).
+func symbolRun(t string) int {
+	n := 0
+	for n < len(t) && strings.IndexByte("!@#$%&*+./<=>?\\^|:-~", t[n]) >= 0 {
+		n++
+	}
+	return n
+}
+
+// lexInt reads one integer number token (Text.Read.Lex) from the start of t.
+func lexInt(t string) (uint64, string, bool) {
+	if len(t) >= 3 && t[0] == '0' {
+		base := uint64(0)
+		switch t[1] {
+		case 'x', 'X':
+			base = 16
+		case 'o', 'O':
+			base = 8
+		}
+		if base != 0 {
+			var u uint64
+			i := 2
+			for ; i < len(t); i++ {
+				dv, ok := digitVal(t[i])
+				if !ok || dv >= base {
+					break
+				}
+				u = u*base + dv
+			}
+			if i > 2 {
+				return u, t[i:], true
+			}
+		}
+	}
+	i := 0
+	for i < len(t) && isDigit(t[i]) {
+		i++
+	}
+	if i == 0 {
+		return 0, "", false
+	}
+	u := wrapDigits(t[:i])
+	r := t[i:]
+	// A fraction or an exponent makes the token a non-integer number.
+	if len(r) >= 2 && r[0] == '.' && isDigit(r[1]) {
+		return 0, "", false
+	}
+	if len(r) >= 2 && (r[0] == 'e' || r[0] == 'E') {
+		x := r[1:]
+		if x[0] == '+' || x[0] == '-' {
+			x = x[1:]
+		}
+		if len(x) > 0 && isDigit(x[0]) {
+			return 0, "", false
+		}
+	}
+	return u, r, true
+}
+
+func digitVal(c byte) (uint64, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return uint64(c - '0'), true
+	case c >= 'a' && c <= 'f':
+		return uint64(c-'a') + 10, true
+	case c >= 'A' && c <= 'F':
+		return uint64(c-'A') + 10, true
+	}
+	return 0, false
+}
+
+// readIntFull is Ganeti's tryRead at type Int (src/Ganeti/Utils.hs): the
+// whole string must be one Int.
+func readIntFull(s string) (int64, bool) {
+	v, rest, ok := readsInt(s)
+	return v, ok && rest == ""
+}
+
+// parseUnitAssumeBinary is src/Ganeti/Utils.hs's parseUnitAssumeBinary at
+// type Int: an Int (as `reads` takes it), spaces, and an optional unit;
+// the result is in MiB, every kilo being 1024.
+func parseUnitAssumeBinary(s string) (int64, bool) {
+	v, rest, ok := readsInt(s)
+	if !ok {
+		return 0, false
+	}
+	unit := strings.TrimLeft(rest, " ")
+	var scale uint64
+	switch strings.ToUpper(unit) {
+	case "", "MIB", "MB":
+		scale = 1
+	case "GIB", "GB":
+		scale = 1024
+	case "TIB", "TB":
+		scale = 1024 * 1024
+	}
+	switch unit {
+	case "m", "M":
+		scale = 1
+	case "g", "G":
+		scale = 1024
+	case "t", "T":
+		scale = 1024 * 1024
+	}
+	if scale == 0 {
+		return 0, false
+	}
+	return int64(uint64(v) * scale), true
+}

@@ -1,0 +1,332 @@
+package config
+
+import (
+	"math"
+	"testing"
+)
+
+func TestParseDecimal(t *testing.T) {
+	tests := []struct {
+		lit    string
+		want   decimal
+		wantOK bool
+	}{
+		{lit: "0", want: decimal{}, wantOK: true},
+		{lit: "-0.000e5", want: decimal{}, wantOK: true},
+		{lit: "5", want: decimal{digits: "5"}, wantOK: true},
+		{lit: "-5.5", want: decimal{neg: true, digits: "55", exp: -1}, wantOK: true},
+		{lit: "1200", want: decimal{digits: "12", exp: 2}, wantOK: true},
+		{lit: "0.0120", want: decimal{digits: "12", exp: -3}, wantOK: true},
+		{lit: "3.2e1", want: decimal{digits: "32"}, wantOK: true},
+		{lit: "1E+400", want: decimal{digits: "1", exp: 400}, wantOK: true},
+		{lit: "1e-400", want: decimal{digits: "1", exp: -400}, wantOK: true},
+		{lit: "1e99999999999999999999", want: decimal{digits: "1", exp: maxExp}, wantOK: true},
+		{lit: "", wantOK: false},
+		{lit: "-", wantOK: false},
+		{lit: "01", wantOK: false},
+		{lit: "1.", wantOK: false},
+		{lit: ".5", wantOK: false},
+		{lit: "1e", wantOK: false},
+		{lit: "+1", wantOK: false},
+		{lit: "1 ", wantOK: false},
+		{lit: "Infinity", wantOK: false},
+	}
+	for _, tt := range tests {
+		got, ok := parseDecimal(tt.lit)
+		if ok != tt.wantOK || (ok && got != tt.want) {
+			t.Errorf("parseDecimal(%q) = %+v, %v; want %+v, %v", tt.lit, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
+// TestRoundInt64 checks Haskell's round :: Rational -> Int; the cases
+// marked [3.0] were loaded into the real server (testdata/cases.json).
+func TestRoundInt64(t *testing.T) {
+	tests := []struct {
+		lit  string
+		want int64
+	}{
+		{"5.5", 6},                             // [3.0]
+		{"6.5", 6},                             // [3.0]
+		{"-2.5", -2},                           // [3.0]
+		{"0.5", 0},                             // [3.0]
+		{"1.5", 2},                             // [3.0]
+		{"2.5000000000000000001", 3},           // [3.0]
+		{"-0.5000001", -1},                     // [3.0]
+		{"-12.5", -12},                         // [3.0]
+		{"123.5e1", 1235},                      // [3.0]
+		{"3000000.7", 3000001},                 // [3.0]
+		{"18446744073709551617", 1},            // [3.0] wraps
+		{"9223372036854775808", math.MinInt64}, // [3.0] wraps
+		{"1e19", -8446744073709551616},         // [3.0] wraps
+		{"1e400", 0},                           // [3.0] a multiple of 2^64
+		{"0.04", 0},
+		{"0.0000000000000000000000000001", 0},
+		{"-0", 0},
+		{"99999999999999999999.5", 7766279631452241920}, // 10^20 mod 2^64
+	}
+	for _, tt := range tests {
+		d, ok := parseDecimal(tt.lit)
+		if !ok {
+			t.Fatalf("parseDecimal(%q) failed", tt.lit)
+		}
+		if got := d.roundInt64(); got != tt.want {
+			t.Errorf("round(%s) :: Int = %d, want %d", tt.lit, got, tt.want)
+		}
+	}
+}
+
+func TestRoundIntegerText(t *testing.T) {
+	tests := []struct {
+		lit    string
+		want   string
+		wantOK bool
+	}{
+		{"5.5", "6", true}, // [3.0]
+		{"4.5", "4", true}, // [3.0]
+		{"1e30", "1000000000000000000000000000000", true},              // [3.0]
+		{"-7.5", "-8", true},                                           // [3.0]
+		{"2.5e-1", "0", true},                                          // [3.0]
+		{"12345678901234567890123.5", "12345678901234567890124", true}, // [3.0]
+		{"-0.4", "0", true},
+		{"9.5", "10", true},
+		{"-99.5", "-100", true},
+		{"1e1023", "1" + zeros(1023), true},
+		{"1e1024", "", false},
+	}
+	for _, tt := range tests {
+		d, _ := parseDecimal(tt.lit)
+		got, ok := d.roundIntegerText()
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("round(%s) :: Integer = %q, %v; want %q, %v", tt.lit, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
+func zeros(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = '0'
+	}
+	return string(b)
+}
+
+func TestShowDouble(t *testing.T) {
+	tests := []struct {
+		f    float64
+		want string
+	}{
+		{0, "0.0"},
+		{math.Copysign(0, -1), "-0.0"},
+		{0.1, "0.1"},
+		{0.5, "0.5"},
+		{1, "1.0"},
+		{3.14, "3.14"},
+		{0.01, "1.0e-2"},
+		{1e-5, "1.0e-5"},
+		{9999999, "9999999.0"},
+		{9999999.5, "9999999.5"},
+		{1e7, "1.0e7"},
+		{12345678.5, "1.23456785e7"},
+		{1.354038435343601e9, "1.354038435343601e9"},
+		{-1.5e-3, "-1.5e-3"},
+		{5e-324, "5.0e-324"},
+		{math.MaxFloat64, "1.7976931348623157e308"},
+		{0.30000000000000004, "0.30000000000000004"},
+		{math.Inf(1), "Infinity"},
+		{math.Inf(-1), "-Infinity"},
+	}
+	for _, tt := range tests {
+		if got := showDouble(tt.f); got != tt.want {
+			t.Errorf("showDouble(%v) = %q, want %q", tt.f, got, tt.want)
+		}
+	}
+}
+
+// TestDoubleText checks how a Double field is written back: whole values as
+// exact integers (Text.JSON's JSRational with denominator 1).
+func TestDoubleText(t *testing.T) {
+	tests := []struct {
+		lit  string
+		want string
+	}{
+		{"32.0", "32"},                 // [3.0] rich.json spindle-ratio
+		{"2", "2"},                     // [3.0]
+		{"0.1", "0.1"},                 // [3.0]
+		{"1e-2", "1.0e-2"},             // [3.0]
+		{"12345678.5", "1.23456785e7"}, // [3.0]
+		{"-0", "0"},                    // [3.0]
+		{"1e-400", "0"},                // [3.0]
+		{"-2.0", "-2"},                 // [3.0]
+		{"0.1e1", "1"},                 // [3.0]
+		{"1e400", twoTo1024},           // [3.0] Infinity is toRational'd to 2^1024
+		{"-1e400", "-" + twoTo1024},
+		{"1.5e300", "1500000000000000078757140382806630373056702871662238732373781173267703686983362293679557062620671796065556665749325817265413784853040645863467188277180060474272580801389863705606745350692182135089053429852456199917621678558451461320111979114170213741868888183230085264257173504208294580298189100810240"}, // [3.0]
+	}
+	for _, tt := range tests {
+		d, ok := parseDecimal(tt.lit)
+		if !ok {
+			t.Fatalf("parseDecimal(%q) failed", tt.lit)
+		}
+		if got := doubleText(toFloat64(tt.lit, d)); got != tt.want {
+			t.Errorf("Double %s is written %q, want %q", tt.lit, got, tt.want)
+		}
+	}
+}
+
+func TestFreeNumberText(t *testing.T) {
+	tests := []struct {
+		lit        string
+		want       string
+		wantOK     bool
+		wantTooBig bool
+	}{
+		{lit: "1.0", want: "1", wantOK: true},        // [3.0]
+		{lit: "1e2", want: "100", wantOK: true},      // [3.0]
+		{lit: "0.10", want: "0.1", wantOK: true},     // [3.0]
+		{lit: "-0.0", want: "0", wantOK: true},       // [3.0]
+		{lit: "1.5e-400", want: "0.0", wantOK: true}, // [3.0] not whole, so `show` of 0.0
+		{lit: "-1.5e-400", want: "-0.0", wantOK: true},
+		{lit: "5e-324", want: "5.0e-324", wantOK: true},                                       // [3.0]
+		{lit: "2.5e-324", want: "5.0e-324", wantOK: true},                                     // [3.0]
+		{lit: "1.7976931348623159e308", want: "17976931348623159" + zeros(292), wantOK: true}, // [3.0]
+		{lit: "1" + repeatDigits(40) + ".5", wantOK: false},                                   // [3.0] overflows the double: null
+		{lit: "1e1024", wantTooBig: true},
+	}
+	for _, tt := range tests {
+		d, ok := parseDecimal(tt.lit)
+		if !ok {
+			t.Fatalf("parseDecimal(%q) failed", tt.lit)
+		}
+		got, ok, tooBig := freeNumberText(tt.lit, d)
+		if got != tt.want || ok != tt.wantOK || tooBig != tt.wantTooBig {
+			t.Errorf("freeNumberText(%s) = %q, %v, %v; want %q, %v, %v", tt.lit, got, ok, tooBig, tt.want, tt.wantOK, tt.wantTooBig)
+		}
+	}
+}
+
+func repeatDigits(n int) string {
+	b := make([]byte, 0, 10*n)
+	for range n {
+		b = append(b, "2345678901"...)
+	}
+	return string(b)
+}
+
+// TestTimestampText checks the trip through ClockTime; all values were
+// loaded into the real server.
+func TestTimestampText(t *testing.T) {
+	tests := []struct {
+		lit  string
+		want string
+	}{
+		{"1354038435.343601", "1.354038435343601e9"},
+		{"1358348755.779906", "1.3583487557799058e9"},
+		{"1343869205.934807", "1.3438692059348073e9"},
+		{"5", "5"},
+		{"0.5", "0.5"},
+		{"-1.5", "-1.5"},
+		{"1e20", "100000000000000000000"},
+		{"0.0000000000001", "0"},
+		{"-1e-13", "0"},
+		{"123456789012345678.25", "123456789012345680"},
+		// Whole seconds beyond an Int are converted by GMP, truncating.
+		{"12345678901234567891.5", "12345678901234565120"},
+		{"-12345678901234567891.5", "-12345678901234565120"},
+		{"9300000000000000123.25", "9300000000000000000"},
+		{"33333333333333333333333333.7", "33333333333333330626609152"},
+		{"123456789123456789123456789123456789.987", "123456789123456765655915572175568896"},
+		{"1e400", "179769313486231587157166971483515830321548560399099385793407668385803615976697714176550461106674763465061018408338488683645694963279363017497443358450006371579864060709374210741127979359938755588756835418808188763549995957867335750730127796813512831616506981075210958335785608341418268944253321216"},
+	}
+	for _, tt := range tests {
+		d, ok := parseDecimal(tt.lit)
+		if !ok {
+			t.Fatalf("parseDecimal(%q) failed", tt.lit)
+		}
+		if got := timestampText(tt.lit, d); got != tt.want {
+			t.Errorf("timestamp %s is written %q, want %q", tt.lit, got, tt.want)
+		}
+	}
+}
+
+func TestReadsInt(t *testing.T) {
+	tests := []struct {
+		s        string
+		want     int64
+		wantRest string
+		wantOK   bool
+	}{
+		{"12", 12, "", true},
+		{"  12", 12, "", true},
+		{"12 ", 12, " ", true},
+		{"( 1)", 1, "", true},
+		{"((7) )x", 7, "x", true},
+		{"-1", -1, "", true},
+		{"- 1", -1, "", true},
+		{"(-1)", -1, "", true},
+		{"0x1f", 31, "", true},
+		{"0X1Fg", 31, "g", true},
+		{"0o17", 15, "", true},
+		{"0x", 0, "x", true},
+		{"012", 12, "", true},
+		{"12M", 12, "M", true},
+		{"5e", 5, "e", true},
+		{"5.", 5, ".", true},
+		{"18446744073709551617", 1, "", true},
+		{"5.5", 0, "", false},
+		{"5e3", 0, "", false},
+		{"5e-3", 0, "", false},
+		{"--1", 0, "", false},
+		{"+1", 0, "", false},
+		{"-(1)", 0, "", false},
+		{"(1", 0, "", false},
+		{"", 0, "", false},
+		{"x", 0, "", false},
+	}
+	for _, tt := range tests {
+		got, rest, ok := readsInt(tt.s)
+		if ok != tt.wantOK || (ok && (got != tt.want || rest != tt.wantRest)) {
+			t.Errorf("readsInt(%q) = %d, %q, %v; want %d, %q, %v", tt.s, got, rest, ok, tt.want, tt.wantRest, tt.wantOK)
+		}
+	}
+}
+
+func TestParseUnitAssumeBinary(t *testing.T) {
+	tests := []struct {
+		s      string
+		want   int64
+		wantOK bool
+	}{
+		{"2G", 2048, true},      // [3.0]
+		{" 12 M", 12, true},     // [3.0]
+		{"(5) g", 5120, true},   // [3.0]
+		{"0x10", 16, true},      // [3.0]
+		{"1 T", 1048576, true},  // [3.0]
+		{"3tib", 3145728, true}, // [3.0]
+		{"5 MB", 5, true},       // [3.0]
+		{"-1g", -1024, true},    // [3.0]
+		{"0x1G", 1024, true},    // [3.0]
+		{"7 Gb", 7168, true},    // [3.0]
+		{"12.5", 0, false},      // [3.0]
+		{"2 g ", 0, false},      // [3.0]
+		{"1k", 0, false},
+		{"", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := parseUnitAssumeBinary(tt.s)
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("parseUnitAssumeBinary(%q) = %d, %v; want %d, %v", tt.s, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
+func TestCanonicalInt(t *testing.T) {
+	for lit, want := range map[string]bool{
+		"0": true, "7": true, "-7": true, "123456789012345678": true,
+		"-0": false, "00": false, "1234567890123456789": false, "1.0": false, "1e2": false, "": false, "-": false,
+	} {
+		if got := canonicalInt(lit); got != want {
+			t.Errorf("canonicalInt(%q) = %v, want %v", lit, got, want)
+		}
+	}
+}
