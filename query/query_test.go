@@ -28,7 +28,9 @@ func loadRich(t testing.TB) *config.Snapshot {
 	return s
 }
 
-func plain(s string) protocol.Query { return protocol.Query{Kind: protocol.QueryPlain, Plain: []byte(s)} }
+func plain(s string) protocol.Query {
+	return protocol.Query{Kind: protocol.QueryPlain, Plain: []byte(s)}
+}
 
 var empty = protocol.Query{Kind: protocol.QueryEmpty}
 
