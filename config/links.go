@@ -39,7 +39,7 @@ func buildNicLinks(s *Snapshot, cluster *tjson.Value) nicLinks {
 		if inst.HasName {
 			name = inst.Name
 		}
-		for _, nic := range arrMember(s.instanceValue(inst), "nics") {
+		for _, nic := range arrMember(inst.value, "nics") {
 			ip, ok := getMember(&nic, "ip")
 			if !ok || ip.Kind != tjson.String {
 				continue

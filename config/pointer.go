@@ -92,19 +92,7 @@ func (s *Snapshot) AppendQuery(dst, path []byte) (_ []byte, ok bool) {
 func (s *Snapshot) step(v *tjson.Value, tok []byte) (*tjson.Value, bool) {
 	switch v.Kind {
 	case tjson.Object:
-		if idx, ok := s.bigObjects[v]; ok {
-			i, ok := idx[string(tok)]
-			if !ok {
-				return nil, false
-			}
-			return &v.Obj[i].Val, true
-		}
-		for i := range v.Obj {
-			if v.Obj[i].Key == string(tok) {
-				return &v.Obj[i].Val, true
-			}
-		}
-		return nil, false
+		return s.get(v, string(tok))
 	case tjson.Array:
 		// attoparsec's decimal: at least one leading digit, the rest
 		// ignored; the value wraps around as an Int does.

@@ -83,7 +83,8 @@ type Instance struct {
 	Primary    string
 	HasPrimary bool
 
-	json []byte // the normalized object, encoded
+	value *tjson.Value // the normalized object
+	json  []byte       // the same, encoded
 	// disksJSON is the INSTANCE_DISKS answer, or disksErr its error text.
 	disksJSON []byte
 	disksErr  string
@@ -257,6 +258,9 @@ func (s *Snapshot) build() {
 	cluster := member(d, "cluster")
 	s.clusterSerial = intMember(cluster, "serial_no")
 	s.versionJSON = strconv.AppendInt(nil, s.version, 10)
+	// Index the large maps first: the steps below look instances and
+	// disks up by key.
+	s.indexBigObjects(d)
 
 	s.buildNodes(member(d, "nodes"))
 	disks := member(d, "disks")
@@ -266,7 +270,22 @@ func (s *Snapshot) build() {
 	s.buildDRBD(disks)
 	s.buildNodeInstances(disks)
 	s.dataCollectorsJSON = dataCollectorsJSON(cluster)
-	s.indexBigObjects(d)
+}
+
+// get returns the first member of v named key, through the member index
+// when v is a large object.
+func (s *Snapshot) get(v *tjson.Value, key string) (*tjson.Value, bool) {
+	if v == nil || v.Kind != tjson.Object {
+		return nil, false
+	}
+	if idx, ok := s.bigObjects[v]; ok {
+		i, ok := idx[key]
+		if !ok {
+			return nil, false
+		}
+		return &v.Obj[i].Val, true
+	}
+	return v.Get(key)
 }
 
 func (s *Snapshot) buildNodes(nodes *tjson.Value) {
@@ -354,7 +373,7 @@ func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
 			continue
 		}
 		v := &m.Val
-		inst := &Instance{Key: m.Key, UUID: strMember(v, "uuid"), Serial: intMember(v, "serial_no")}
+		inst := &Instance{Key: m.Key, UUID: strMember(v, "uuid"), Serial: intMember(v, "serial_no"), value: v}
 		if nv, ok := v.Get("name"); ok && nv.Kind == tjson.String {
 			inst.Name, inst.HasName = nv.Str, true
 		}
@@ -387,12 +406,12 @@ func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
 			inst.disksErr = "Could not retrieve disks: " + lerr.Error()
 			continue
 		}
-		uuids := arrMember(s.instanceValue(owner), "disks")
+		uuids := arrMember(owner.value, "disks")
 		list := make([]*tjson.Value, 0, len(uuids))
 		out := []byte{'['}
 		for i := range uuids {
 			key := uuids[i].Str
-			dv, ok := getMember(disks, key)
+			dv, ok := s.get(disks, key)
 			if !ok {
 				inst.disksErr = "Could not retrieve disks: OpPrereqError " +
 					HaskellShowString("Disk uuid "+key+" not found") + " ECodeNoEnt"
@@ -415,12 +434,6 @@ func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
 			inst.disks = list
 		}
 	}
-}
-
-// instanceValue returns the normalized object of inst.
-func (s *Snapshot) instanceValue(inst *Instance) *tjson.Value {
-	v, _ := getMember(member(&s.doc, "instances"), inst.Key)
-	return v
 }
 
 func (s *Snapshot) buildMaster(cluster *tjson.Value) {
@@ -530,8 +543,8 @@ func (s *Snapshot) buildNodeInstances(disks *tjson.Value) {
 			n.primaries = append(n.primaries, inst)
 		}
 		seen := make(map[string]bool)
-		for _, u := range arrMember(s.instanceValue(inst), "disks") {
-			d, ok := getMember(disks, u.Str)
+		for _, u := range arrMember(inst.value, "disks") {
+			d, ok := s.get(disks, u.Str)
 			if !ok || strMember(d, "dev_type") != "drbd" {
 				continue
 			}
