@@ -21,7 +21,8 @@ import (
 	"math/bits"
 	"strconv"
 	"strings"
-	"unicode"
+
+	"github.com/goconfd/goconfd/internal/hs"
 )
 
 // maxIntegerDigits bounds the decimal digits of an exact integer that we
@@ -481,144 +482,22 @@ func bigIntegerToDouble(q *big.Int) float64 {
 	return f
 }
 
-// hsIsSpace is Haskell's Data.Char.isSpace.
-func hsIsSpace(r rune) bool {
-	switch {
-	case r == ' ' || (r >= '\t' && r <= '\r') || r == 0xa0:
-		return true
-	case r < 0x100:
-		return false
-	}
-	return unicode.Is(unicode.Zs, r)
-}
-
-func trimHsSpace(s string) string {
-	return strings.TrimLeftFunc(s, hsIsSpace)
-}
-
-// readsInt is Haskell's `reads :: ReadS Int` (GHC.Read) when it has exactly
-// one result: optional white space, optional parentheses, an optional
-// minus as its own token, then a decimal, 0x/0X hexadecimal or 0o/0O octal
-// literal, wrapped to 64 bits. A decimal with a fraction or an exponent is
-// no Int. rest is what follows the number, white space included.
-func readsInt(s string) (v int64, rest string, ok bool) {
-	t := trimHsSpace(s)
-	if strings.HasPrefix(t, "(") {
-		v, r, ok := readsInt(t[1:])
-		if !ok {
-			return 0, "", false
-		}
-		r = trimHsSpace(r)
-		if !strings.HasPrefix(r, ")") {
-			return 0, "", false
-		}
-		return v, r[1:], true
-	}
-	neg := false
-	if n := symbolRun(t); n > 0 {
-		if t[:n] != "-" {
-			return 0, "", false
-		}
-		neg = true
-		t = trimHsSpace(t[n:])
-	}
-	u, r, ok := lexInt(t)
-	if !ok {
-		return 0, "", false
-	}
-	if neg {
-		u = -u
-	}
-	return int64(u), r, true
-}
-
-// symbolRun is the length of the run of Haskell symbol characters that
-// starts t (the lexer reads "-" and "--" as different tokens).
-func symbolRun(t string) int {
-	n := 0
-	for n < len(t) && strings.IndexByte("!@#$%&*+./<=>?\\^|:-~", t[n]) >= 0 {
-		n++
-	}
-	return n
-}
-
-// lexInt reads one integer number token (Text.Read.Lex) from the start of t.
-func lexInt(t string) (uint64, string, bool) {
-	if len(t) >= 3 && t[0] == '0' {
-		base := uint64(0)
-		switch t[1] {
-		case 'x', 'X':
-			base = 16
-		case 'o', 'O':
-			base = 8
-		}
-		if base != 0 {
-			var u uint64
-			i := 2
-			for ; i < len(t); i++ {
-				dv, ok := digitVal(t[i])
-				if !ok || dv >= base {
-					break
-				}
-				u = u*base + dv
-			}
-			if i > 2 {
-				return u, t[i:], true
-			}
-		}
-	}
-	i := 0
-	for i < len(t) && isDigit(t[i]) {
-		i++
-	}
-	if i == 0 {
-		return 0, "", false
-	}
-	u := wrapDigits(t[:i])
-	r := t[i:]
-	// A fraction or an exponent makes the token a non-integer number.
-	if len(r) >= 2 && r[0] == '.' && isDigit(r[1]) {
-		return 0, "", false
-	}
-	if len(r) >= 2 && (r[0] == 'e' || r[0] == 'E') {
-		x := r[1:]
-		if x[0] == '+' || x[0] == '-' {
-			x = x[1:]
-		}
-		if len(x) > 0 && isDigit(x[0]) {
-			return 0, "", false
-		}
-	}
-	return u, r, true
-}
-
-func digitVal(c byte) (uint64, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return uint64(c - '0'), true
-	case c >= 'a' && c <= 'f':
-		return uint64(c-'a') + 10, true
-	case c >= 'A' && c <= 'F':
-		return uint64(c-'A') + 10, true
-	}
-	return 0, false
-}
-
 // readIntFull is Ganeti's tryRead at type Int (src/Ganeti/Utils.hs): the
-// whole string must be one Int.
+// whole string must be one Int (Haskell's reads, wrapped to 64 bits).
 func readIntFull(s string) (int64, bool) {
-	v, rest, ok := readsInt(s)
-	return v, ok && rest == ""
+	n, ok := hs.ReadFull(s)
+	return n.Int(), ok
 }
 
 // parseUnitAssumeBinary is src/Ganeti/Utils.hs's parseUnitAssumeBinary at
 // type Int: an Int (as `reads` takes it), spaces, and an optional unit;
 // the result is in MiB, every kilo being 1024.
 func parseUnitAssumeBinary(s string) (int64, bool) {
-	v, rest, ok := readsInt(s)
+	n, rest, ok := hs.Reads(s)
 	if !ok {
 		return 0, false
 	}
+	v := n.Int()
 	unit := strings.TrimLeft(rest, " ")
 	var scale uint64
 	switch strings.ToUpper(unit) {

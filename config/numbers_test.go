@@ -3,6 +3,8 @@ package config
 import (
 	"math"
 	"testing"
+
+	"github.com/goconfd/goconfd/internal/hs"
 )
 
 func TestParseDecimal(t *testing.T) {
@@ -284,9 +286,10 @@ func TestReadsInt(t *testing.T) {
 		{"x", 0, "", false},
 	}
 	for _, tt := range tests {
-		got, rest, ok := readsInt(tt.s)
+		n, rest, ok := hs.Reads(tt.s)
+		got := n.Int()
 		if ok != tt.wantOK || (ok && (got != tt.want || rest != tt.wantRest)) {
-			t.Errorf("readsInt(%q) = %d, %q, %v; want %d, %q, %v", tt.s, got, rest, ok, tt.want, tt.wantRest, tt.wantOK)
+			t.Errorf("hs.Reads(%q) = %d, %q, %v; want %d, %q, %v", tt.s, got, rest, ok, tt.want, tt.wantRest, tt.wantOK)
 		}
 	}
 }

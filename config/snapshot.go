@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/goconfd/goconfd/internal/hs"
 	"github.com/goconfd/goconfd/internal/tjson"
 )
 
@@ -241,7 +242,7 @@ func (e *LookupError) Detail() string {
 // confd answers carry it:
 // OpPrereqError "Node name x not found" ECodeNoEnt.
 func (e *LookupError) Error() string {
-	return "OpPrereqError " + HaskellShowString(e.Detail()) + " ECodeNoEnt"
+	return "OpPrereqError " + hs.ShowString(e.Detail()) + " ECodeNoEnt"
 }
 
 // Formatted returns the error as Ganeti's formatError renders it
@@ -414,7 +415,7 @@ func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
 			dv, ok := s.get(disks, key)
 			if !ok {
 				inst.disksErr = "Could not retrieve disks: OpPrereqError " +
-					HaskellShowString("Disk uuid "+key+" not found") + " ECodeNoEnt"
+					hs.ShowString("Disk uuid "+key+" not found") + " ECodeNoEnt"
 				list = nil
 				break
 			}

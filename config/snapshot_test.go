@@ -87,26 +87,6 @@ func TestLookupErrorTexts(t *testing.T) {
 	}
 }
 
-func TestHaskellShowString(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"plain", `"plain"`},
-		{`a"b\c`, `"a\"b\\c"`},
-		{"\n\t\x01\x7f", `"\n\t\SOH\DEL"`},
-		{"é", `"\233"`},
-		{"é1", `"\233\&1"`},
-		{"\x0eH", `"\SO\&H"`},
-		{"\x0eI", `"\SOI"`},
-		{"€x", `"\8364x"`},
-		{"\x00", `"\NUL"`},
-		{"\a\b\v\f\r", `"\a\b\v\f\r"`},
-	}
-	for _, tt := range tests {
-		if got := HaskellShowString(tt.in); got != tt.want {
-			t.Errorf("HaskellShowString(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestAppendQuery(t *testing.T) {
 	doc := richDoc(t)
 	s, err := Parse(tjson.Marshal(&doc))

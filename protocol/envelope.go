@@ -72,8 +72,8 @@ func (d *Decoder) Decode(dgram []byte, now time.Time, req *Request) Outcome {
 	if !d.parseRequest(d.msg, req) {
 		return DropRequest
 	}
-	ts, big, ok := parseTimestamp(d.salt)
-	if !ok || big {
+	ts, fits, ok := parseTimestamp(d.salt)
+	if !ok || !fits {
 		return DropTimestamp
 	}
 	skew := ts - now.Unix()

@@ -1,8 +1,7 @@
 package protocol
 
 import (
-	"strings"
-
+	"github.com/goconfd/goconfd/internal/hs"
 	"github.com/goconfd/goconfd/internal/tjson"
 )
 
@@ -283,134 +282,16 @@ func (d *Decoder) readList(elem func() bool) bool {
 	}
 }
 
-// parseTimestamp parses a request salt as Haskell's reads does for an
-// Integer, as Ganeti's tryRead uses it (src/Ganeti/Utils.hs): leading
-// white space, optional parentheses (with white space inside), an optional
-// '-' lexeme, then a decimal, 0x/0X hexadecimal or 0o/0O octal literal,
-// and nothing after the last lexeme. ok is false when the salt is not an
-// integer; big is true when it is one but does not fit in an int64 (it is
-// then certainly outside the clock-skew window).
-func parseTimestamp(salt []byte) (ts int64, big bool, ok bool) {
-	p := salt
-	skip := func() {
-		for len(p) > 0 {
-			r, n := tjson.DecodeChar(p)
-			if !tjson.IsSpace(r) {
-				return
-			}
-			p = p[n:]
-		}
-	}
-	depth := 0
-	for {
-		skip()
-		if len(p) > 0 && p[0] == '(' {
-			depth++
-			p = p[1:]
-			continue
-		}
-		break
-	}
-	neg := false
-	if len(p) > 0 && p[0] == '-' {
-		// "-" must be a lexeme of its own: "--" starts another symbol.
-		if len(p) > 1 && isSymbolChar(p[1]) {
-			return 0, false, false
-		}
-		neg = true
-		p = p[1:]
-		skip()
-	}
-	base := uint64(10)
-	if len(p) > 2 && p[0] == '0' {
-		switch p[1] {
-		case 'x', 'X':
-			if hexVal(p[2]) < 16 {
-				base, p = 16, p[2:]
-			}
-		case 'o', 'O':
-			if p[2] >= '0' && p[2] <= '7' {
-				base, p = 8, p[2:]
-			}
-		}
-	}
-	var n uint64
-	digits := 0
-	overflow := false
-	for len(p) > 0 {
-		v := hexVal(p[0])
-		if uint64(v) >= base {
-			break
-		}
-		if n > (1<<63)/base {
-			overflow = true
-		}
-		n = n*base + uint64(v)
-		if n > 1<<63 {
-			overflow = true
-		}
-		digits++
-		p = p[1:]
-	}
-	if digits == 0 {
+// parseTimestamp parses a request salt as Ganeti does (tryRead at type
+// Integer, src/Ganeti/Confd/Utils.hs): Haskell's reads with nothing left
+// over. ok is false when the salt is not an integer; fits is false when
+// it is one but does not fit in an int64 (it is then certainly outside the
+// clock-skew window).
+func parseTimestamp(salt []byte) (ts int64, fits bool, ok bool) {
+	n, ok := hs.ReadFull(salt)
+	if !ok {
 		return 0, false, false
 	}
-	// A decimal literal followed by a fraction or an exponent is a
-	// fractional lexeme, which is no Integer.
-	if base == 10 && len(p) > 0 && (p[0] == '.' && len(p) > 1 && isDigit(p[1]) ||
-		(p[0] == 'e' || p[0] == 'E') && exponentFollows(p[1:])) {
-		return 0, false, false
-	}
-	// The number lexeme must end here: letters or digits would have been
-	// part of it or of an identifier glued to it.
-	if len(p) > 0 && (isDigit(p[0]) || isIdentChar(p[0])) {
-		return 0, false, false
-	}
-	for ; depth > 0; depth-- {
-		skip()
-		if len(p) == 0 || p[0] != ')' {
-			return 0, false, false
-		}
-		p = p[1:]
-	}
-	if len(p) != 0 {
-		return 0, false, false
-	}
-	if overflow || (!neg && n == 1<<63) {
-		return 0, true, true
-	}
-	if neg {
-		return -int64(n), false, true
-	}
-	return int64(n), false, true
-}
-
-func exponentFollows(p []byte) bool {
-	if len(p) > 0 && (p[0] == '+' || p[0] == '-') {
-		p = p[1:]
-	}
-	return len(p) > 0 && isDigit(p[0])
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-func isIdentChar(c byte) bool {
-	return c == '_' || c == '\'' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0x80
-}
-
-// isSymbolChar reports whether c continues a Haskell operator symbol.
-func isSymbolChar(c byte) bool {
-	return strings.IndexByte(`!#$%&*+./<=>?@\^|-~:`, c) >= 0
-}
-
-func hexVal(c byte) byte {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0'
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10
-	}
-	return 255
+	ts, fits = n.Int64()
+	return ts, fits, true
 }

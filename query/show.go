@@ -3,7 +3,7 @@ package query
 import (
 	"strings"
 
-	"github.com/goconfd/goconfd/config"
+	"github.com/goconfd/goconfd/internal/hs"
 	"github.com/goconfd/goconfd/protocol"
 )
 
@@ -19,7 +19,7 @@ func ShowQuery(q *protocol.Query) string {
 	case protocol.QueryEmpty:
 		return "EmptyQuery"
 	case protocol.QueryPlain:
-		return "PlainQuery " + config.HaskellShowString(string(q.Plain))
+		return "PlainQuery " + hs.ShowString(string(q.Plain))
 	}
 	var b strings.Builder
 	b.WriteString("DictQuery (ConfdReqQ {confdReqQIp = ")
@@ -29,7 +29,7 @@ func ShowQuery(q *protocol.Query) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteString(config.HaskellShowString(string(ip)))
+		b.WriteString(hs.ShowString(string(ip)))
 	}
 	b.WriteString("], confdReqQLink = ")
 	showMaybe(&b, q.Link, q.HasLink)
@@ -50,5 +50,5 @@ func showMaybe(b *strings.Builder, s []byte, present bool) {
 		return
 	}
 	b.WriteString("Just ")
-	b.WriteString(config.HaskellShowString(string(s)))
+	b.WriteString(hs.ShowString(string(s)))
 }

@@ -3,7 +3,8 @@ package tjson
 import (
 	"errors"
 	"fmt"
-	"unicode"
+
+	"github.com/goconfd/goconfd/internal/hs"
 )
 
 // Syntax errors. They are values, not formatted per call, so that the
@@ -92,18 +93,6 @@ func decodeRune(p []byte) (rune, int, error) {
 	return r, n, nil
 }
 
-// isSpace is Haskell's Data.Char.isSpace: the ASCII white space, U+00A0,
-// and the Unicode space separators.
-func isSpace(r rune) bool {
-	switch {
-	case r == ' ' || (r >= '\t' && r <= '\r') || r == 0xA0:
-		return true
-	case r < 0x100:
-		return false
-	}
-	return unicode.Is(unicode.Zs, r)
-}
-
 // SkipSpace skips white space as Haskell's isSpace defines it.
 func (s *Scanner) SkipSpace() error {
 	for s.pos < len(s.buf) {
@@ -119,7 +108,7 @@ func (s *Scanner) SkipSpace() error {
 		if err != nil {
 			return err
 		}
-		if !isSpace(r) {
+		if !hs.IsSpace(r) {
 			return nil
 		}
 		s.pos += n
@@ -527,10 +516,6 @@ func (e *SyntaxError) Error() string {
 }
 
 func (e *SyntaxError) Unwrap() error { return e.Err }
-
-// IsSpace reports whether r is white space to Haskell's Data.Char.isSpace,
-// which Text.JSON and Haskell's reads skip.
-func IsSpace(r rune) bool { return isSpace(r) }
 
 // DecodeChar returns the first character of p, stored as the Scanner
 // stores characters, and its length in bytes. An invalid byte is returned

@@ -123,23 +123,6 @@ func TestInt(t *testing.T) {
 	}
 }
 
-func TestAppendDouble(t *testing.T) {
-	tests := []struct {
-		in   float64
-		want string
-	}{
-		{0, "0.0"}, {math.Copysign(0, -1), "-0.0"}, {5, "5.0"}, {0.25, "0.25"},
-		{0.1, "0.1"}, {0.01, "1.0e-2"}, {1234567, "1234567.0"}, {9999999.5, "9999999.5"},
-		{1e7, "1.0e7"}, {1354038435.343601, "1.354038435343601e9"}, {-2.5, "-2.5"},
-		{1.5e300, "1.5e300"}, {123.456, "123.456"}, {math.Inf(1), "null"}, {math.NaN(), "null"},
-	}
-	for _, tt := range tests {
-		if got := string(AppendDouble(nil, tt.in)); got != tt.want {
-			t.Errorf("AppendDouble(%v) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestAppendStringASCII(t *testing.T) {
 	for _, s := range []string{"plain", "é", "€", "😀", "a\"b\\c", "\x00\x1f\x7f", "tab\there"} {
 		out := AppendString(nil, s)
