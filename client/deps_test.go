@@ -1,0 +1,61 @@
+package client
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/goconfd/goconfd"
+
+// serverSide are the packages a client must never pull in (DESIGN.md:
+// arrows point down, protocol and client never import the server side).
+var serverSide = []string{"config", "query", "server", "reload", "internal/daemon", "internal/clustergen"}
+
+// TestImports checks the promise of the package comment with the go
+// command's own view of the import graph: client and the confd-client
+// tool depend on the standard library and protocol (with the JSON reader
+// under it) only.
+func TestImports(t *testing.T) {
+	allowed := []string{module + "/client", module + "/protocol", module + "/internal/tjson", module + "/internal/hs"}
+	for _, pkg := range []string{"./", "../cmd/confd-client"} {
+		deps := goList(t, pkg)
+		if len(deps) == 0 {
+			t.Fatalf("go list %s: no dependencies listed", pkg)
+		}
+		for _, d := range deps {
+			for _, s := range serverSide {
+				if d == module+"/"+s || strings.HasPrefix(d, module+"/"+s+"/") {
+					t.Errorf("%s depends on the server side: %s", pkg, d)
+				}
+			}
+			if !slices.Contains(allowed, d) && !strings.HasPrefix(d, module+"/cmd/") {
+				t.Errorf("%s depends on %s; only the standard library and %v are allowed", pkg, d, allowed)
+			}
+		}
+	}
+}
+
+// TestImportCheckWorks makes sure the check above would notice: the
+// daemon's command does depend on the server side.
+func TestImportCheckWorks(t *testing.T) {
+	deps := goList(t, "../cmd/ganeti-confd")
+	if !slices.Contains(deps, module+"/server") || !slices.Contains(deps, module+"/config") {
+		t.Fatalf("go list sees no server side in cmd/ganeti-confd: %v", deps)
+	}
+}
+
+// goList returns the non-standard packages pkg depends on, itself
+// included.
+func goList(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", pkg).Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			t.Fatalf("go list %s: %v\n%s", pkg, err, ee.Stderr)
+		}
+		t.Fatalf("go list %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}

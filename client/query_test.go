@@ -1,0 +1,80 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/goconfd/goconfd/protocol"
+)
+
+func TestNormalizeQuery(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    string
+		wantErr bool
+	}{
+		{`null`, `null`, false},
+		{`"node1"`, `"node1"`, false},
+		{` "node1" `, `"node1"`, false},
+		{`"nöde"`, `"n\u00f6de"`, false},
+		{`"😀"`, `"\ud83d\ude00"`, false},
+		{`{"3": [0, 1, 2]}`, `{"3":[0,1,2]}`, false},
+		{`{"3": [2.0]}`, `{"3":[2.0]}`, false},
+		{`{"0": "br0", "1": "192.0.2.1"}`, `{"0":"br0","1":"192.0.2.1"}`, false},
+		{`{"2": ["a", "b"], "0": null}`, `{"2":["a","b"],"0":null}`, false},
+		{`{}`, `{}`, false},
+		{`{"3": ["0", "1"]}`, ``, true}, // Ganeti's own tool sends these; 3.0 drops them
+		{`{"3": [3]}`, ``, true},
+		{`{"3": [-1]}`, ``, true},
+		{`{"2": ["a", null]}`, ``, true},
+		{`{"2": "a"}`, ``, true},
+		{`{"1": 5}`, ``, true},
+		{`{"4": "x"}`, ``, true},
+		{`[1]`, ``, true},
+		{`5`, ``, true},
+		{`true`, ``, true},
+		{`{`, ``, true},
+		{"\"\xff\"", ``, true},
+	}
+	for _, tc := range tests {
+		got, err := normalizeQuery(json.RawMessage(tc.in))
+		if tc.wantErr {
+			if err == nil || !errors.Is(err, ErrBadQuery) {
+				t.Errorf("normalizeQuery(%s) = %s, %v; want an ErrBadQuery", tc.in, got, err)
+			}
+			continue
+		}
+		if err != nil || string(got) != tc.want {
+			t.Errorf("normalizeQuery(%s) = %s, %v; want %s", tc.in, got, err, tc.want)
+		}
+	}
+	if got, err := normalizeQuery(nil); got != nil || err != nil {
+		t.Errorf("normalizeQuery(nil) = %s, %v", got, err)
+	}
+}
+
+func TestDictQuery(t *testing.T) {
+	tests := []struct {
+		q    DictQuery
+		want string
+	}{
+		{DictQuery{}, `{}`},
+		{DictQuery{Fields: []protocol.Field{protocol.FieldName, protocol.FieldIP, protocol.FieldMnodePip}}, `{"3": [0, 1, 2]}`},
+		{DictQuery{Link: "br0", IP: "192.0.2.1"}, `{"0": "br0", "1": "192.0.2.1"}`},
+		{DictQuery{IPList: []string{}}, `{"2": []}`},
+		{DictQuery{Link: "br\"0", IPList: []string{"a", "b"}}, `{"0": "br\"0", "2": ["a", "b"]}`},
+	}
+	for _, tc := range tests {
+		got := tc.q.JSON()
+		if string(got) != tc.want {
+			t.Errorf("%+v.JSON() = %s, want %s", tc.q, got, tc.want)
+		}
+		if _, err := normalizeQuery(got); err != nil {
+			t.Errorf("%s: %v", got, err)
+		}
+	}
+	if got := PlainQuery("a\"b"); string(got) != `"a\"b"` {
+		t.Errorf("PlainQuery = %s", got)
+	}
+}

@@ -1,0 +1,280 @@
+package protocol
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
+	"hash"
+
+	"github.com/goconfd/goconfd/internal/tjson"
+)
+
+// MaxReplyDatagram is the largest reply a client accepts: the largest UDP
+// payload over IPv6 (65535 minus the 8-byte UDP header; over IPv4 the
+// limit is the smaller MaxReplySize). Anything longer cannot be one
+// datagram, so a reader that sees more was handed a truncated or
+// corrupted buffer.
+const MaxReplyDatagram = 65535 - 8
+
+// ErrReplyTooBig is returned by ReplyDecoder.Decode for a datagram longer
+// than MaxReplyDatagram.
+var ErrReplyTooBig = errors.New("reply is longer than a UDP datagram")
+
+// RawReply is an authenticated reply whose answer is kept as JSON text,
+// so that a client can decode it into its own types (PROTOCOL.md §2.4).
+type RawReply struct {
+	// Protocol is the version the server wrote (always 1 in Ganeti).
+	Protocol int64
+	// Status says whether Answer is a result or an error.
+	Status Status
+	// Answer is the answer's JSON text as the server wrote it (without
+	// surrounding white space). It points into the ReplyDecoder and is
+	// valid until its next Decode.
+	Answer []byte
+	// Serial is the configuration serial the answer comes from.
+	Serial int64
+}
+
+// ReplyDecoder authenticates and parses reply datagrams on the client
+// side. It keeps its buffers between calls, so verifying a reply allocates
+// nothing in steady state. A ReplyDecoder is not safe for concurrent use.
+//
+// It is stricter than Ganeti's Python client (lib/confd/client.py) where
+// being strict costs no interoperability, since every confd server (Ganeti
+// 2.x and 3.0, goconfd) writes exactly this shape: the envelope has exactly
+// the string members hmac, msg and salt, and the message exactly the
+// members protocol, status, answer and serial, each once, the three codes
+// as integer literals. It is as lenient as Python where servers differ:
+// member order, white space around the JSON texts (the 2.2 server ends msg
+// with a newline) and upper-case hex digests are accepted.
+type ReplyDecoder struct {
+	mac  hash.Hash
+	sum  [sha1.Size]byte
+	want [sha1.Size]byte
+	scan tjson.Scanner
+
+	// Scratch buffers, reused across calls.
+	hmacHex, msg, salt []byte
+	stdMsg, stdSalt    []byte
+	name               []byte
+}
+
+// NewReplyDecoder returns a ReplyDecoder that verifies replies with key,
+// the raw bytes of hmac.key (trailing newline included).
+func NewReplyDecoder(key []byte) *ReplyDecoder {
+	return &ReplyDecoder{mac: hmac.New(sha1.New, key)}
+}
+
+// Decode authenticates one reply datagram and checks that it answers the
+// request whose reply salt is rsalt. On success it fills r, whose Answer
+// points into d until the next call. The checks run cheapest first: size,
+// magic, envelope, HMAC (constant time), salt, message. The errors are
+// ErrReplyTooBig, ErrBadMagic, ErrBadEnvelope, ErrBadHMAC, ErrWrongSalt and
+// ErrBadReply, returned as they are (never wrapped, so that a rejected
+// datagram costs no allocation).
+//
+// As Ganeti's Python client does, the text is read as UTF-8 and the HMAC
+// is computed over salt and msg as a standard JSON decoder returns them
+// (a surrogate pair escape is one character).
+func (d *ReplyDecoder) Decode(dgram []byte, rsalt string, r *RawReply) error {
+	if len(dgram) > MaxReplyDatagram {
+		return ErrReplyTooBig
+	}
+	if len(dgram) < len(Magic) || string(dgram[:len(Magic)]) != Magic {
+		return ErrBadMagic
+	}
+	if !d.parseEnvelope(dgram[len(Magic):]) {
+		return ErrBadEnvelope
+	}
+	salt, msg := d.salt, d.msg
+	if tjson.HasSurrogates(salt) {
+		d.stdSalt = tjson.AppendStandardUTF8(d.stdSalt[:0], salt)
+		salt = d.stdSalt
+	}
+	if tjson.HasSurrogates(msg) {
+		d.stdMsg = tjson.AppendStandardUTF8(d.stdMsg[:0], msg)
+		msg = d.stdMsg
+	}
+	if len(d.hmacHex) != 2*sha1.Size {
+		return ErrBadHMAC
+	}
+	if _, err := hex.Decode(d.want[:], d.hmacHex); err != nil {
+		return ErrBadHMAC
+	}
+	d.mac.Reset()
+	d.mac.Write(salt)
+	d.mac.Write(msg)
+	if !hmac.Equal(d.mac.Sum(d.sum[:0]), d.want[:]) {
+		return ErrBadHMAC
+	}
+	if string(salt) != rsalt {
+		return ErrWrongSalt
+	}
+	if !d.parseMessage(msg, r) {
+		return ErrBadReply
+	}
+	return nil
+}
+
+// parseEnvelope reads {"hmac": S, "msg": S, "salt": S} in any order, each
+// member once, nothing else.
+func (d *ReplyDecoder) parseEnvelope(text []byte) bool {
+	s := &d.scan
+	s.Reset(text, false)
+	if s.SkipSpace() != nil || s.Peek() != '{' {
+		return false
+	}
+	empty, err := s.BeginObject()
+	if err != nil || empty {
+		return false
+	}
+	var seen [3]bool
+	for {
+		d.name, err = s.ReadKey(d.name[:0])
+		if err != nil || s.Peek() != '"' {
+			return false
+		}
+		var i int
+		switch string(d.name) {
+		case "hmac":
+			i = 0
+			d.hmacHex, err = s.ReadString(d.hmacHex[:0])
+		case "msg":
+			i = 1
+			d.msg, err = s.ReadString(d.msg[:0])
+		case "salt":
+			i = 2
+			d.salt, err = s.ReadString(d.salt[:0])
+		default:
+			return false
+		}
+		if err != nil || seen[i] {
+			return false
+		}
+		seen[i] = true
+		more, err := s.Next('}')
+		if err != nil {
+			return false
+		}
+		if !more {
+			break
+		}
+	}
+	return s.AtEnd() && seen[0] && seen[1] && seen[2]
+}
+
+// parseMessage reads the inner reply object: exactly protocol, status,
+// answer and serial, each once, the three codes as integer literals, the
+// answer any valid JSON value.
+func (d *ReplyDecoder) parseMessage(msg []byte, r *RawReply) bool {
+	s := &d.scan
+	s.Reset(msg, false)
+	if s.SkipSpace() != nil || s.Peek() != '{' {
+		return false
+	}
+	empty, err := s.BeginObject()
+	if err != nil || empty {
+		return false
+	}
+	var seen [4]bool
+	for {
+		d.name, err = s.ReadKey(d.name[:0])
+		if err != nil {
+			return false
+		}
+		var i int
+		switch string(d.name) {
+		case "protocol":
+			i = 0
+		case "status":
+			i = 1
+		case "answer":
+			i = 2
+		case "serial":
+			i = 3
+		default:
+			return false
+		}
+		if seen[i] {
+			return false
+		}
+		seen[i] = true
+		if i == 2 {
+			start := s.Pos()
+			if s.Skip() != nil {
+				return false
+			}
+			r.Answer = trimSpace(msg[start:s.Pos()])
+		} else {
+			n, ok := d.readInt()
+			if !ok {
+				return false
+			}
+			switch i {
+			case 0:
+				r.Protocol = n
+			case 1:
+				r.Status = Status(n)
+			default:
+				r.Serial = n
+			}
+		}
+		more, err := s.Next('}')
+		if err != nil {
+			return false
+		}
+		if !more {
+			break
+		}
+	}
+	return s.AtEnd() && seen[0] && seen[1] && seen[2] && seen[3]
+}
+
+// readInt reads an integer literal -?[0-9]+ that fits in an int64.
+func (d *ReplyDecoder) readInt() (int64, bool) {
+	if k, err := d.scan.PeekKind(); err != nil || k != tjson.Number {
+		return 0, false
+	}
+	lit, err := d.scan.ReadNumber()
+	if err != nil {
+		return 0, false
+	}
+	neg := false
+	if len(lit) > 0 && lit[0] == '-' {
+		neg, lit = true, lit[1:]
+	}
+	if len(lit) == 0 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range lit {
+		if c < '0' || c > '9' {
+			return 0, false // a fraction or an exponent
+		}
+		if n > (1<<63)/10 {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	switch {
+	case neg && n <= 1<<63:
+		return -int64(n), true
+	case !neg && n < 1<<63:
+		return int64(n), true
+	}
+	return 0, false
+}
+
+// trimSpace drops the white space a container's scan leaves after it.
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 {
+		switch b[len(b)-1] {
+		case ' ', '\t', '\n', '\r':
+			b = b[:len(b)-1]
+			continue
+		}
+		break
+	}
+	return b
+}
