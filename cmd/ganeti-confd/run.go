@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 
 	"github.com/goconfd/goconfd/internal/daemon"
-	"github.com/goconfd/goconfd/protocol"
 	"github.com/goconfd/goconfd/reload"
 	"github.com/goconfd/goconfd/server"
 )
@@ -18,91 +16,93 @@ import (
 // -ldflags "-X main.version=…".
 var version = "devel"
 
-// run is the whole daemon; it returns the process's exit status.
+// servicesFile is the services database searched for the default port.
+const servicesFile = "/etc/services"
+
+// run is the whole daemon, in Ganeti's order (PROTOCOL.md §7): options,
+// user checks, bind address and port, detaching, logs and pid file,
+// socket, config, key, serving. It returns the process's exit status.
+// Ganeti's node-name check is left out: confd does not use the name
+// (docs/compatibility.md).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	opts, err := daemon.Parse(args)
 	if err != nil {
 		var ue *daemon.UsageError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "ganeti-confd: %s\n", ue.Msg)
-			if ue.Code == 2 {
-				fmt.Fprint(stderr, daemon.Usage)
-			}
-			return ue.Code
+		errors.As(err, &ue)
+		fmt.Fprint(stderr, ue.Text)
+		if ue.WithUsage {
+			fmt.Fprint(stderr, daemon.Usage(version))
 		}
-		fmt.Fprintf(stderr, "ganeti-confd: %v\n", err)
-		return 1
+		return ue.Code
 	}
 	switch {
 	case opts.Help:
-		fmt.Fprint(stdout, daemon.Usage)
+		fmt.Fprint(stdout, daemon.Usage(version))
 		return 0
 	case opts.Version:
-		fmt.Fprintf(stdout, "ganeti-confd (goconfd) version %s\n", version)
+		fmt.Fprint(stdout, daemon.VersionText(version))
+		return 0
+	case opts.Completion:
+		fmt.Fprint(stdout, daemon.Completion())
 		return 0
 	}
-	if err := serve(ctx, opts, getenv, stderr); err != nil {
-		fmt.Fprintf(stderr, "ganeti-confd: %v\n", err)
-		return 1
-	}
-	return 0
-}
-
-func serve(ctx context.Context, opts *daemon.Options, getenv func(string) string, stderr io.Writer) error {
-	if !opts.Foreground {
-		return errors.New("detaching is not implemented yet; run with -f (and a supervisor such as systemd)")
-	}
 	if !opts.NoUserChecks {
-		return errors.New("user checks are not implemented yet; run with --no-user-checks")
+		if err := daemon.CheckUser(daemon.SystemAccounts{}, os.Geteuid()); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
 	}
-	level := slog.LevelInfo
-	if opts.Debug {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-
-	paths := daemon.NewPaths(getenv("GANETI_ROOTDIR"))
-	if opts.Config != "" {
-		paths.Config = opts.Config
-	}
-	if opts.Key != "" {
-		paths.Key = opts.Key
-	}
-	addr, err := daemon.BindAddr(opts.Bind, paths.PrimaryIPFamily)
+	paths, err := daemon.PathsFor(opts, getenv)
 	if err != nil {
-		return err
+		fmt.Fprintf(stderr, "%s: %v\n", daemon.Program, err)
+		return 1
 	}
 	port := opts.Port
 	if !opts.HasPort {
-		port = daemon.ServicePort("/etc/services", protocol.DefaultPort)
+		port = daemon.ServicePort(servicesFile, daemon.DefaultPort)
+	}
+	addr, err := daemon.BindAddr(opts.Bind, opts.HasBind, paths.PrimaryIPFamily, port)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	if !opts.Foreground && !daemon.IsDetachedChild() {
+		return daemon.Detach(args, stderr)
 	}
 
-	// Unlike Ganeti 3.0, read the key before serving: a missing key is a
-	// start-up error, not an exit after the daemon has reported success.
+	d, err := daemon.Start(ctx, daemon.Config{
+		LogFile: paths.LogFile, PidFile: paths.PidFile, Debug: opts.Debug,
+		Syslog: opts.SyslogUsage(), Foreground: opts.Foreground, Stderr: stderr,
+	})
+	if err != nil {
+		return d.Fail(err)
+	}
+	ctx = d.Context()
+	pipe := server.NewPipeline()
+	srv, err := server.New(server.Config{Addr: addr, Port: port, Handler: pipe, Logger: d.Log, Ready: d.Ready})
+	if err == nil {
+		err = srv.Listen()
+	}
+	if err != nil {
+		return d.Fail(daemon.BindError(err))
+	}
+	loader := reload.New(reload.Config{Path: paths.Config, Logger: d.Log, Publish: pipe.SetState})
+	loader.LoadNow()
+	go loader.Run(ctx)
+
+	// Unlike Ganeti 3.0, the key is read before the daemon reports that
+	// it is ready: a missing key makes the starting command fail.
 	key, err := os.ReadFile(paths.Key)
 	if err != nil {
-		return fmt.Errorf("reading HMAC key: %w", err)
+		srv.Close()
+		return d.Stop(daemon.ReadError(paths.Key, err))
 	}
-	pipe := server.NewPipeline()
 	pipe.SetKey(key)
 
-	loader := reload.New(reload.Config{Path: paths.Config, Logger: log, Publish: pipe.SetState})
-	loader.LoadNow()
-
-	srv, err := server.New(server.Config{Addr: addr, Port: port, Handler: pipe, Logger: log})
-	if err != nil {
-		return err
-	}
-	if err := srv.Listen(); err != nil {
-		return err
-	}
-	log.Info("ganeti-confd serving", "addr", srv.Addr().String(), "config", paths.Config, "version", version)
-	go loader.Run(ctx)
 	err = srv.Serve(ctx)
-	st := srv.Stats()
-	log.Info("ganeti-confd daemon shutdown", "stats", fmt.Sprintf("%+v", st))
+	d.Log.Info("served", "stats", fmt.Sprintf("%+v", srv.Stats()))
 	if errors.Is(err, context.Canceled) || errors.Is(err, server.ErrClosed) {
-		return nil
+		err = nil
 	}
-	return err
+	return d.Stop(err)
 }

@@ -3,151 +3,127 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
+	"errors"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/goconfd/goconfd/internal/tjson"
-	"github.com/goconfd/goconfd/protocol"
+	"github.com/goconfd/goconfd/internal/daemon"
 )
 
-func TestRunUsage(t *testing.T) {
+// env returns a getenv for run with GANETI_ROOTDIR set to root.
+func env(root string) func(string) string {
+	return func(k string) string { return map[string]string{"GANETI_ROOTDIR": root}[k] }
+}
+
+func TestRunInfo(t *testing.T) {
 	tests := []struct {
-		name       string
-		args       []string
-		wantCode   int
-		wantStdout string
-		wantStderr string
+		args []string
+		want string
 	}{
-		{"help", []string{"-h"}, 0, "Usage: ganeti-confd", ""},
-		{"version", []string{"-V"}, 0, "ganeti-confd (goconfd) version", ""},
-		{"unknown option", []string{"--nosuch"}, 2, "", "ganeti-confd: unrecognized option `--nosuch'"},
-		{"positional", []string{"-f", "x"}, 1, "", "ganeti-confd: This program doesn't take any arguments"},
-		{"bad port", []string{"-p", "x"}, 1, "", `ganeti-confd: Invalid port value "x"`},
-		{"bad bind", []string{"-f", "--no-user-checks", "-b", "localhost"}, 1, "", "ganeti-confd: parsing bind address: Invalid address localhost"},
-		{"no detaching yet", []string{"--no-user-checks"}, 1, "", "ganeti-confd: detaching is not implemented yet"},
+		{[]string{"-h"}, daemon.Usage(version)},
+		{[]string{"--help", "extra"}, daemon.Usage(version)},
+		{[]string{"-V", "--help-completion"}, daemon.VersionText(version)},
+		{[]string{"--help-completion"}, daemon.Completion()},
+		{[]string{"-V", "-h"}, daemon.Usage(version)},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(context.Background(), tt.args, func(string) string { return t.TempDir() }, &stdout, &stderr)
-			if code != tt.wantCode {
-				t.Errorf("exit code = %d, want %d (stderr %q)", code, tt.wantCode, stderr.String())
+			if code := run(context.Background(), tt.args, env(t.TempDir()), &stdout, &stderr); code != 0 {
+				t.Errorf("exit status %d", code)
 			}
-			if !strings.HasPrefix(stdout.String(), tt.wantStdout) {
-				t.Errorf("stdout = %q, want prefix %q", stdout.String(), tt.wantStdout)
-			}
-			if first, _, _ := strings.Cut(stderr.String(), "\n"); !strings.HasPrefix(first, tt.wantStderr) {
-				t.Errorf("stderr first line = %q, want prefix %q", first, tt.wantStderr)
+			if stdout.String() != tt.want || stderr.Len() != 0 {
+				t.Errorf("stdout %q, stderr %q; want stdout %q", stdout.String(), stderr.String(), tt.want)
 			}
 		})
 	}
 }
 
-// layout makes a Ganeti root with the demo cluster's files.
-func layout(t *testing.T, withKey bool) (root string, key []byte) {
-	t.Helper()
-	root = t.TempDir()
-	dir := filepath.Join(root, "var/lib/ganeti")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+// TestRunErrors checks the command-line errors in-process; the
+// comparison with the real binary is in compare_linux_test.go.
+func TestRunErrors(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStderr string // exact, {usage} for the usage text
+	}{
+		{"unknown option", []string{"--nosuch"}, 2, "Command line error: unrecognized option `--nosuch'\n\n{usage}"},
+		{"bad port", []string{"-p", "x"}, 1, "Error while parsing command line arguments:\nreading port: cannot parse string 'x'\n"},
+		{"positional", []string{"-f", "x"}, 1, "Error: This program doesn't take any arguments\n"},
+		{"unknown family", []string{"-f", "--no-user-checks"}, 1, "parsing bind address: Unknown af_family value: 7\n"},
 	}
-	cfg, err := os.ReadFile("../../examples/config.data")
-	if err != nil {
-		t.Fatal(err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			os.MkdirAll(root+"/var/lib/ganeti", 0o755)
+			os.WriteFile(root+"/"+familyRel, []byte("7\n"), 0o644)
+			var stdout, stderr bytes.Buffer
+			code := run(context.Background(), tt.args, env(root), &stdout, &stderr)
+			want := strings.ReplaceAll(tt.wantStderr, "{usage}", daemon.Usage(version))
+			if code != tt.wantCode || stderr.String() != want || stdout.Len() != 0 {
+				t.Errorf("run(%q) = %d, stderr\n%s\nwant %d, stderr\n%s", tt.args, code, stderr.String(), tt.wantCode, want)
+			}
+		})
 	}
-	key, err = os.ReadFile("../../examples/hmac.key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "config.data"), cfg, 0o640); err != nil {
-		t.Fatal(err)
-	}
-	if withKey {
-		if err := os.WriteFile(filepath.Join(dir, "hmac.key"), key, 0o400); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root, key
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
-}
-
+// TestRunMissingKey: unlike Ganeti's, a daemon without its key stops
+// before it reports that it is ready; in the foreground it says so as
+// Ganeti's runtime does.
 func TestRunMissingKey(t *testing.T) {
-	root, _ := layout(t, false)
-	var stderr bytes.Buffer
-	code := run(context.Background(), []string{"-f", "--no-user-checks", "-b", "127.0.0.1", "-p", "0"},
-		func(k string) string { return map[string]string{"GANETI_ROOTDIR": root}[k] }, &bytes.Buffer{}, &stderr)
-	if code != 1 || !strings.Contains(stderr.String(), "reading HMAC key") {
-		t.Fatalf("code %d, stderr %q", code, stderr.String())
+	n := newNode(t)
+	os.Remove(n.path(keyRel))
+	var stderr syncBuffer
+	code := run(context.Background(), []string{"-f", "--no-user-checks", "-b", "127.0.0.1", "-p", strconv.Itoa(freePort(t))},
+		env(n.root), &bytes.Buffer{}, &stderr)
+	if want := "ganeti-confd: " + n.path(keyRel) + ": openBinaryFile: does not exist (No such file or directory)"; code != 1 || errorLine(stderr.String()) != want {
+		t.Fatalf("exit status %d, stderr\n%s\nwant 1 and %s", code, stderr.String(), want)
+	}
+	if _, err := os.Stat(n.path(pidRel)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pid file left behind: %v", err)
 	}
 }
 
-// TestRunServes starts the daemon on the demo cluster under a
-// GANETI_ROOTDIR, asks it, and stops it as SIGTERM would.
+// TestRunServes runs the daemon in-process in the foreground on the demo
+// cluster, asks it, and stops it as SIGTERM would.
 func TestRunServes(t *testing.T) {
-	root, key := layout(t, true)
+	n := newNode(t)
 	port := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan int, 1)
+	exited := make(chan struct{})
 	var stderr syncBuffer
 	go func() {
-		done <- run(ctx, []string{"-f", "--no-user-checks", "-b", "127.0.0.1", "-p", strconv.Itoa(port)},
-			func(k string) string { return map[string]string{"GANETI_ROOTDIR": root}[k] }, &bytes.Buffer{}, &stderr)
+		done <- run(ctx, []string{"-f", "--no-user-checks", "-b", "127.0.0.1", "-p", strconv.Itoa(port)}, env(n.root), &bytes.Buffer{}, &stderr)
+		close(exited)
 	}()
-	conn, err := net.Dial("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	// Ask until the daemon is up (bounded).
-	deadline := time.Now().Add(10 * time.Second)
-	var r protocol.Reply
-	for i := 0; ; i++ {
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("no answer; daemon said: %s", stderr.String())
-		}
-		rsalt := "r" + strconv.Itoa(i)
-		conn.Write(protocol.AppendRequest(nil, key, time.Now(), protocol.TypeClusterMaster, nil, rsalt))
-		conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		buf := make([]byte, 65536)
-		n, err := conn.Read(buf)
-		if err != nil {
-			continue
-		}
-		if r, err = protocol.ParseReply(buf[:n], key, rsalt); err != nil {
-			t.Fatal(err)
-		}
-		break
-	}
-	if r.Status != protocol.StatusOK || string(tjson.Marshal(&r.Answer)) != `"node1.example.org"` {
-		t.Errorf("cluster master = %d %s", r.Status, tjson.Marshal(&r.Answer))
+	waitAnswering(t, port, n.key, exited)
+	if pid, _ := os.ReadFile(n.path(pidRel)); string(pid) != strconv.Itoa(os.Getpid())+"\n" {
+		t.Errorf("pid file holds %q", pid)
 	}
 	cancel()
 	select {
 	case code := <-done:
 		if code != 0 {
-			t.Errorf("exit code %d after shutdown; stderr %s", code, stderr.String())
+			t.Errorf("exit status %d after shutdown; stderr %s", code, stderr.String())
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(runTimeout):
 		t.Fatal("daemon did not stop")
 	}
-	if !strings.Contains(stderr.String(), "ganeti-confd daemon shutdown") {
-		t.Errorf("no shutdown line in %q", stderr.String())
+	logFile, _ := os.ReadFile(n.path(logRel))
+	for name, out := range map[string]string{"stderr": stderr.String(), "log file": string(logFile)} {
+		if !strings.Contains(out, " NOTICE ganeti-confd daemon startup\n") || !strings.HasSuffix(out, " NOTICE ganeti-confd daemon shutdown\n") {
+			t.Errorf("%s lacks the start-up or shutdown line:\n%s", name, out)
+		}
+	}
+	if _, err := os.Stat(n.path(pidRel)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pid file left behind: %v", err)
 	}
 }
 

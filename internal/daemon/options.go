@@ -1,194 +1,329 @@
-// Package daemon holds what makes goconfd's ganeti-confd behave like
-// Ganeti's on the command line and as a process: option parsing with GNU
-// conventions, Ganeti's file layout under GANETI_ROOTDIR, the bind
-// address and port rules, and logging.
 package daemon
 
 import (
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/goconfd/goconfd/internal/hs"
+)
+
+// Program is the daemon's name, as Ganeti's messages, pid file and log
+// lines spell it (src/Ganeti/Runtime.hs, daemonName GanetiConfd).
+const Program = "ganeti-confd"
+
+// DefaultPort is the port used when neither -p nor the services database
+// gives one (Ganeti's DEFAULT_CONFD_PORT).
+const DefaultPort = 1814
+
+// SyslogUsage is the --syslog setting (src/Ganeti/Logging.hs).
+type SyslogUsage string
+
+// The --syslog values. Ganeti's Debian build defaults to SyslogNo
+// (SYSLOG_USAGE in its _constants.py).
+const (
+	SyslogNo   SyslogUsage = "no"   // log file (and stderr in the foreground)
+	SyslogYes  SyslogUsage = "yes"  // the same, and syslog
+	SyslogOnly SyslogUsage = "only" // syslog and stderr, no log file of its own
 )
 
 // Options are ganeti-confd's command-line options (PROTOCOL.md §7).
 type Options struct {
-	Foreground   bool
-	Debug        bool
-	NoUserChecks bool
-	// Port is the -p value; HasPort is false when it was not given.
+	Foreground   bool // -f: do not detach
+	Debug        bool // -d: log at DEBUG
+	NoUserChecks bool // --no-user-checks
+	// Port is the -p value, wrapped to 16 bits as Ganeti reads it
+	// (70000 is 4464); HasPort is false when -p was not given.
 	Port    uint16
 	HasPort bool
-	// Bind is the -b value, empty when not given.
-	Bind string
-	// Syslog is "no", "yes" or "only"; empty when not given.
-	Syslog string
-	// Config and Key override the config.data and hmac.key paths
-	// (goconfd extensions, for tests and unusual layouts).
-	Config  string
-	Key     string
-	Help    bool
-	Version bool
+	// Bind is the -b value; HasBind is false when -b was not given
+	// ("-b ''" is given, and refused later).
+	Bind    string
+	HasBind bool
+	// Syslog is the --syslog value; empty when not given.
+	Syslog SyslogUsage
+	// Config, Key and Root are goconfd extensions: they override the
+	// paths of config.data and hmac.key, and GANETI_ROOTDIR.
+	Config string
+	Key    string
+	Root   string
+	// Help, Version and Completion ask for -h, -V and
+	// --help-completion; Ganeti answers the first of them that is set,
+	// in this order, and exits 0.
+	Help       bool
+	Version    bool
+	Completion bool
 }
 
-// UsageError is a command-line error. Code is the exit status Ganeti's
-// binary uses for it: 2 for an unknown or incomplete option, 1 for a bad
+// SyslogUsage returns the --syslog setting, with Ganeti's default.
+func (o *Options) SyslogUsage() SyslogUsage {
+	if o.Syslog == "" {
+		return SyslogNo
+	}
+	return o.Syslog
+}
+
+// UsageError is a command line Ganeti refuses. Text is what Ganeti
+// prints to stderr, newline included, and Code is its exit status: 2 for
+// an unknown, ambiguous or incomplete option (then Ganeti prints the
+// usage after Text, and so should the caller: see WithUsage), 1 for a bad
 // value or a positional argument.
 type UsageError struct {
 	Code int
-	Msg  string
+	Text string
+	// WithUsage is true when the usage text follows Text.
+	WithUsage bool
 }
 
-func (e *UsageError) Error() string { return e.Msg }
+func (e *UsageError) Error() string { return strings.TrimSuffix(e.Text, "\n") }
 
+// An option as GetOpt describes it: short and long names, the name of
+// its argument ("" for none), help text, completion type (Ganeti's
+// OptCompletion), and what it sets.
 type optSpec struct {
-	long  string
 	short byte
-	arg   bool
+	long  string
+	arg   string
+	help  string
+	compl string
 	set   func(o *Options, v string) error
 }
 
+// specs are the options in Ganeti's order (src/hconfd.hs, then the
+// generic ones of src/Ganeti/Daemon.hs), with goconfd's extensions after
+// Ganeti's own and before the generic ones. None of the extensions
+// shares a prefix with a Ganeti option, so every command line Ganeti
+// accepts means the same here.
 var specs = []optSpec{
-	{"foreground", 'f', false, func(o *Options, _ string) error { o.Foreground = true; return nil }},
-	{"debug", 'd', false, func(o *Options, _ string) error { o.Debug = true; return nil }},
-	{"no-user-checks", 0, false, func(o *Options, _ string) error { o.NoUserChecks = true; return nil }},
-	{"port", 'p', true, setPort},
-	{"bind", 'b', true, func(o *Options, v string) error { o.Bind = v; return nil }},
-	{"syslog", 0, true, setSyslog},
-	{"config", 0, true, func(o *Options, v string) error { o.Config = v; return nil }},
-	{"key", 0, true, func(o *Options, v string) error { o.Key = v; return nil }},
-	{"help", 'h', false, func(o *Options, _ string) error { o.Help = true; return nil }},
-	{"version", 'V', false, func(o *Options, _ string) error { o.Version = true; return nil }},
+	{'f', "foreground", "", "Don't detach from the current terminal", "none",
+		func(o *Options, _ string) error { o.Foreground = true; return nil }},
+	{0, "no-user-checks", "", "Ignore user checks", "none",
+		func(o *Options, _ string) error { o.NoUserChecks = true; return nil }},
+	{'d', "debug", "", "Enable debug messages", "none",
+		func(o *Options, _ string) error { o.Debug = true; return nil }},
+	{'p', "port", "PORT", "Network port (default: " + strconv.Itoa(DefaultPort) + ")", "integer", setPort},
+	{'b', "bind", "ADDR", "Bind address (default is 'any' on either IPv4 or IPv6, depending on cluster configuration)", "inetaddr",
+		func(o *Options, v string) error { o.Bind, o.HasBind = v, true; return nil }},
+	{0, "syslog", "SYSLOG", "Enable logging to syslog (except debug messages); one of 'no', 'yes' or 'only' [no]", "choices=yes,no,only", setSyslog},
+	{0, "config", "FILE", "goconfd: read the cluster configuration from FILE", "file",
+		func(o *Options, v string) error { o.Config = v; return nil }},
+	{0, "key", "FILE", "goconfd: read the HMAC key from FILE", "file",
+		func(o *Options, v string) error { o.Key = v; return nil }},
+	{0, "root", "DIR", "goconfd: Ganeti's root directory (default: $GANETI_ROOTDIR)", "dir",
+		func(o *Options, v string) error { o.Root = v; return nil }},
+	{'h', "help", "", "show help", "none",
+		func(o *Options, _ string) error { o.Help = true; return nil }},
+	{'V', "version", "", "show the version of the program", "none",
+		func(o *Options, _ string) error { o.Version = true; return nil }},
+	{0, "help-completion", "", "show completion info", "none",
+		func(o *Options, _ string) error { o.Completion = true; return nil }},
 }
 
-// setPort parses a port as Ganeti's binary does: a decimal number taken
-// modulo 2^16 (70000 is 4464).
+// setPort reads a port as Ganeti does (tryRead "reading port" into a
+// Word16, src/Ganeti/Utils.hs): Haskell's reads of an Int, so white space
+// before, parentheses, "-", 0x and 0o are accepted, and the value wraps
+// to 16 bits.
 func setPort(o *Options, v string) error {
-	n, err := strconv.ParseUint(v, 10, 64)
-	if err != nil || v == "" {
-		return &UsageError{1, fmt.Sprintf("Invalid port value %q", v)}
+	n, rest, ok := hs.Reads(v)
+	switch {
+	case !ok:
+		return valueError("reading port: cannot parse string '" + v + "'")
+	case rest != "":
+		return valueError("reading port: leftover characters when parsing '" + v + "': '" + rest + "'")
 	}
-	o.Port, o.HasPort = uint16(n), true
+	o.Port, o.HasPort = uint16(n.Int()), true
 	return nil
 }
 
+// setSyslog reads --syslog as Ganeti's syslogUsageFromRaw does.
 func setSyslog(o *Options, v string) error {
-	switch v {
-	case "no", "yes", "only":
-		o.Syslog = v
+	switch u := SyslogUsage(v); u {
+	case SyslogNo, SyslogYes, SyslogOnly:
+		o.Syslog = u
 		return nil
 	}
-	return &UsageError{1, fmt.Sprintf("Invalid syslog option %q (use no, yes or only)", v)}
+	return valueError("Invalid string value for type SyslogUsage: " + hs.ShowString(v))
 }
 
-// Parse parses ganeti-confd's arguments (without the program name) with
-// GNU getopt conventions: bundled short options (-fd), "-pPORT" and
-// "-p PORT", "--opt=value" and "--opt value", unique prefixes of long
-// options (--for), "--" ending the options. Positional arguments are
-// refused, as Ganeti refuses them.
+// valueError is an option value Ganeti refuses, in Ganeti's words.
+type valueError string
+
+func (e valueError) Error() string { return string(e) }
+
+// Parse parses ganeti-confd's arguments (without the program name) as
+// Ganeti 3.0 does: Haskell's GetOpt in Permute mode (bundled short
+// options, "-pPORT" and "-p PORT", "--opt=value" and "--opt value",
+// unique prefixes of long options, "--" ending the options), then each
+// option's value in order, then -h, -V and --help-completion, then no
+// positional arguments (src/Ganeti/Common.hs parseOptsInner,
+// src/Ganeti/Daemon.hs genericMain). Errors are *UsageError.
 func Parse(args []string) (*Options, error) {
-	o := &Options{}
-	var positional []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
+	type found struct {
+		spec *optSpec
+		val  string
+	}
+	var (
+		opts    []found
+		nonOpts []string
+		errs    []string // GetOpt's OptErr texts, in order
+		unrecs  []string // unrecognized options, reported after errs
+	)
+	queue := append([]string(nil), args...)
+	for len(queue) > 0 {
+		a := queue[0]
+		queue = queue[1:]
 		switch {
 		case a == "--":
-			positional = append(positional, args[i+1:]...)
-			i = len(args)
+			nonOpts = append(nonOpts, queue...)
+			queue = nil
 		case strings.HasPrefix(a, "--"):
 			name, val, hasVal := strings.Cut(a[2:], "=")
-			spec, err := lookupLong(name)
-			if err != nil {
-				return nil, err
-			}
-			if spec.arg && !hasVal {
-				if i+1 >= len(args) {
-					return nil, &UsageError{2, fmt.Sprintf("option `--%s' requires an argument", spec.long)}
-				}
-				i++
-				val = args[i]
-			} else if !spec.arg && hasVal {
-				return nil, &UsageError{2, fmt.Sprintf("option `--%s' doesn't allow an argument", spec.long)}
-			}
-			if err := spec.set(o, val); err != nil {
-				return nil, err
+			matches := lookupLong(name)
+			optStr := "--" + name
+			switch {
+			case len(matches) > 1:
+				errs = append(errs, usageTable("option `"+optStr+"' is ambiguous; could be one of:", matches))
+			case len(matches) == 0:
+				unrecs = append(unrecs, a)
+			case matches[0].arg == "" && hasVal:
+				errs = append(errs, "option `"+optStr+"' doesn't allow an argument\n")
+			case matches[0].arg == "":
+				opts = append(opts, found{matches[0], ""})
+			case hasVal:
+				opts = append(opts, found{matches[0], val})
+			case len(queue) == 0:
+				errs = append(errs, "option `"+optStr+"' requires an argument "+matches[0].arg+"\n")
+			default:
+				opts = append(opts, found{matches[0], queue[0]})
+				queue = queue[1:]
 			}
 		case len(a) > 1 && a[0] == '-':
-			for j := 1; j < len(a); j++ {
-				spec := lookupShort(a[j])
-				if spec == nil {
-					return nil, &UsageError{2, fmt.Sprintf("unrecognized option `-%c'", a[j])}
-				}
-				if !spec.arg {
-					if err := spec.set(o, ""); err != nil {
-						return nil, err
-					}
-					continue
-				}
-				val := a[j+1:]
-				if val == "" {
-					if i+1 >= len(args) {
-						return nil, &UsageError{2, fmt.Sprintf("option requires an argument -- %c", a[j])}
-					}
-					i++
-					val = args[i]
-				}
-				if err := spec.set(o, val); err != nil {
-					return nil, err
-				}
-				break
+			c, size := utf8.DecodeRuneInString(a[1:])
+			rest := a[1+size:]
+			spec := lookupShort(c)
+			switch {
+			case spec == nil:
+				unrecs = append(unrecs, "-"+string(c))
+			case spec.arg == "":
+				opts = append(opts, found{spec, ""})
+			case rest != "":
+				opts = append(opts, found{spec, rest})
+				rest = ""
+			case len(queue) == 0:
+				errs = append(errs, "option `-"+string(c)+"' requires an argument "+spec.arg+"\n")
+			default:
+				opts = append(opts, found{spec, queue[0]})
+				queue = queue[1:]
+			}
+			// GetOpt puts the rest of a bundle back as a new argument,
+			// so "-f-x" goes on with "--x", a long option.
+			if rest != "" {
+				queue = append([]string{"-" + rest}, queue...)
 			}
 		default:
-			positional = append(positional, a)
+			nonOpts = append(nonOpts, a)
 		}
 	}
-	if len(positional) > 0 && !o.Help && !o.Version {
-		return nil, &UsageError{1, "This program doesn't take any arguments"}
+	for _, u := range unrecs {
+		errs = append(errs, "unrecognized option `"+u+"'\n")
+	}
+	if len(errs) > 0 {
+		return nil, &UsageError{Code: 2, Text: "Command line error: " + strings.Join(errs, "") + "\n", WithUsage: true}
+	}
+	o := &Options{}
+	for _, f := range opts {
+		if err := f.spec.set(o, f.val); err != nil {
+			return nil, &UsageError{Code: 1, Text: "Error while parsing command line arguments:\n" + err.Error() + "\n"}
+		}
+	}
+	if len(nonOpts) > 0 && !o.Help && !o.Version && !o.Completion {
+		return nil, &UsageError{Code: 1, Text: "Error: This program doesn't take any arguments\n"}
 	}
 	return o, nil
 }
 
-func lookupLong(name string) (*optSpec, error) {
-	var found *optSpec
+// lookupLong returns the options named name, or else those whose name
+// starts with it (GetOpt's longOpt).
+func lookupLong(name string) []*optSpec {
+	var prefixed []*optSpec
 	for i := range specs {
 		s := &specs[i]
 		if s.long == name {
-			return s, nil
+			return []*optSpec{s}
 		}
-		if strings.HasPrefix(s.long, name) && name != "" {
-			if found != nil {
-				return nil, &UsageError{2, fmt.Sprintf("option `--%s' is ambiguous", name)}
-			}
-			found = s
+		if strings.HasPrefix(s.long, name) {
+			prefixed = append(prefixed, s)
 		}
 	}
-	if found == nil {
-		return nil, &UsageError{2, fmt.Sprintf("unrecognized option `--%s'", name)}
-	}
-	return found, nil
+	return prefixed
 }
 
-func lookupShort(c byte) *optSpec {
+func lookupShort(c rune) *optSpec {
 	for i := range specs {
-		if specs[i].short == c && c != 0 {
+		if rune(specs[i].short) == c && c != 0 {
 			return &specs[i]
 		}
 	}
 	return nil
 }
 
-// Usage is the --help text.
-const Usage = `Usage: ganeti-confd [OPTION...]
-  -f          --foreground          Don't detach from the current terminal
-  -d          --debug               Enable debug messages
-              --no-user-checks      Ignore user checks
-  -p PORT     --port=PORT           Network port
-  -b ADDRESS  --bind=ADDRESS        Bind address
-              --syslog=SYSLOG       Enable logging to syslog (except debug
-                                    messages); one of 'no', 'yes' or 'only'
-              --config=FILE         goconfd: read this config.data instead of
-                                    $GANETI_ROOTDIR/var/lib/ganeti/config.data
-              --key=FILE            goconfd: read this hmac.key instead of
-                                    $GANETI_ROOTDIR/var/lib/ganeti/hmac.key
-  -h          --help                Show the help message and exit
-  -V          --version             Show the version of the program and exit
-`
+// Usage returns the -h text, laid out as Ganeti's (GetOpt's usageInfo
+// under Ganeti's header), with goconfd's name and version in the header.
+func Usage(version string) string {
+	all := make([]*optSpec, len(specs))
+	for i := range specs {
+		all[i] = &specs[i]
+	}
+	return usageTable(fmt.Sprintf("%s (goconfd) version %s\nUsage: %s [OPTION...]", Program, version, Program), all)
+}
+
+// usageTable is GetOpt's usageInfo: header, then one line per option in
+// three columns padded to their widest entry.
+func usageTable(header string, options []*optSpec) string {
+	rows := make([][3]string, len(options))
+	var w0, w1 int
+	for i, s := range options {
+		var short, long string
+		if s.short != 0 {
+			short = "-" + string(s.short)
+			if s.arg != "" {
+				short += " " + s.arg
+			}
+		}
+		long = "--" + s.long
+		if s.arg != "" {
+			long += "=" + s.arg
+		}
+		rows[i] = [3]string{short, long, s.help}
+		w0, w1 = max(w0, len(short)), max(w1, len(long))
+	}
+	var b strings.Builder
+	b.WriteString(header + "\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "  %-*s  %-*s  %s\n", w0, r[0], w1, r[1], r[2])
+	}
+	return b.String()
+}
+
+// VersionText returns the -V text, laid out as Ganeti's (versionInfo in
+// src/Ganeti/Common.hs).
+func VersionText(version string) string {
+	return fmt.Sprintf("%s (goconfd) version %s\ncompiled with go %s\nrunning on %s %s\n",
+		Program, version, strings.TrimPrefix(runtime.Version(), "go"), runtime.GOOS, runtime.GOARCH)
+}
+
+// Completion returns the --help-completion text: one line per option,
+// its names and what completes its value (completionInfo in
+// src/Ganeti/Common.hs).
+func Completion() string {
+	var b strings.Builder
+	for _, s := range specs {
+		if s.short != 0 {
+			b.WriteString("-" + string(s.short) + ",")
+		}
+		b.WriteString("--" + s.long + " " + s.compl + "\n")
+	}
+	return b.String()
+}

@@ -2,18 +2,20 @@ package daemon
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/goconfd/goconfd/internal/hs"
 )
 
 // Paths are the files of a Ganeti node that ganeti-confd uses, all under
-// GANETI_ROOTDIR (empty on a real node) as Ganeti lays them out.
+// GANETI_ROOTDIR (empty on a real node) as Ganeti lays them out
+// (src/Ganeti/Path.hs, src/Ganeti/Runtime.hs).
 type Paths struct {
 	// Root is GANETI_ROOTDIR.
 	Root string
@@ -30,7 +32,7 @@ type Paths struct {
 }
 
 // NewPaths returns the paths under root, as Ganeti derives them from
-// GANETI_ROOTDIR (src/Ganeti/Path.hs).
+// GANETI_ROOTDIR.
 func NewPaths(root string) Paths {
 	data := filepath.Join(root, "/var/lib/ganeti")
 	return Paths{
@@ -38,39 +40,70 @@ func NewPaths(root string) Paths {
 		Config:          filepath.Join(data, "config.data"),
 		Key:             filepath.Join(data, "hmac.key"),
 		PrimaryIPFamily: filepath.Join(data, "ssconf_primary_ip_family"),
-		PidFile:         filepath.Join(root, "/var/run/ganeti/ganeti-confd.pid"),
+		PidFile:         filepath.Join(root, "/var/run/ganeti", Program+".pid"),
 		LogFile:         filepath.Join(root, "/var/log/ganeti/conf-daemon.log"),
 	}
 }
 
-// Address families as ssconf_primary_ip_family holds them (Linux AF_*).
+// PathsFor returns the paths for the command line o and the
+// environment: --root, else GANETI_ROOTDIR, with --config and --key
+// overriding their files. Every path is made absolute, so that a
+// detached daemon, which works from "/", uses the files the command line
+// meant (Ganeti itself would look for a relative GANETI_ROOTDIR under
+// "/").
+func PathsFor(o *Options, getenv func(string) string) (Paths, error) {
+	root := o.Root
+	if root == "" {
+		root = getenv("GANETI_ROOTDIR")
+	}
+	p := NewPaths(root)
+	if o.Config != "" {
+		p.Config = o.Config
+	}
+	if o.Key != "" {
+		p.Key = o.Key
+	}
+	for _, s := range []*string{&p.Config, &p.Key, &p.PrimaryIPFamily, &p.PidFile, &p.LogFile} {
+		abs, err := filepath.Abs(*s)
+		if err != nil {
+			return Paths{}, fmt.Errorf("resolving %s: %w", *s, err)
+		}
+		*s = abs
+	}
+	return p, nil
+}
+
+// Address families as ssconf_primary_ip_family holds them (Python's
+// socket.AF_INET and AF_INET6 on Linux, Ganeti's pyAfInet4/pyAfInet6).
 const (
 	afInet  = 2
 	afInet6 = 10
 )
 
-// BindAddr returns the address to bind: the -b value, which must be a
-// numeric IPv4 or IPv6 address, or else the wildcard of the cluster's
-// primary IP family from familyFile (0.0.0.0 when the file is missing).
-func BindAddr(bind, familyFile string) (netip.Addr, error) {
-	if bind != "" {
-		a, err := netip.ParseAddr(bind)
-		if err != nil || a.Zone() != "" {
-			return netip.Addr{}, fmt.Errorf("parsing bind address: Invalid address %s", bind)
+// maxSSConfSize is how much of an ssconf file Ganeti reads
+// (src/Ganeti/Ssconf.hs, maxFileSize).
+const maxSSConfSize = 131072
+
+// BindAddr returns the address to bind, as Ganeti's confd computes it
+// (parseAddress in src/Ganeti/Daemon.hs): with -b (given), its value,
+// which must be numeric (see parseNumericHost); without, the wildcard of
+// the cluster's primary IP family read from familyFile, IPv4 when the
+// file does not exist. Errors are worded as Ganeti's, port included, and
+// start with "parsing bind address: ".
+func BindAddr(bind string, given bool, familyFile string, port uint16) (netip.Addr, error) {
+	if given {
+		if a, ok := parseNumericHost(bind); ok {
+			return a, nil
 		}
-		return a, nil
+		return netip.Addr{}, fmt.Errorf("parsing bind address: Invalid address %s: Network.Socket.getAddrInfo "+
+			"(called with preferred socket type/protocol: AddrInfo {addrFlags = [AI_NUMERICHOST,AI_NUMERICSERV], "+
+			"addrFamily = AF_UNSPEC, addrSocketType = NoSocketType, addrProtocol = 0, addrAddress = 0.0.0.0:0, "+
+			"addrCanonName = Nothing}, host name: Just %s, service name: Just \"%d\"): does not exist (Name or service not known)",
+			bind, hs.ShowString(bind), port)
 	}
-	data, err := os.ReadFile(familyFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		return netip.IPv4Unspecified(), nil
-	}
+	af, err := primaryIPFamily(familyFile)
 	if err != nil {
-		return netip.Addr{}, fmt.Errorf("parsing bind address: reading %s: %w", familyFile, err)
-	}
-	text := strings.TrimSpace(string(data))
-	af, err := strconv.Atoi(text)
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("parsing bind address: Unknown af_family value: %s", text)
+		return netip.Addr{}, fmt.Errorf("parsing bind address: %w", err)
 	}
 	switch af {
 	case afInet:
@@ -79,6 +112,35 @@ func BindAddr(bind, familyFile string) (netip.Addr, error) {
 		return netip.IPv6Unspecified(), nil
 	}
 	return netip.Addr{}, fmt.Errorf("parsing bind address: Unknown af_family value: %d", af)
+}
+
+// primaryIPFamily reads ssconf_primary_ip_family as Ganeti does
+// (getPrimaryIPFamily in src/Ganeti/Ssconf.hs): a missing file means
+// AF_INET; otherwise the text, without trailing white space, is read as a
+// Haskell Int (so " 2", "(10)" and "0xa" are fine; values wrap to 64
+// bits).
+func primaryIPFamily(path string) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if isDoesNotExist(err) {
+			return afInet, nil
+		}
+		return 0, &IOError{File: path, Loc: "openFile", Err: err}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxSSConfSize))
+	if err != nil {
+		return 0, &IOError{File: path, Loc: "openFile", Err: err}
+	}
+	text := strings.TrimRightFunc(string(data), hs.IsSpace)
+	n, rest, ok := hs.Reads(text)
+	switch {
+	case !ok:
+		return 0, valueError("Parsing af_family: cannot parse string '" + text + "'")
+	case rest != "":
+		return 0, valueError("Parsing af_family: leftover characters when parsing '" + text + "': '" + rest + "'")
+	}
+	return n.Int(), nil
 }
 
 // ServicePort looks up the ganeti-confd service in a services database
@@ -109,7 +171,7 @@ func ServicePort(servicesFile string, def uint16) uint16 {
 			continue
 		}
 		for _, name := range names {
-			if name == "ganeti-confd" {
+			if name == Program {
 				if _, seen := ports[proto]; !seen {
 					ports[proto] = uint16(n)
 				}
