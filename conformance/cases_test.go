@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // caseList collects specs and keeps their names unique.
@@ -105,8 +106,10 @@ func genShapes(l *caseList) {
 }
 
 // entityQueries returns the lookups to try against a list of nodes or
-// instances: every name, UUID and dotted prefix, and near misses.
-func entityQueries(list []entity) []shape {
+// instances: every name, UUID and dotted prefix, and near misses. all is
+// the whole list (list may be a sample of it), which decides whether a
+// prefix is unique.
+func entityQueries(list, all []entity) []shape {
 	var out []shape
 	for _, e := range list {
 		out = append(out, shape{label: "uuid=" + q(e.uuid), json: pyJSON(e.uuid)})
@@ -116,7 +119,7 @@ func entityQueries(list []entity) []shape {
 		out = append(out, shape{label: "name=" + q(e.name), json: pyJSON(e.name)})
 		for _, p := range dottedPrefixes(e.name) {
 			kind := "unique"
-			if prefixMatches(list, p) > 1 {
+			if prefixMatches(all, p) > 1 {
 				kind = "ambiguous"
 			}
 			out = append(out, shape{label: "prefix-" + kind + "=" + q(p), json: pyJSON(p)})
@@ -150,7 +153,7 @@ func nearMisses(name string) []string {
 // genNodes: types 1, 7 and 8 for every node lookup (type 8 goes in the
 // request's type member, which the Python client refuses to send).
 func genNodes(l *caseList, m *model) {
-	qs := entityQueries(m.nodes)
+	qs := entityQueries(m.nodes, m.allNodes)
 	for _, in := range m.instances {
 		if in.hasName {
 			qs = append(qs, shape{label: "instance-name=" + q(in.name), json: pyJSON(in.name)})
@@ -166,7 +169,7 @@ func genNodes(l *caseList, m *model) {
 
 // genInstances: type 9 for every instance lookup.
 func genInstances(l *caseList, m *model) {
-	qs := entityQueries(m.instances)
+	qs := entityQueries(m.instances, m.allInstances)
 	if len(m.nodes) > 0 && m.nodes[0].hasName {
 		qs = append(qs, shape{label: "node-name=" + q(m.nodes[0].name), json: pyJSON(m.nodes[0].name)})
 	}
@@ -193,7 +196,10 @@ func genIPs(l *caseList, m *model) {
 		l.add(Spec{Name: "type2/" + label, Type: 2, Query: pyJSON(query)})
 	}
 	ips := append(append([]string(nil), all...), unknownIPs...)
-	for _, n := range m.nics {
+	for i, n := range m.nics {
+		if m.sample != nil && i >= sampledNearMisses {
+			break
+		}
 		ips = append(ips, n.ip+" ", n.ip+".0", "0"+n.ip)
 	}
 	for _, ip := range ips {
@@ -205,22 +211,72 @@ func genIPs(l *caseList, m *model) {
 		add("plain="+q(ip), ip)
 	}
 	withUnknown := append(append([]string(nil), all...), unknownIPs...)
-	add("list=all", obj{{"2", all}})
-	add("list=all+unknown", obj{{"2", withUnknown}})
-	add("list=all-twice", obj{{"2", append(append([]string(nil), all...), all...)}})
+	// The real server reads at most 4096 bytes of a datagram: long lists
+	// go in parts that fit.
+	addList := func(label string, link any, ips []string) {
+		query := func(part []string) any {
+			if link == nil {
+				return obj{{"2", part}}
+			}
+			return obj{{"0", link}, {"2", part}}
+		}
+		parts := splitToFit(ips, func(part []string) string { return pyJSON(query(part)) })
+		for i, part := range parts {
+			name := label
+			if len(parts) > 1 {
+				name = fmt.Sprintf("%s/part=%d", label, i)
+			}
+			add(name, query(part))
+		}
+	}
+	addList("list=all", nil, all)
+	addList("list=all+unknown", nil, withUnknown)
+	addList("list=all-twice", nil, append(append([]string(nil), all...), all...))
 	add("list=empty", obj{{"2", []string{}}})
 	add("list=null", obj{{"2", nil}})
 	for _, link := range append(append([]string(nil), m.links...), "nosuch") {
-		add("list=all/link="+q(link), obj{{"0", link}, {"2", withUnknown}})
+		addList("list=all/link="+q(link), link, withUnknown)
 		add("link-only="+q(link), obj{{"0", link}})
 	}
 	if len(all) > 0 {
-		add("single-beats-list", obj{{"1", all[0]}, {"2", withUnknown}})
-		add("single-null-list", obj{{"1", nil}, {"2", all}})
+		add("single-beats-list", obj{{"1", all[0]}, {"2", withUnknown[:min(len(withUnknown), 40)]}})
+		add("single-null-list", obj{{"1", nil}, {"2", all[:min(len(all), 40)]}})
 	}
 	add("dict=empty", obj{})
 	add("dict=nulls", obj{{"1", nil}, {"2", nil}})
 	add("dict=fields-ignored", obj{{"3", []int{0}}})
+}
+
+// sampledNearMisses is how many NICs of a sampled configuration get the
+// malformed variants of their IP.
+const sampledNearMisses = 5
+
+// maxDatagram is the size a generated request must stay within: the real
+// server's receive buffer (PROTOCOL.md §1.6), less room for a long rsalt.
+const maxDatagram = 4000
+
+// splitToFit cuts list into consecutive parts whose query, as render
+// writes it, makes a request within maxDatagram bytes (a type-2 request
+// from the Python client; every part has at least one element).
+func splitToFit(list []string, render func([]string) string) [][]string {
+	fits := func(part []string) bool {
+		s := Spec{Type: 2, Query: render(part)}
+		b, err := s.build(time.Unix(1<<31-1, 0), []byte(testKey), newRsalt())
+		return err == nil && len(b.datagram) <= maxDatagram
+	}
+	if fits(list) {
+		return [][]string{list}
+	}
+	var parts [][]string
+	for start := 0; start < len(list); {
+		end := start + 1
+		for end < len(list) && fits(list[start:end+1]) {
+			end++
+		}
+		parts = append(parts, list[start:end])
+		start = end
+	}
+	return parts
 }
 
 // genMaster: type 3 with every field list of length 0 to 3 over 0..2.
@@ -453,6 +509,18 @@ func genTransport(l *caseList, m *model) {
 	} {
 		t("request/rsalt="+q(r.v), Spec{ReplaceRequest: []Member{{Key: "rsalt", Value: r.v}}, Silent: r.silent})
 	}
+	// Numbers with big exponents: the real server computes them exactly
+	// (10^e, whatever e is), goconfd drops a request with an exponent
+	// beyond ±4096 (docs/compatibility.md). Above that only moderate ones
+	// are sent: the real server would spend unbounded time on 1e999999999.
+	t("number/exponent=4096", Spec{ReplaceRequest: []Member{{Key: "protocol", Value: "1e4096"}}})
+	t("number/exponent=-4096", Spec{ReplaceRequest: []Member{{Key: "protocol", Value: "1e-4096"}}})
+	t("number/exponent-above-4096=protocol-1e4097", Spec{ReplaceRequest: []Member{{Key: "protocol", Value: "1e4097"}}, OneSided: true})
+	t("number/exponent-above-4096=protocol-1e-4097", Spec{ReplaceRequest: []Member{{Key: "protocol", Value: "1e-4097"}}, OneSided: true})
+	t("number/exponent-above-4096=type-0e5000", Spec{ReplaceRequest: []Member{{Key: "type", Value: "0e5000"}}, OneSided: true})
+	t("number/exponent-above-4096=field-0e5000", Spec{Type: 3, Query: `{"3": [0e5000]}`, OneSided: true})
+	silent("nesting=600", Spec{Type: 3, Query: `{"3": ` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `}`})
+
 	t("request/nonascii-query", Spec{Type: 1, Query: pyJSON("n\u00f6d\u00e9")})
 	t("request/nonascii-query-raw", Spec{Type: 1, Query: jsonString("n\u00f6d\u00e9", false), RawInner: true})
 }

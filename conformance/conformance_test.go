@@ -26,6 +26,13 @@ const (
 	// replyTimeout is how long a case waits for a reply that is due: when
 	// it is not marked silent, or when the other server has replied.
 	replyTimeout = 2 * time.Second
+	// lateTimeout is how long a case waits for the second reply once one
+	// server has replied, plus latePerMB per MB of configuration (the real
+	// server's garbage collections grow with it): only a case that
+	// differs pays for it, and a server starved of CPU for a moment does
+	// not make one.
+	lateTimeout = 10 * time.Second
+	latePerMB   = time.Second
 	// detailLimit is how many failures per configuration are printed in
 	// full; later ones get one line each.
 	detailLimit = 25
@@ -39,12 +46,15 @@ type tally struct {
 	silent int    // cases neither server answered
 }
 
-func (t *tally) add(x *exchangeResult) {
+func (t *tally) add(x *exchangeResult) { t.count(x.outcome, x.ref == nil && x.got == nil) }
+
+// count adds one case by its outcome; silent says neither server replied.
+func (t *tally) count(o outcome, silent bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.cases++
-	t.n[x.outcome]++
-	if x.ref == nil && x.got == nil {
+	t.n[o]++
+	if silent {
 		t.silent++
 	}
 }
@@ -72,32 +82,98 @@ func TestConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name := range regs {
-		if s.config(name) == nil {
-			t.Errorf("regression files name configuration %q, which is not in testdata", name)
+		if s.config(name) == nil && s.allConfigs {
+			t.Errorf("regression files name configuration %q, which the suite does not have", name)
 		}
 	}
 	var total tally
-	t.Run("configs", func(t *testing.T) {
-		for _, c := range s.configs {
-			t.Run(c.name, func(t *testing.T) {
-				t.Parallel()
-				specs := filter(append(generateCases(c.model), regs[c.name]...))
-				var tl tally
-				s.runAndReport(t, c, specs, &tl, nil)
-				total.merge(&tl)
-				line := fmt.Sprintf("conformance: %s: %s", c.name, &tl)
-				t.Log(line)
-				fmt.Println(line)
-			})
+	start := time.Now()
+	jobs := make(map[string]func(t *testing.T))
+	for _, c := range s.configs {
+		jobs[c.name] = func(t *testing.T) {
+			began := time.Now()
+			specs := filter(append(c.cases(t), regs[c.name]...))
+			var tl tally
+			s.runAndReport(t, c, specs, &tl, nil)
+			if *flagCase == "" {
+				s.runPython(t, c, specs, &tl)
+			}
+			total.merge(&tl)
+			summary(t, fmt.Sprintf("conformance: %s: %s (%.1fs)", c.name, &tl, time.Since(began).Seconds()))
 		}
-	})
-	line := "conformance: " + total.String()
+	}
+	// The live steps are a sequence: -conformance.case does not apply.
+	if !testing.Short() && s.wants("live") {
+		jobs["live"] = func(t *testing.T) {
+			began := time.Now()
+			var tl tally
+			s.runLive(t, &tl)
+			total.merge(&tl)
+			summary(t, fmt.Sprintf("conformance: live: %s (%.1fs)", &tl, time.Since(began).Seconds()))
+		}
+	}
+	t.Run("configs", func(t *testing.T) { s.runConcurrently(t, jobs) })
+	line := fmt.Sprintf("conformance: %s (%.1fs)", total.String(), time.Since(start).Seconds())
 	if s.self {
 		line += " (self-test: both sides are the real server)"
 	}
+	summary(t, line)
+}
+
+// runConcurrently runs one subtest per job, -conformance.parallel at a
+// time, the biggest configurations first (they take longest). The cases
+// mostly wait for replies that do not come, so more configurations run
+// at once than t.Parallel, bound to GOMAXPROCS, would allow.
+func (s *suite) runConcurrently(t *testing.T, jobs map[string]func(t *testing.T)) {
+	names := sortedKeys(jobs)
+	size := func(name string) int {
+		if c := s.config(name); c != nil {
+			return len(c.model.data)
+		}
+		return 0
+	}
+	sort.SliceStable(names, func(i, j int) bool { return size(names[i]) > size(names[j]) })
+	sem := make(chan struct{}, max(1, *flagParallel))
+	var wg sync.WaitGroup
+	for _, name := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			t.Run(name, jobs[name])
+		}()
+	}
+	wg.Wait()
+}
+
+// summary reports a summary line: in the test log, on standard output
+// (seen with -v), and appended to the file named by
+// GOCONFD_CONFORMANCE_SUMMARY, which lets `go test ./...` runs, whose
+// output go test hides for a passing package, show it afterwards.
+func summary(t *testing.T, line string) {
+	t.Helper()
 	t.Log(line)
 	fmt.Println(line)
+	path := os.Getenv(envSummary)
+	if path == "" {
+		return
+	}
+	summaryMu.Lock()
+	defer summaryMu.Unlock()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err == nil {
+		_, err = fmt.Fprintln(f, line)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		t.Errorf("writing the summary to %s: %v", path, err)
+	}
 }
+
+var summaryMu sync.Mutex
 
 // caseFilter returns a function keeping the specs -conformance.case selects.
 func caseFilter(t *testing.T) func([]Spec) []Spec {
@@ -119,6 +195,86 @@ func caseFilter(t *testing.T) func([]Spec) []Spec {
 	}
 }
 
+// cases returns the cases sent for c: every generated one, or a sample
+// (-short, or a configuration with a budget), logged.
+func (c *suiteConfig) cases(t *testing.T) []Spec {
+	all := generateCases(c.model)
+	if c.model.sample == nil && !c.refused && !testing.Short() {
+		served, err := c.servedPaths()
+		if err != nil {
+			t.Errorf("%s: reading the document the real server serves: %v", c.name, err)
+		}
+		for _, p := range served {
+			all = append(all, Spec{Name: "type10/served-path=" + q(p), Type: 10, Query: pyJSON(p)})
+		}
+	}
+	seed := (&sampling{}).seed(c.name)
+	specs := all
+	switch {
+	case testing.Short():
+		specs = sampleSpecs(all, shortBudget, seed, false)
+	case c.budget > 0:
+		specs = capTypes(sampleSpecs(all, c.budget, seed, true), c.caps, seed)
+	}
+	// The real server reads 4096 bytes of a datagram: only the transport
+	// cases about sizes may be bigger.
+	for _, sp := range specs {
+		if strings.HasPrefix(sp.Name, "transport/") {
+			continue
+		}
+		if b, err := sp.build(time.Now(), c.suite.key, newRsalt()); err == nil && len(b.datagram) > maxDatagram {
+			t.Errorf("%s/%s: the request has %d bytes, more than the %d a case may have", c.name, sp.Name, len(b.datagram), maxDatagram)
+		}
+	}
+	t.Logf("%s (%s, %d bytes): the real server answered after %v, goconfd after %v", c.name, c.origin, len(c.model.data),
+		c.ref.ready.Round(time.Millisecond), c.got.ready.Round(time.Millisecond))
+	if m := c.model; m.sample != nil || len(specs) < len(all) {
+		t.Logf("%s: %d of %d generated cases sent; the model holds %d of %d nodes, %d of %d instances, %d NIC IPs, %d pointers; left out for size: %v",
+			c.name, len(specs), len(all), len(m.nodes), len(m.allNodes), len(m.instances), len(m.allInstances), len(m.nics), len(m.paths), m.skipped)
+	}
+	return specs
+}
+
+// servedPaths returns the pointers into the document the real server
+// serves (PROTOCOL.md §3.11: its object model writes defaulted members the
+// file may lack) that the file does not have. It asks the real server for
+// each top-level member and walks the answers; a member whose reply does
+// not come (too big for UDP) is skipped.
+func (c *suiteConfig) servedPaths() ([]string, error) {
+	have := make(map[string]bool, len(c.model.paths))
+	for _, p := range c.model.paths {
+		have[p] = true
+	}
+	var out []string
+	for _, k := range sortedKeys(obj2(c.model.doc)) {
+		p := "/" + escapePointer(k)
+		spec := Spec{Type: 10, Query: pyJSON(p)}
+		b, err := spec.build(time.Now(), c.suite.key, newRsalt())
+		if err != nil {
+			return out, err
+		}
+		raw, err := roundTrip(c.ref.addr, b.datagram, replyTimeout)
+		if err != nil {
+			return out, err
+		}
+		if raw == nil {
+			continue
+		}
+		r := parseReply(raw, c.suite.key, true)
+		if !r.hmacOK || r.inErr != "" || !jsonEqual(r.member("status"), jsonNumber(0)) {
+			continue // e.g. a non-ASCII value the real server garbles
+		}
+		var paths []string
+		walkPaths(r.member("answer"), p, &paths)
+		for _, q := range paths {
+			if !have[q] {
+				out = append(out, q)
+			}
+		}
+	}
+	return out, nil
+}
+
 func (s *suite) config(name string) *suiteConfig {
 	for _, c := range s.configs {
 		if c.name == name {
@@ -133,21 +289,45 @@ func (s *suite) config(name string) *suiteConfig {
 func (s *suite) runAndReport(t *testing.T, c *suiteConfig, specs []Spec, tl *tally, onDiff func(*exchangeResult)) {
 	t.Helper()
 	results := make([]*exchangeResult, len(specs))
-	work := make(chan int)
+	// Cases expected to be dropped cost the servers nothing but cost the
+	// harness the silence timeout: they get every worker even where the
+	// others are limited (suiteConfig.workers).
+	var silent, answered []int
+	for i, sp := range specs {
+		if sp.Silent {
+			silent = append(silent, i)
+		} else {
+			answered = append(answered, i)
+		}
+	}
+	workers := *flagWorkers
+	if c.workers > 0 {
+		workers = min(workers, c.workers)
+	}
 	var wg sync.WaitGroup
-	for w := 0; w < max(1, *flagWorkers); w++ {
+	for _, pool := range []struct {
+		idx     []int
+		workers int
+	}{{silent, 2 * *flagWorkers}, {answered, workers}} {
+		work := make(chan int)
+		for w := 0; w < max(1, pool.workers); w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range work {
+					results[i] = s.runOne(c, specs[i])
+				}
+			}()
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range work {
-				results[i] = s.runOne(c, specs[i])
+			for _, i := range pool.idx {
+				work <- i
 			}
+			close(work)
 		}()
 	}
-	for i := range specs {
-		work <- i
-	}
-	close(work)
 	wg.Wait()
 
 	shown := 0
@@ -186,13 +366,16 @@ func (s *suite) runAndReport(t *testing.T, c *suiteConfig, specs []Spec, tl *tal
 func (s *suite) runOne(c *suiteConfig, spec Spec) *exchangeResult {
 	for attempt := 0; ; attempt++ {
 		x := &exchangeResult{cfg: c, spec: spec}
+		if spec.Key != nil {
+			x.key = []byte(*spec.Key)
+		}
 		b, err := spec.build(time.Now(), s.key, newRsalt())
 		if err != nil {
 			x.outcome, x.details = different, []string{"cannot build the request: " + err.Error()}
 			return x
 		}
 		x.b = b
-		x.ref, x.got, x.extra, err = exchange([2]netip.AddrPort{c.ref.addr, c.got.addr}, b.datagram, spec.Silent)
+		x.ref, x.got, x.extra, err = exchange([2]netip.AddrPort{c.ref.addr, c.got.addr}, b.datagram, spec.Silent, spec.OneSided, c.lateTimeout())
 		if err != nil {
 			x.outcome, x.details = different, []string{"exchange: " + err.Error()}
 			return x
@@ -207,8 +390,9 @@ func (s *suite) runOne(c *suiteConfig, spec Spec) *exchangeResult {
 // exchange sends p from one fresh socket to both servers and collects the
 // first reply of each (and counts extra ones) until both replied or the
 // timeout passed: silenceTimeout for silent cases until one server has
-// replied, replyTimeout otherwise.
-func exchange(to [2]netip.AddrPort, p []byte, silent bool) (ref, got []byte, extra [2]int, err error) {
+// replied, replyTimeout otherwise; once one has replied, lateTimeout for
+// the other (for a one-sided case, silenceTimeout after the first reply).
+func exchange(to [2]netip.AddrPort, p []byte, silent, oneSided bool, late time.Duration) (ref, got []byte, extra [2]int, err error) {
 	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, nil, extra, err
@@ -226,11 +410,17 @@ func exchange(to [2]netip.AddrPort, p []byte, silent bool) (ref, got []byte, ext
 		}
 	}
 	var replies [2][]byte
+	var first time.Time
 	buf := make([]byte, 65536)
 	for replies[0] == nil || replies[1] == nil {
 		deadline := start.Add(replyTimeout)
-		if silent && replies[0] == nil && replies[1] == nil {
+		switch {
+		case silent && replies[0] == nil && replies[1] == nil:
 			deadline = start.Add(silenceTimeout)
+		case (replies[0] != nil || replies[1] != nil) && oneSided:
+			deadline = first.Add(silenceTimeout)
+		case replies[0] != nil || replies[1] != nil:
+			deadline = start.Add(late)
 		}
 		if err := conn.SetReadDeadline(deadline); err != nil {
 			return nil, nil, extra, err
@@ -251,10 +441,22 @@ func exchange(to [2]netip.AddrPort, p []byte, silent bool) (ref, got []byte, ext
 				extra[i]++
 			} else {
 				replies[i] = append([]byte(nil), buf[:n]...)
+				if first.IsZero() {
+					first = time.Now()
+				}
 			}
 		}
 	}
 	return replies[0], replies[1], extra, nil
+}
+
+// lateTimeout is how long the second reply of a case may lag (see the
+// constant).
+func (c *suiteConfig) lateTimeout() time.Duration {
+	if c.model == nil {
+		return lateTimeout
+	}
+	return lateTimeout + time.Duration(len(c.model.data)>>20)*latePerMB
 }
 
 // describe renders a failed case: what differs, the datagrams, and how to
@@ -291,8 +493,8 @@ func (s *suite) describe(x *exchangeResult) string {
 
 // rerunLine is the go test command that runs just this case again.
 func rerunLine(config, name string) string {
-	return fmt.Sprintf("GOCONFD_CONFORMANCE=1 go test ./conformance/ -run %s -v -conformance.case %s",
-		shq("TestConformance/configs/"+regexp.QuoteMeta(config)+"$"), shq("^"+regexp.QuoteMeta(name)+"$"))
+	return fmt.Sprintf("GOCONFD_CONFORMANCE=1 go test ./conformance/ -run %s -v -conformance.config %s -conformance.case %s",
+		shq("TestConformance/configs/"+regexp.QuoteMeta(config)+"$"), shq("^"+regexp.QuoteMeta(config)+"$"), shq("^"+regexp.QuoteMeta(name)+"$"))
 }
 
 // Regression files: testdata/regressions/*.json, one case each, written by

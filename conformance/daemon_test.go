@@ -15,15 +15,30 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
 
 const (
-	// startTimeout bounds the wait for a daemon's first ping reply.
+	// startTimeout bounds the wait for a daemon's first good ping reply,
+	// plus startPerMB for every MB of configuration: the real server needs
+	// about 12 s of a 2-core machine for the 38 MB of gen-1000x20000, more
+	// while the other daemons load.
 	startTimeout = 20 * time.Second
+	startPerMB   = 3 * time.Second
 	// stopTimeout bounds the wait after SIGTERM before SIGKILL.
 	stopTimeout = 5 * time.Second
+	// rootDir is the GANETI_ROOTDIR of a daemon, under its directory.
+	// Texts that name a file (load errors) hold it; the comparison
+	// replaces each daemon's root with rootPlaceholder (classify).
+	rootDir = "root"
+	// rootPlaceholder stands for a daemon's GANETI_ROOTDIR in compared
+	// texts.
+	rootPlaceholder = "$GANETI_ROOTDIR"
+	// notLoaded is the real server's answer before its first attempt to
+	// load the configuration (PROTOCOL.md §2.6).
+	notLoaded = "Configuration not yet loaded"
 )
 
 // errExited means the daemon ended before it was ready.
@@ -32,12 +47,15 @@ var errExited = errors.New("exited")
 // daemon is one running confd process.
 type daemon struct {
 	label string // "reference" or "goconfd"
-	root  string // its GANETI_ROOTDIR
+	dir   string // its working directory, absolute
+	root  string // its GANETI_ROOTDIR: dir/rootDir
+	lib   string // root/var/lib/ganeti
 	addr  netip.AddrPort
 	cmd   *exec.Cmd
 	done  chan struct{} // closed when the process has exited
 	err   error         // Wait's result, valid after done
 	out   string        // file with its stdout and stderr
+	ready time.Duration // from the start to the first good ping reply
 }
 
 // spawner starts every child process from one goroutine locked to its OS
@@ -93,6 +111,9 @@ func freePort() (uint16, error) {
 // and hmac.key in var/lib/ganeti, and empty var/run/ganeti and
 // var/log/ganeti for the pid file and the log.
 func layoutRoot(root string, config, key []byte) error {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
 	lib := filepath.Join(root, "var", "lib", "ganeti")
 	for _, d := range []string{lib, filepath.Join(root, "var", "run", "ganeti"), filepath.Join(root, "var", "log", "ganeti")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -105,19 +126,26 @@ func layoutRoot(root string, config, key []byte) error {
 	return os.WriteFile(filepath.Join(lib, "hmac.key"), key, 0o400)
 }
 
-// startDaemon lays out root, starts bin on a free port with the common
-// confd command line and waits until it answers a ping with status 0.
-func (s *suite) startDaemon(label, bin, root string, config []byte) (*daemon, error) {
-	if err := layoutRoot(root, config, s.key); err != nil {
-		return nil, fmt.Errorf("laying out %s: %w", root, err)
+// startDaemon lays out dir/rootDir, starts bin on a free port with the
+// common confd command line and waits until it answers a ping with status
+// 0, or with refused, with the error of a configuration that failed to
+// load.
+func (s *suite) startDaemon(label, bin, dir string, config []byte, refused bool) (*daemon, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
 	}
+	if err := layoutRoot(filepath.Join(dir, rootDir), config, s.key); err != nil {
+		return nil, fmt.Errorf("laying out %s: %w", dir, err)
+	}
+	timeout := startTimeout + time.Duration(len(config)>>20)*startPerMB
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		port, err := freePort()
 		if err != nil {
 			return nil, fmt.Errorf("picking a port: %w", err)
 		}
-		d, err := s.startOnce(label, bin, root, port)
+		d, err := s.startOnce(label, bin, dir, port, refused, timeout)
 		if err == nil || !errors.Is(err, errExited) {
 			return d, err
 		}
@@ -127,23 +155,25 @@ func (s *suite) startDaemon(label, bin, root string, config []byte) (*daemon, er
 	return nil, lastErr
 }
 
-func (s *suite) startOnce(label, bin, root string, port uint16) (*daemon, error) {
-	out := filepath.Join(root, "daemon.out")
+func (s *suite) startOnce(label, bin, dir string, port uint16, refused bool, timeout time.Duration) (*daemon, error) {
+	out := filepath.Join(dir, "daemon.out")
 	f, err := os.Create(out)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	cmd := exec.Command(bin, "-f", "-b", "127.0.0.1", "-p", strconv.Itoa(int(port)), "--no-user-checks")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "GANETI_ROOTDIR="+root, "GANETI_HOSTNAME=localhost")
+	cmd.Dir = dir
+	root := filepath.Join(dir, rootDir)
+	cmd.Env = daemonEnv(root)
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = childProcAttr()
 	if err := s.spawn.start(cmd); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", bin, err)
 	}
 	d := &daemon{
-		label: label, root: root, cmd: cmd, out: out, done: make(chan struct{}),
+		label: label, dir: dir, root: root, lib: filepath.Join(root, "var", "lib", "ganeti"),
+		cmd: cmd, out: out, done: make(chan struct{}),
 		addr: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port),
 	}
 	go func() {
@@ -151,17 +181,36 @@ func (s *suite) startOnce(label, bin, root string, port uint16) (*daemon, error)
 		close(d.done)
 	}()
 	s.track(d)
-	if err := s.waitReady(d); err != nil {
+	began := time.Now()
+	if err := s.waitReady(d, refused, timeout); err != nil {
 		d.stop()
 		return nil, fmt.Errorf("%s %s on %v: %w\n%s", label, bin, d.addr, err, d.tail())
 	}
+	d.ready = time.Since(began)
 	return d, nil
 }
 
-// waitReady pings d until it answers with status 0, the process exits, or
-// startTimeout passes. Each ping waits at most 100 ms for its reply.
-func (s *suite) waitReady(d *daemon) error {
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+// daemonEnv is the environment of both daemons: the test's, with
+// GANETI_ROOTDIR, GANETI_HOSTNAME (so that the real server never resolves
+// the machine's name) and a UTF-8 locale, which the real server reads
+// config.data with (docs/compatibility.md), whatever the caller's locale.
+func daemonEnv(root string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if k == "LANG" || k == "LANGUAGE" || strings.HasPrefix(k, "LC_") || strings.HasPrefix(k, "GANETI_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "LANG=C.UTF-8", "GANETI_ROOTDIR="+root, "GANETI_HOSTNAME=localhost")
+}
+
+// waitReady pings d until it answers with status 0 (with refused: with
+// status 1 and the error of a failed load), the process exits, or timeout
+// passes. Each ping waits at most 100 ms for its reply.
+func (s *suite) waitReady(d *daemon, refused bool, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	ping := &Spec{Name: "ready"}
 	var last string
@@ -171,9 +220,9 @@ func (s *suite) waitReady(d *daemon) error {
 			return fmt.Errorf("%w: %v", errExited, d.err)
 		case <-ctx.Done():
 			if last != "" {
-				return fmt.Errorf("no good ping reply within %v; last reply %s", startTimeout, last)
+				return fmt.Errorf("no good ping reply within %v; last reply %s", timeout, last)
 			}
-			return fmt.Errorf("no ping reply within %v", startTimeout)
+			return fmt.Errorf("no ping reply within %v", timeout)
 		default:
 		}
 		b, err := ping.build(time.Now(), s.key, newRsalt())
@@ -185,11 +234,23 @@ func (s *suite) waitReady(d *daemon) error {
 			continue
 		}
 		r := parseReply(p, s.key, true)
-		if r.hmacOK && r.inErr == "" && jsonEqual(r.member("status"), jsonNumber(0)) {
-			return nil
-		}
 		last = fmt.Sprintf("%q", clip(string(p), 400))
-		if r.hmacOK && r.inErr == "" {
+		if !r.hmacOK || r.inErr != "" {
+			continue
+		}
+		ok := jsonEqual(r.member("status"), jsonNumber(0))
+		if text, isText := r.member("answer").(string); !ok && isText && text == notLoaded {
+			time.Sleep(20 * time.Millisecond)
+			continue // still loading
+		}
+		switch {
+		case ok && !refused:
+			return nil
+		case !ok && refused:
+			return nil
+		case refused:
+			return fmt.Errorf("the configuration loaded although it should have been refused: %s", last)
+		default:
 			return fmt.Errorf("the configuration did not load: %s", last)
 		}
 	}

@@ -12,29 +12,35 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
 var (
-	flagRandom  = flag.Int("conformance.random", 300, "number of random requests sent by TestRandom")
-	flagSeed    = flag.Int64("conformance.seed", 0, "seed of TestRandom (0: taken from the clock and printed)")
-	flagCase    = flag.String("conformance.case", "", "run only the cases whose name matches this regular expression")
-	flagWorkers = flag.Int("conformance.workers", 8, "how many cases are in flight at once")
-	flagUpdate  = flag.Bool("conformance.update", false, "rewrite testdata/rich-variant.json from testdata/rich.json")
+	flagRandom   = flag.Int("conformance.random", 300, "number of random requests sent by TestRandom")
+	flagSeed     = flag.Int64("conformance.seed", 0, "seed of TestRandom (0: taken from the clock and printed)")
+	flagCase     = flag.String("conformance.case", "", "run only the cases whose name matches this regular expression")
+	flagWorkers  = flag.Int("conformance.workers", 8, "how many cases are in flight at once per configuration (twice as many of those expected to be dropped)")
+	flagParallel = flag.Int("conformance.parallel", 4, "how many configurations are tested at once")
+	flagUpdate   = flag.Bool("conformance.update", false, "rewrite testdata/rich-variant.json from testdata/rich.json")
+	flagFull     = flag.Bool("conformance.full", false, "send every case of the big configurations instead of a sample (slow)")
+	flagKeep     = flag.Bool("conformance.keep", false, "keep the daemons' directories (configurations, logs) after the run and print where")
+	flagConfig   = flag.String("conformance.config", "", "start and test only the configurations whose name matches this regular expression")
+	flagPython   = flag.Int("conformance.python", 24, "requests per configuration sent through the real Python client to both servers (0: none)")
 )
 
 // Environment knobs (README.md).
 const (
-	envRequired = "GOCONFD_CONFORMANCE"        // "1": a missing reference fails instead of skipping
-	envSelf     = "GOCONFD_CONFORMANCE_SELF"   // "1": the goconfd side is a second real server
-	envStrict   = "GOCONFD_CONFORMANCE_STRICT" // "1": byte differences with equal values fail too
-	envBin      = "GOCONFD_BIN"                // a prebuilt goconfd binary instead of building one
-	envCache    = "GANETI_REF_CACHE"           // where setup.sh unpacked the reference
-	envScripts  = "GOCONFD_REF_SCRIPTS"        // directory of pyquery.py, for repro lines
+	envRequired = "GOCONFD_CONFORMANCE"         // "1": a missing reference fails instead of skipping
+	envSelf     = "GOCONFD_CONFORMANCE_SELF"    // "1": the goconfd side is a second real server
+	envStrict   = "GOCONFD_CONFORMANCE_STRICT"  // "1": byte differences with equal values fail too
+	envBin      = "GOCONFD_BIN"                 // a prebuilt goconfd binary instead of building one
+	envCache    = "GANETI_REF_CACHE"            // where setup.sh unpacked the reference
+	envScripts  = "GOCONFD_REF_SCRIPTS"         // directory of pyquery.py (repro lines, the Python client check)
+	envSummary  = "GOCONFD_CONFORMANCE_SUMMARY" // a file the summary lines are appended to
 )
 
 const (
@@ -42,6 +48,9 @@ const (
 	buildTimeout = 5 * time.Minute
 	// refConfd is the real daemon's path inside the cache (env.sh).
 	refConfd = "root/usr/lib/ganeti/3.0/usr/sbin/ganeti-confd"
+	// python is the interpreter with Debian's python3 modules, which the
+	// Ganeti client library needs (REFERENCE.md).
+	python = "/usr/bin/python3"
 )
 
 // errNoReference means the real server is not installed.
@@ -49,17 +58,21 @@ var errNoReference = errors.New("reference not installed")
 
 // suite is the running set of daemons shared by the tests.
 type suite struct {
-	key     []byte
-	keyFile string // testdata/hmac.key
-	self    bool
-	strict  bool
-	refBin  string
-	gotBin  string
-	tmp     string
-	modRoot string // the module root (for go build and repro lines)
-	scripts string // pyquery.py's directory, as printed in repro lines
-	spawn   *spawner
-	configs []*suiteConfig
+	key        []byte
+	keyFile    string // testdata/hmac.key
+	self       bool
+	strict     bool
+	refBin     string
+	gotBin     string
+	tmp        string
+	modRoot    string // the module root (for go build and repro lines)
+	scripts    string // pyquery.py's directory, as printed in repro lines
+	scriptsDir string // the same, absolute
+	spawn      *spawner
+	configs    []*suiteConfig
+	// allConfigs: every configuration runs (no -short, no
+	// -conformance.config).
+	allConfigs bool
 
 	mu      sync.Mutex
 	daemons []*daemon
@@ -67,12 +80,16 @@ type suite struct {
 
 // suiteConfig is one configuration with its two servers.
 type suiteConfig struct {
-	suite *suite
-	name  string // file name without .json
-	file  string // path relative to the module root
-	model *model
-	ref   *daemon
-	got   *daemon
+	suite   *suite
+	name    string      // file name without .json, or the generated config's name
+	origin  string      // where it comes from (configs_test.go)
+	refused bool        // the real server refuses it
+	budget  int         // cases sent (0: all), see sampleSpecs
+	workers int         // cases in flight (0: -conformance.workers)
+	caps    map[int]int // cases per costly type, see capTypes
+	model   *model
+	ref     *daemon
+	got     *daemon
 }
 
 var (
@@ -127,7 +144,7 @@ func newSuite() (*suite, error) {
 	if s.key, err = os.ReadFile(s.keyFile); err != nil {
 		return nil, err
 	}
-	s.scripts = findScripts(s.modRoot)
+	s.scripts, s.scriptsDir = findScripts(s.modRoot)
 	if s.tmp, err = os.MkdirTemp("", "goconfd-conformance-"); err != nil {
 		return nil, err
 	}
@@ -148,7 +165,7 @@ func newSuite() (*suite, error) {
 			return nil, err
 		}
 	}
-	if err := s.startAll(); err != nil {
+	if err := s.startAll(testing.Short()); err != nil {
 		return nil, err
 	}
 	ok = true
@@ -175,35 +192,49 @@ func configFiles() ([]string, error) {
 	return files, err
 }
 
-// startAll loads every configuration and starts its two daemons, all in
-// parallel.
-func (s *suite) startAll() error {
-	files, err := configFiles()
+// startAll loads every configuration (only one with short) and starts its
+// two daemons, all in parallel.
+func (s *suite) startAll(short bool) error {
+	srcs, err := loadSources(short)
 	if err != nil {
 		return err
 	}
-	if len(files) == 0 {
-		return errors.New("no configurations in testdata")
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return err
+	s.allConfigs = !short && *flagConfig == ""
+	if *flagConfig != "" {
+		if _, err := regexp.Compile(*flagConfig); err != nil {
+			return fmt.Errorf("-conformance.config: %w", err)
 		}
-		name := strings.TrimSuffix(filepath.Base(f), ".json")
-		m, err := newModel(name, data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", f, err)
+		var keep []source
+		for _, src := range srcs {
+			if s.wants(src.name) {
+				keep = append(keep, src)
+			}
 		}
-		s.configs = append(s.configs, &suiteConfig{suite: s, name: name, file: filepath.Join("conformance", f), model: m})
+		srcs = keep
 	}
+	if len(srcs) == 0 && (short || !s.wants("live")) {
+		return errors.New("no configurations")
+	}
+	s.configs = make([]*suiteConfig, len(srcs))
 	var wg sync.WaitGroup
-	errs := make([]error, 2*len(s.configs))
-	for i, c := range s.configs {
-		wg.Add(2)
+	errs := make([]error, 3*len(srcs))
+	for i, src := range srcs {
+		c := &suiteConfig{suite: s, name: src.name, origin: src.origin, refused: src.refused, budget: src.budget, workers: src.workers, caps: src.caps}
+		if *flagFull {
+			c.budget, c.caps = 0, nil
+			src.sample = nil
+		}
+		s.configs[i] = c
+		wg.Add(3)
 		go func() {
 			defer wg.Done()
-			c.ref, errs[2*i] = s.startDaemon("reference", s.refBin, filepath.Join(s.tmp, c.name+"-ref"), c.model.data)
+			if c.model, errs[3*i] = newModel(src.name, src.data, src.sample); errs[3*i] != nil {
+				errs[3*i] = fmt.Errorf("%s: %w", src.origin, errs[3*i])
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			c.ref, errs[3*i+1] = s.startDaemon("reference", s.refBin, filepath.Join(s.tmp, c.name+"-ref"), src.data, src.refused)
 		}()
 		go func() {
 			defer wg.Done()
@@ -211,11 +242,21 @@ func (s *suite) startAll() error {
 			if s.self {
 				label = "goconfd (real server, self-test mode)"
 			}
-			c.got, errs[2*i+1] = s.startDaemon(label, s.gotBin, filepath.Join(s.tmp, c.name+"-goconfd"), c.model.data)
+			c.got, errs[3*i+2] = s.startDaemon(label, s.gotBin, filepath.Join(s.tmp, c.name+"-goconfd"), src.data, src.refused)
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// wants tells whether -conformance.config selects a configuration (the
+// live pair is named "live").
+func (s *suite) wants(name string) bool {
+	if *flagConfig == "" {
+		return true
+	}
+	ok, err := regexp.MatchString(*flagConfig, name)
+	return err == nil && ok
 }
 
 // track records a daemon so that stop can end it.
@@ -245,22 +286,29 @@ func (s *suite) stop() {
 		s.spawn.close()
 		s.spawn = nil
 	}
-	if s.tmp != "" {
+	if s.tmp != "" && *flagKeep {
+		fmt.Printf("conformance: kept the daemons' directories in %s\n", s.tmp)
+	} else if s.tmp != "" {
 		_ = os.RemoveAll(s.tmp)
 	}
 }
 
 // findScripts returns the reference scripts' directory as repro lines
-// should print it: relative to the module root when it is beside it.
-func findScripts(modRoot string) string {
+// should print it (relative to the module root when it is beside it), and
+// as an absolute path.
+func findScripts(modRoot string) (string, string) {
 	dir := os.Getenv(envScripts)
 	if dir == "" {
 		dir = filepath.Join(modRoot, "..", "shared", "reference")
 	}
-	if rel, err := filepath.Rel(modRoot, dir); err == nil {
-		return rel
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		abs = dir
 	}
-	return dir
+	if rel, err := filepath.Rel(modRoot, abs); err == nil {
+		return rel, abs
+	}
+	return dir, abs
 }
 
 // jsonNumber is a decoded JSON integer, for comparisons.

@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -31,15 +33,51 @@ type model struct {
 	data        []byte
 	doc         any // numbers as json.Number
 	defaultLink string
-	nodes       []entity // by UUID
-	instances   []entity // by UUID
-	nics        []nic
+	master      string   // cluster.master_node
+	nodes       []entity // by UUID (a sample of them when sampled)
+	instances   []entity // by UUID (a sample of them when sampled)
+	nics        []nic    // (a sample of them when sampled)
 	links       []string // every effective NIC link and the default, sorted
-	paths       []string // every JSON pointer into doc, in document order
+	paths       []string // every JSON pointer into doc, in document order (or a sample)
+
+	// allNodes and allInstances are every node and instance, for telling
+	// unique from ambiguous prefixes.
+	allNodes, allInstances []entity
+	// sample is how the model was cut down (nil: it was not), and
+	// skipped the pointers left out because their value is too big.
+	sample  *sampling
+	skipped []string
 }
 
-func newModel(name string, data []byte) (*model, error) {
-	m := &model{name: name, data: data}
+// sampling cuts a big configuration down to what a case table can send in
+// reasonable time. The choice is seeded by the configuration's name, so it
+// is the same on every run.
+type sampling struct {
+	// entities is how many nodes and how many instances are kept (the
+	// master always is).
+	entities int
+	// nics is how many NICs with an IP are kept, spread over the links.
+	nics int
+	// paths is how many pointers are drawn at random besides those always
+	// kept: every top-level member, everything under /cluster, and the
+	// whole subtree of the first and the last member of each top-level
+	// object.
+	paths int
+	// maxValue, when positive, leaves out the top-level pointers whose
+	// value serialises to more bytes: the real server spends seconds of
+	// CPU on each only to find the reply too big for UDP.
+	maxValue int
+}
+
+// seed is the sampling seed of a configuration.
+func (s *sampling) seed(name string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return h.Sum64()
+}
+
+func newModel(name string, data []byte, sample *sampling) (*model, error) {
+	m := &model{name: name, data: data, sample: sample}
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
 	if err := d.Decode(&m.doc); err != nil {
@@ -50,6 +88,7 @@ func newModel(name string, data []byte) (*model, error) {
 		return nil, fmt.Errorf("not a JSON object")
 	}
 	m.defaultLink = str(dig(top, "cluster", "nicparams", "default", "link"))
+	m.master = str(dig(top, "cluster", "master_node"))
 	links := map[string]bool{m.defaultLink: true}
 	for _, k := range sortedKeys(obj2(top["nodes"])) {
 		n := obj2(obj2(top["nodes"])[k])
@@ -76,8 +115,140 @@ func newModel(name string, data []byte) (*model, error) {
 		}
 	}
 	m.links = sortedKeys(links)
-	walkPaths(m.doc, "", &m.paths)
+	m.allNodes, m.allInstances = m.nodes, m.instances
+	if sample == nil {
+		walkPaths(m.doc, "", &m.paths)
+		return m, nil
+	}
+	r := rand.New(rand.NewPCG(sample.seed(name), 0x73616d706c65))
+	m.nodes = sampleEntities(r, m.nodes, sample.entities, m.master)
+	m.instances = sampleEntities(r, m.instances, sample.entities, "")
+	m.nics = sampleNICs(r, m.nics, sample.nics)
+	m.samplePaths(r, top)
 	return m, nil
+}
+
+// sampleEntities keeps n of list (and always the one with UUID keep),
+// in their original order.
+func sampleEntities(r *rand.Rand, list []entity, n int, keep string) []entity {
+	if len(list) <= n {
+		return list
+	}
+	idx := r.Perm(len(list))[:n]
+	chosen := map[int]bool{}
+	for _, i := range idx {
+		chosen[i] = true
+	}
+	var out []entity
+	for i, e := range list {
+		if chosen[i] || e.uuid == keep {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// sampleNICs keeps about n NICs, as many from each link as it has to
+// offer up to an equal share, in their original order.
+func sampleNICs(r *rand.Rand, list []nic, n int) []nic {
+	if len(list) <= n {
+		return list
+	}
+	byLink := map[string][]int{}
+	for i, x := range list {
+		byLink[x.link] = append(byLink[x.link], i)
+	}
+	links := sortedKeys(byLink)
+	chosen := map[int]bool{}
+	for left := n; left > 0; {
+		progress := false
+		for _, l := range links {
+			if left == 0 {
+				break
+			}
+			if idx := byLink[l]; len(idx) > 0 {
+				j := r.IntN(len(idx))
+				chosen[idx[j]] = true
+				byLink[l] = append(idx[:j], idx[j+1:]...)
+				left--
+				progress = true
+			}
+		}
+		if !progress {
+			break
+		}
+	}
+	var out []nic
+	for i, x := range list {
+		if chosen[i] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// samplePaths fills m.paths for a sampled model: the pointers always kept
+// (see sampling.paths) and a reservoir sample of the others, in document
+// order; top-level values larger than maxValue are left out.
+func (m *model) samplePaths(r *rand.Rand, top map[string]any) {
+	var all []string
+	walkPaths(m.doc, "", &all)
+	keepUnder := []string{"/cluster"}
+	for _, k := range sortedKeys(top) {
+		p := "/" + escapePointer(k)
+		if m.sample.maxValue > 0 {
+			if b, err := json.Marshal(top[k]); err == nil && len(b) > m.sample.maxValue {
+				m.skipped = append(m.skipped, fmt.Sprintf("%s (%d bytes)", p, len(b)))
+			}
+		}
+		if keys := sortedKeys(obj2(top[k])); len(keys) > 0 {
+			keepUnder = append(keepUnder, p+"/"+escapePointer(keys[0]), p+"/"+escapePointer(keys[len(keys)-1]))
+		}
+	}
+	keep := func(p string) bool {
+		if strings.Count(p, "/") == 1 {
+			return true
+		}
+		for _, u := range keepUnder {
+			if p == u || strings.HasPrefix(p, u+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	// Reservoir sampling (Algorithm R) over the pointers not kept anyway.
+	var reservoir []int
+	seen := 0
+	for i, p := range all {
+		if keep(p) {
+			continue
+		}
+		seen++
+		if len(reservoir) < m.sample.paths {
+			reservoir = append(reservoir, i)
+		} else if j := r.IntN(seen); j < m.sample.paths {
+			reservoir[j] = i
+		}
+	}
+	chosen := make(map[int]bool, len(reservoir))
+	for _, i := range reservoir {
+		chosen[i] = true
+	}
+	for i, p := range all {
+		if (chosen[i] || keep(p)) && !m.isSkipped(p) {
+			m.paths = append(m.paths, p)
+		}
+	}
+}
+
+// isSkipped tells whether p is a pointer left out for its size.
+func (m *model) isSkipped(p string) bool {
+	for _, s := range m.skipped {
+		if q, _, _ := strings.Cut(s, " "); q == p {
+			return true
+		}
+	}
+	return false
 }
 
 // walkPaths appends the pointer of every member and element below v, with

@@ -26,8 +26,7 @@ func TestRandom(t *testing.T) {
 		seed = time.Now().UnixNano()
 	}
 	head := fmt.Sprintf("conformance random: seed %d (rerun with -run TestRandom -conformance.seed %d -conformance.random %d)", seed, seed, n)
-	t.Log(head)
-	fmt.Println(head)
+	summary(t, head)
 
 	// All specs are drawn before anything is sent, so that a seed always
 	// gives the same requests.
@@ -39,28 +38,26 @@ func TestRandom(t *testing.T) {
 	}
 	var total tally
 	var mu sync.Mutex
-	t.Run("configs", func(t *testing.T) {
-		for ci, c := range s.configs {
-			t.Run(c.name, func(t *testing.T) {
-				t.Parallel()
-				var tl tally
-				s.runAndReport(t, c, perConfig[ci], &tl, func(x *exchangeResult) {
-					mu.Lock()
-					defer mu.Unlock()
-					path, err := writeRegression(c, seed, x)
-					if err != nil {
-						t.Errorf("saving the regression case: %v", err)
-						return
-					}
-					t.Logf("%s/%s saved as %s", c.name, x.spec.Name, path)
-				})
-				total.merge(&tl)
+	jobs := make(map[string]func(t *testing.T))
+	for ci, c := range s.configs {
+		jobs[c.name] = func(t *testing.T) {
+			var tl tally
+			s.runAndReport(t, c, perConfig[ci], &tl, func(x *exchangeResult) {
+				mu.Lock()
+				defer mu.Unlock()
+				path, err := writeRegression(c, seed, x)
+				if err != nil {
+					t.Errorf("saving the regression case: %v", err)
+					return
+				}
+				t.Logf("%s/%s saved as %s", c.name, x.spec.Name, path)
 			})
+			total.merge(&tl)
 		}
-	})
+	}
+	t.Run("configs", func(t *testing.T) { s.runConcurrently(t, jobs) })
 	line := "conformance random: " + total.String()
-	t.Log(line)
-	fmt.Println(line)
+	summary(t, line)
 }
 
 // pools are the strings a configuration offers to the grammar.

@@ -95,6 +95,10 @@ type Spec struct {
 	// so the harness waits the short silence timeout for it. It is never
 	// an assertion.
 	Silent bool `json:"silent,omitempty"`
+	// OneSided is a timing hint too: one server is expected to reply and
+	// the other not (a documented difference), so once one has replied
+	// the other gets only the silence timeout.
+	OneSided bool `json:"one_sided,omitempty"`
 	// Clock marks cases at the edge of the clock-skew window: a difference
 	// is retried once with a fresh timestamp, in case a second boundary
 	// fell between the two sends.
