@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"unsafe"
 
 	"github.com/goconfd/goconfd/internal/tjson"
 )
@@ -15,11 +16,28 @@ var ErrNotLoaded = errors.New("configuration not yet loaded")
 // level, as Text.JSON's decodeStrict reads it), checks it against Ganeti
 // 3.0's object model and builds its Snapshot.
 func Parse(data []byte) (*Snapshot, error) {
-	raw, err := tjson.Parse(data, tjson.Options{Container: true})
+	return parseString(string(data))
+}
+
+// ParseOwned is Parse for a buffer that the caller hands over: data is
+// not copied, and must not be modified afterwards, because the snapshot's
+// strings are cut from it. A reloader that reads config.data itself (to
+// hash it, say) saves a copy of the file this way.
+func ParseOwned(data []byte) (*Snapshot, error) {
+	if len(data) == 0 {
+		return parseString("")
+	}
+	return parseString(unsafe.String(&data[0], len(data)))
+}
+
+// parseString is Parse for a text held in a string. The snapshot keeps
+// text alive: its strings are cut from it.
+func parseString(text string) (*Snapshot, error) {
+	raw, err := tjson.ParseString(text, tjson.Options{Container: true})
 	if err != nil {
 		return nil, fmt.Errorf("parsing configuration: %w", err)
 	}
-	doc, err := normalizeDocument(&raw)
+	doc, err := normalizeOwned(&raw)
 	if err != nil {
 		return nil, fmt.Errorf("parsing configuration: %w", err)
 	}
@@ -34,7 +52,9 @@ func Load(path string) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := Parse(data)
+	// data is ours alone: the snapshot keeps it as the backing of its
+	// strings instead of a copy.
+	s, err := ParseOwned(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -44,9 +44,21 @@ const maxDepth = 1000
 // parser checks (fields in declaration order, unknown keys after the known
 // ones), as a *SchemaError.
 //
-// The result shares strings, but no slices, with doc.
+// The result shares strings with doc, and every part of doc that is
+// already normalized (for a config that Ganeti 3.0 wrote, nearly all of
+// it): doc must not be modified afterwards.
 func normalizeDocument(doc *tjson.Value) (tjson.Value, error) {
 	var w walker
+	w.path = w.pathBuf[:0]
+	return w.walk(configSchema, doc)
+}
+
+// normalizeOwned is normalizeDocument for a doc that nothing else uses
+// (Parse's): the parts that change are written over doc's own, so that
+// a load holds one tree instead of two. doc must not be used afterwards.
+// doc must be a tree (no slice reachable twice), as tjson.Parse builds.
+func normalizeOwned(doc *tjson.Value) (tjson.Value, error) {
+	w := walker{inPlace: true}
 	w.path = w.pathBuf[:0]
 	return w.walk(configSchema, doc)
 }
@@ -72,6 +84,8 @@ type walker struct {
 	path    []pathSeg
 	pathBuf [16]pathSeg
 	depth   int
+	// inPlace allows writing the result over the input (normalizeOwned).
+	inPlace bool
 }
 
 func (w *walker) pushField(name string) { w.path = append(w.path, pathSeg{kind: segField, name: name}) }
@@ -114,6 +128,13 @@ func (w *walker) want(what string, v *tjson.Value) error {
 func (w *walker) walk(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 	if w.depth >= maxDepth {
 		return tjson.Value{}, w.errorf("nested more than %d levels deep", maxDepth)
+	}
+	// Fast paths: scalars already written as the model writes them.
+	switch {
+	case v.Kind == tjson.String && t.kind == kString,
+		v.Kind == tjson.Bool && t.kind == kBool,
+		v.Kind == tjson.Number && t.kind == kInt && canonicalInt(v.Str):
+		return *v, nil
 	}
 	w.depth++
 	out, err := w.walkKind(t, v)
@@ -201,7 +222,7 @@ func (w *walker) walkKind(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 		if v.Kind != tjson.Array {
 			return tjson.Value{}, w.want("array", v)
 		}
-		out := make([]tjson.Value, len(v.Arr))
+		out := cowValues{src: v.Arr, inPlace: w.inPlace}
 		for i := range v.Arr {
 			w.pushIndex(i)
 			o, err := w.walk(t.elem, &v.Arr[i])
@@ -209,9 +230,9 @@ func (w *walker) walkKind(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 				return tjson.Value{}, err
 			}
 			w.pop()
-			out[i] = o
+			out.set(i, o)
 		}
-		return tjson.Value{Kind: tjson.Array, Arr: out}, nil
+		return out.value(v), nil
 	case kSet:
 		return w.readSet(t, v)
 	case kTuple:
@@ -221,7 +242,7 @@ func (w *walker) walkKind(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 		if len(v.Arr) != len(t.elems) {
 			return tjson.Value{}, w.errorf("want array of %d elements, got %d", len(t.elems), len(v.Arr))
 		}
-		out := make([]tjson.Value, len(v.Arr))
+		out := cowValues{src: v.Arr, inPlace: w.inPlace}
 		for i := range v.Arr {
 			w.pushIndex(i)
 			o, err := w.walk(t.elems[i], &v.Arr[i])
@@ -229,9 +250,9 @@ func (w *walker) walkKind(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 				return tjson.Value{}, err
 			}
 			w.pop()
-			out[i] = o
+			out.set(i, o)
 		}
-		return tjson.Value{Kind: tjson.Array, Arr: out}, nil
+		return out.value(v), nil
 	case kMap, kEnumMap:
 		return w.readMap(t, v)
 	case kObject:
@@ -326,8 +347,9 @@ func (w *walker) readSet(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 	if v.Kind != tjson.Array {
 		return tjson.Value{}, w.want("array", v)
 	}
-	out := make([]tjson.Value, len(v.Arr))
+	out := cowValues{src: v.Arr, inPlace: w.inPlace}
 	sorted := true
+	prev := ""
 	for i := range v.Arr {
 		w.pushIndex(i)
 		o, err := w.walk(t.elem, &v.Arr[i])
@@ -335,16 +357,19 @@ func (w *walker) readSet(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 			return tjson.Value{}, err
 		}
 		w.pop()
-		out[i] = o
-		if i > 0 && out[i-1].Str >= o.Str {
+		out.set(i, o)
+		if i > 0 && prev >= o.Str {
 			sorted = false
 		}
+		prev = o.Str
 	}
-	if !sorted {
-		slices.SortFunc(out, func(a, b tjson.Value) int { return strings.Compare(a.Str, b.Str) })
-		out = slices.CompactFunc(out, func(a, b tjson.Value) bool { return a.Str == b.Str })
+	if sorted {
+		return out.value(v), nil
 	}
-	return tjson.Value{Kind: tjson.Array, Arr: out}, nil
+	list := out.owned()
+	slices.SortFunc(list, func(a, b tjson.Value) int { return strings.Compare(a.Str, b.Str) })
+	list = slices.CompactFunc(list, func(a, b tjson.Value) bool { return a.Str == b.Str })
+	return tjson.Value{Kind: tjson.Array, Arr: list}, nil
 }
 
 // readMap reads a Container (Data.Map): every member is read in document
@@ -354,7 +379,7 @@ func (w *walker) readMap(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 	if v.Kind != tjson.Object {
 		return tjson.Value{}, w.want("object", v)
 	}
-	out := make([]tjson.Member, len(v.Obj))
+	cow := cowMembers{src: v.Obj, capHint: len(v.Obj), inPlace: w.inPlace, protect: len(v.Obj)}
 	for i := range v.Obj {
 		m := &v.Obj[i]
 		if t.kind == kEnumMap && !slices.Contains(t.enum, m.Key) {
@@ -366,8 +391,9 @@ func (w *walker) readMap(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 			return tjson.Value{}, err
 		}
 		w.pop()
-		out[i] = tjson.Member{Key: m.Key, Val: o}
+		cow.add(m.Key, o)
 	}
+	out := cow.result()
 	// Keys are ordered as Data.ByteString orders their UTF-8 bytes: as Go
 	// compares strings.
 	compare := func(a, b tjson.Member) int { return strings.Compare(a.Key, b.Key) }
@@ -376,7 +402,9 @@ func (w *walker) readMap(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 			return cmp.Compare(slices.Index(t.enum, a.Key), slices.Index(t.enum, b.Key))
 		}
 	}
+	mine := false // out may be modified
 	if !slices.IsSortedFunc(out, compare) || hasAdjacentDup(out) {
+		out, mine = cow.owned(), true
 		slices.SortStableFunc(out, compare)
 		// Keep the last of each run of equal keys.
 		j := 0
@@ -391,8 +419,16 @@ func (w *walker) readMap(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 	}
 	if t.kind == kMap {
 		for i := range out {
-			out[i].Key = replaceSurrogates(out[i].Key)
+			if k := replaceSurrogates(out[i].Key); k != out[i].Key {
+				if !mine {
+					out, mine = cow.owned(), true
+				}
+				out[i].Key = k
+			}
 		}
+	}
+	if !mine && !cow.copied && len(out) == len(v.Obj) {
+		return *v, nil
 	}
 	return tjson.Value{Kind: tjson.Object, Obj: out}, nil
 }
@@ -441,14 +477,6 @@ func (w *walker) readObject(t *schemaType, v *tjson.Value) (tjson.Value, error) 
 	if v.Kind != tjson.Object {
 		return tjson.Value{}, w.want("object", v)
 	}
-	// branchOnField "forthcoming" (src/Ganeti/JSON.hs): the first member
-	// decides, and every "forthcoming" member is dropped.
-	forthcoming := false
-	if t.forthcoming {
-		if f, ok := v.Get("forthcoming"); ok && f.Kind == tjson.Bool && f.Bool {
-			forthcoming = true
-		}
-	}
 	var firstBuf [maxStackFields]int
 	first := firstBuf[:0]
 	if len(t.fields) > maxStackFields {
@@ -458,12 +486,29 @@ func (w *walker) readObject(t *schemaType, v *tjson.Value) (tjson.Value, error) 
 		first = append(first, -1)
 	}
 	var unknown []string
+	next := 0 // the field expected next: members usually come in order
+	// branchOnField "forthcoming" (src/Ganeti/JSON.hs): the first member
+	// decides, and every "forthcoming" member is dropped.
+	forthcoming, seenForthcoming := false, false
 	for i := range v.Obj {
 		k := v.Obj[i].Key
 		if t.forthcoming && k == "forthcoming" {
+			if f := &v.Obj[i].Val; !seenForthcoming {
+				forthcoming = f.Kind == tjson.Bool && f.Bool
+				seenForthcoming = true
+			}
 			continue
 		}
-		fi, ok := t.index[k]
+		var fi int
+		var ok bool
+		if next < len(t.fields) && t.fields[next].name == k {
+			fi, ok = next, true
+		} else {
+			fi, ok = t.index[k]
+		}
+		if ok && fi >= 0 {
+			next = fi + 1
+		}
 		switch {
 		case !ok:
 			unknown = append(unknown, k)
@@ -472,14 +517,46 @@ func (w *walker) readObject(t *schemaType, v *tjson.Value) (tjson.Value, error) 
 		}
 	}
 
+	// For writing the result over v's members: lowest[fi] is the first
+	// member that field fi or a later one still reads (custom fields read
+	// extra keys).
+	var lowestBuf [maxStackFields + 1]int
+	lowest := lowestBuf[:0]
+	if w.inPlace {
+		if len(t.fields) > maxStackFields {
+			lowest = make([]int, len(t.fields)+1)
+		} else {
+			lowest = lowestBuf[:len(t.fields)+1]
+		}
+		lowest[len(t.fields)] = len(v.Obj)
+		for fi := len(t.fields) - 1; fi >= 0; fi-- {
+			m := lowest[fi+1]
+			if first[fi] >= 0 {
+				m = min(m, first[fi])
+			}
+			for _, k := range t.fields[fi].extraKeys {
+				for i := range v.Obj {
+					if v.Obj[i].Key == k {
+						m = min(m, i)
+						break
+					}
+				}
+			}
+			lowest[fi] = m
+		}
+	}
+
 	n := len(t.fields)
 	if forthcoming {
 		n++
 	}
-	out := make([]tjson.Member, 0, n)
+	out := cowMembers{src: v.Obj, capHint: n, inPlace: w.inPlace}
 	if forthcoming {
+		if w.inPlace {
+			out.protect = lowest[0]
+		}
 		// addField prepends: set_field in Text.JSON.Types.
-		out = append(out, tjson.Member{Key: "forthcoming", Val: tjson.Value{Kind: tjson.Bool, Bool: true}})
+		out.add("forthcoming", tjson.Value{Kind: tjson.Bool, Bool: true})
 	}
 	for fi := range t.fields {
 		f := &t.fields[fi]
@@ -491,13 +568,17 @@ func (w *walker) readObject(t *schemaType, v *tjson.Value) (tjson.Value, error) 
 		if forthcoming && pres == presRequired && !f.inForthcoming {
 			pres = presOptional // makeOptional
 		}
+		if w.inPlace {
+			// Written only once field fi has been read.
+			out.protect = lowest[fi+1]
+		}
 		absent := val == nil || (pres != presRequired && val.Kind == tjson.Null)
 		if absent {
 			switch pres {
 			case presRequired:
 				return tjson.Value{}, w.errorf("missing key %q", f.name)
 			case presDefault:
-				out = append(out, tjson.Member{Key: f.name, Val: f.def})
+				out.add(f.name, f.def)
 			}
 			continue
 		}
@@ -508,7 +589,9 @@ func (w *walker) readObject(t *schemaType, v *tjson.Value) (tjson.Value, error) 
 				return tjson.Value{}, err
 			}
 			w.pop()
-			out = append(out, ms...)
+			for _, m := range ms {
+				out.add(m.Key, m.Val)
+			}
 			continue
 		}
 		o, err := w.walk(f.typ, val)
@@ -519,7 +602,7 @@ func (w *walker) readObject(t *schemaType, v *tjson.Value) (tjson.Value, error) 
 		if pres == presOmitDefault && len(o.Obj) == 0 {
 			continue
 		}
-		out = append(out, tjson.Member{Key: f.name, Val: o})
+		out.add(f.name, o)
 	}
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
@@ -533,7 +616,10 @@ func (w *walker) readObject(t *schemaType, v *tjson.Value) (tjson.Value, error) 
 		}
 		return tjson.Value{}, w.errorf("unknown keys %s", strings.Join(q, ", "))
 	}
-	return tjson.Value{Kind: tjson.Object, Obj: out}, nil
+	if !out.copied && out.n == len(v.Obj) {
+		return *v, nil
+	}
+	return tjson.Value{Kind: tjson.Object, Obj: out.result()}, nil
 }
 
 // copyAny copies a free-form JSValue, writing its numbers as Text.JSON
@@ -561,7 +647,7 @@ func (w *walker) copyAny(v *tjson.Value) (tjson.Value, error) {
 			return tjson.Value{}, w.errorf("nested more than %d levels deep", maxDepth)
 		}
 		w.depth++
-		out := make([]tjson.Value, len(v.Arr))
+		out := cowValues{src: v.Arr, inPlace: w.inPlace}
 		for i := range v.Arr {
 			w.pushIndex(i)
 			o, err := w.copyAny(&v.Arr[i])
@@ -569,16 +655,16 @@ func (w *walker) copyAny(v *tjson.Value) (tjson.Value, error) {
 				return tjson.Value{}, err
 			}
 			w.pop()
-			out[i] = o
+			out.set(i, o)
 		}
 		w.depth--
-		return tjson.Value{Kind: tjson.Array, Arr: out}, nil
+		return out.value(v), nil
 	case tjson.Object:
 		if w.depth >= maxDepth {
 			return tjson.Value{}, w.errorf("nested more than %d levels deep", maxDepth)
 		}
 		w.depth++
-		out := make([]tjson.Member, len(v.Obj))
+		out := cowMembers{src: v.Obj, capHint: len(v.Obj), inPlace: w.inPlace, protect: len(v.Obj)}
 		for i := range v.Obj {
 			w.pushKey(v.Obj[i].Key)
 			o, err := w.copyAny(&v.Obj[i].Val)
@@ -586,10 +672,13 @@ func (w *walker) copyAny(v *tjson.Value) (tjson.Value, error) {
 				return tjson.Value{}, err
 			}
 			w.pop()
-			out[i] = tjson.Member{Key: v.Obj[i].Key, Val: o}
+			out.add(v.Obj[i].Key, o)
 		}
 		w.depth--
-		return tjson.Value{Kind: tjson.Object, Obj: out}, nil
+		if !out.copied {
+			return *v, nil
+		}
+		return tjson.Value{Kind: tjson.Object, Obj: out.result()}, nil
 	}
 	return *v, nil
 }
@@ -623,4 +712,130 @@ func char8(s string) string {
 		p = p[n:]
 	}
 	return b.String()
+}
+
+// Copy on write. Most of a config that Ganeti wrote is already in the
+// form the walker writes back, so the walker returns the parts of the
+// input that come out unchanged instead of copies of them: for a large
+// config this halves the memory a load needs and the time it takes.
+
+// same reports whether a and b are the same value: equal scalars, or
+// containers that are the same slices.
+func same(a, b *tjson.Value) bool {
+	if a.Kind != b.Kind || a.Bool != b.Bool || a.Str != b.Str || len(a.Arr) != len(b.Arr) || len(a.Obj) != len(b.Obj) {
+		return false
+	}
+	if len(a.Arr) > 0 && &a.Arr[0] != &b.Arr[0] {
+		return false
+	}
+	return len(a.Obj) == 0 || &a.Obj[0] == &b.Obj[0]
+}
+
+// cowValues collects the elements written back for the array src, one
+// per element, copying src only when one of them differs.
+type cowValues struct {
+	src []tjson.Value
+	out []tjson.Value // nil while every element equals src's
+	// inPlace allows writing over src instead of copying it.
+	inPlace bool
+}
+
+// set records o as the element written back for src[i].
+func (c *cowValues) set(i int, o tjson.Value) {
+	if c.out == nil {
+		if same(&c.src[i], &o) {
+			return
+		}
+		if c.inPlace {
+			c.src[i] = o
+			return
+		}
+		c.out = slices.Clone(c.src)
+	}
+	c.out[i] = o
+}
+
+// value returns the array written back for v, whose elements are src.
+func (c *cowValues) value(v *tjson.Value) tjson.Value {
+	if c.out == nil {
+		return *v
+	}
+	return tjson.Value{Kind: tjson.Array, Arr: c.out}
+}
+
+// owned returns the elements in a slice that the caller may modify.
+func (c *cowValues) owned() []tjson.Value {
+	if c.out == nil {
+		if c.inPlace {
+			return c.src
+		}
+		c.out = slices.Clone(c.src)
+	}
+	return c.out
+}
+
+// cowMembers collects the members written back for the object whose
+// members are src, in order, copying only from the first member that
+// differs from src's member at the same position.
+type cowMembers struct {
+	src []tjson.Member
+	// out holds the members once they differ from src.
+	out []tjson.Member
+	// n is the number of members added.
+	n int
+	// copied is true once out is in use.
+	copied bool
+	// capHint is the capacity to give out.
+	capHint int
+	// inPlace allows writing the members over src's from index n up to
+	// protect (excluded), members that will not be read again, instead of
+	// copying src.
+	inPlace bool
+	protect int
+}
+
+// add appends the member key: o.
+func (c *cowMembers) add(key string, o tjson.Value) {
+	if !c.copied {
+		if c.n < len(c.src) && c.src[c.n].Key == key && same(&c.src[c.n].Val, &o) {
+			if c.inPlace {
+				// A record's key becomes the schema's copy of the name:
+				// one string for all the objects, which stays in the
+				// cache, instead of bytes scattered over the file.
+				c.src[c.n].Key = key
+			}
+			c.n++
+			return
+		}
+		if c.inPlace && c.n < c.protect {
+			c.src[c.n] = tjson.Member{Key: key, Val: o}
+			c.n++
+			return
+		}
+		c.out = make([]tjson.Member, c.n, max(c.capHint, c.n+1))
+		copy(c.out, c.src[:c.n])
+		c.copied = true
+	}
+	c.out = append(c.out, tjson.Member{Key: key, Val: o})
+	c.n++
+}
+
+// result returns the members added, which may be src or a prefix of it.
+func (c *cowMembers) result() []tjson.Member {
+	if !c.copied {
+		return c.src[:c.n:c.n]
+	}
+	return c.out
+}
+
+// owned returns the members added in a slice that the caller may modify.
+func (c *cowMembers) owned() []tjson.Member {
+	if !c.copied && c.inPlace {
+		return c.src[:c.n]
+	}
+	if !c.copied {
+		c.out = slices.Clone(c.src[:c.n])
+		c.copied = true
+	}
+	return c.out
 }

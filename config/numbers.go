@@ -16,6 +16,7 @@ package config
 // testdata/golden/cases and numbers_test.go.
 
 import (
+	"bytes"
 	"math"
 	"math/big"
 	"math/bits"
@@ -351,8 +352,9 @@ func showDouble(f float64) string {
 	var buf [32]byte
 	b := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
 	// b is "d.ddde±xx" or "de±xx".
-	epos := strings.IndexByte(string(b), 'e')
-	ds := make([]byte, 0, epos)
+	epos := bytes.IndexByte(b, 'e')
+	var dsBuf [24]byte
+	ds := dsBuf[:0]
 	for _, c := range b[:epos] {
 		if c != '.' {
 			ds = append(ds, c)
@@ -360,36 +362,36 @@ func showDouble(f float64) string {
 	}
 	x, _ := strconv.Atoi(string(b[epos+1:]))
 	e := x + 1 // f = 0.ds × 10^e
-	var out strings.Builder
+	var outBuf [40]byte
+	out := outBuf[:0]
 	if e >= 0 && e <= 7 {
 		if e == 0 {
-			out.WriteString("0.")
-			out.Write(ds)
-			return out.String()
+			out = append(out, "0."...)
+			out = append(out, ds...)
+			return string(out)
 		}
 		if len(ds) <= e {
-			out.Write(ds)
+			out = append(out, ds...)
 			for i := len(ds); i < e; i++ {
-				out.WriteByte('0')
+				out = append(out, '0')
 			}
-			out.WriteString(".0")
-			return out.String()
+			out = append(out, ".0"...)
+			return string(out)
 		}
-		out.Write(ds[:e])
-		out.WriteByte('.')
-		out.Write(ds[e:])
-		return out.String()
+		out = append(out, ds[:e]...)
+		out = append(out, '.')
+		out = append(out, ds[e:]...)
+		return string(out)
 	}
-	out.WriteByte(ds[0])
-	out.WriteByte('.')
+	out = append(out, ds[0], '.')
 	if len(ds) == 1 {
-		out.WriteByte('0')
+		out = append(out, '0')
 	} else {
-		out.Write(ds[1:])
+		out = append(out, ds[1:]...)
 	}
-	out.WriteByte('e')
-	out.WriteString(strconv.Itoa(e - 1))
-	return out.String()
+	out = append(out, 'e')
+	out = strconv.AppendInt(out, int64(e-1), 10)
+	return string(out)
 }
 
 // freeNumberText writes a number inside a free-form JSValue (hvparams,

@@ -290,23 +290,34 @@ func (s *Snapshot) get(v *tjson.Value, key string) (*tjson.Value, bool) {
 }
 
 func (s *Snapshot) buildNodes(nodes *tjson.Value) {
-	s.nodeByKey = make(map[string]*Node)
-	s.nodeByName = make(map[string]*Node)
+	s.nodeByKey = make(map[string]*Node, len(objMembers(nodes)))
+	s.nodeByName = make(map[string]*Node, len(objMembers(nodes)))
 	for i := range objMembers(nodes) {
 		m := &nodes.Obj[i]
 		if _, dup := s.nodeByKey[m.Key]; dup {
 			continue
 		}
-		v := &m.Val
-		n := &Node{
-			Key:             m.Key,
-			UUID:            strMember(v, "uuid"),
-			Name:            strMember(v, "name"),
-			PrimaryIP:       strMember(v, "primary_ip"),
-			MasterCandidate: boolMember(v, "master_candidate"),
-			Offline:         boolMember(v, "offline"),
-			Drained:         boolMember(v, "drained"),
-			Serial:          intMember(v, "serial_no"),
+		n := &Node{Key: m.Key}
+		// One pass over the members; a normalized object has no
+		// duplicate keys.
+		for j := range objMembers(&m.Val) {
+			f := &m.Val.Obj[j]
+			switch f.Key {
+			case "uuid":
+				n.UUID = str(&f.Val)
+			case "name":
+				n.Name = str(&f.Val)
+			case "primary_ip":
+				n.PrimaryIP = str(&f.Val)
+			case "master_candidate":
+				n.MasterCandidate = boolean(&f.Val)
+			case "offline":
+				n.Offline = boolean(&f.Val)
+			case "drained":
+				n.Drained = boolean(&f.Val)
+			case "serial_no":
+				n.Serial = integer(&f.Val)
+			}
 		}
 		s.nodes = append(s.nodes, n)
 		s.nodeByKey[n.Key] = n
@@ -346,7 +357,7 @@ func appendListItem(dst []byte, s string) []byte {
 // following Ganeti's lookupName (src/Ganeti/BasicTypes.hs). Full names are
 // looked up before this index, so they win over partial matches.
 func partialIndex[T any](byName map[string]*T) map[string]*T {
-	idx := make(map[string]*T)
+	idx := make(map[string]*T, len(byName))
 	for name, item := range byName {
 		for i := 0; i < len(name); i++ {
 			if name[i] != '.' {
@@ -364,24 +375,39 @@ func partialIndex[T any](byName map[string]*T) map[string]*T {
 }
 
 func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
-	s.instByKey = make(map[string]*Instance)
-	s.instByName = make(map[string]*Instance)
-	s.instByExactName = make(map[string]*Instance)
-	diskJSON := make(map[string][]byte)
+	n := len(objMembers(instances))
+	s.instByKey = make(map[string]*Instance, n)
+	s.instByName = make(map[string]*Instance, n)
+	s.instByExactName = make(map[string]*Instance, n)
+	s.instances = make([]*Instance, 0, n)
+	all := make([]Instance, n)
+	var enc encoder
 	for i := range objMembers(instances) {
 		m := &instances.Obj[i]
 		if _, dup := s.instByKey[m.Key]; dup {
 			continue
 		}
 		v := &m.Val
-		inst := &Instance{Key: m.Key, UUID: strMember(v, "uuid"), Serial: intMember(v, "serial_no"), value: v}
-		if nv, ok := v.Get("name"); ok && nv.Kind == tjson.String {
-			inst.Name, inst.HasName = nv.Str, true
+		inst := &all[i]
+		*inst = Instance{Key: m.Key, value: v}
+		for j := range objMembers(v) {
+			f := &v.Obj[j]
+			switch f.Key {
+			case "uuid":
+				inst.UUID = str(&f.Val)
+			case "serial_no":
+				inst.Serial = integer(&f.Val)
+			case "name":
+				if f.Val.Kind == tjson.String {
+					inst.Name, inst.HasName = f.Val.Str, true
+				}
+			case "primary_node":
+				if f.Val.Kind == tjson.String {
+					inst.Primary, inst.HasPrimary = f.Val.Str, true
+				}
+			}
 		}
-		if pv, ok := v.Get("primary_node"); ok && pv.Kind == tjson.String {
-			inst.Primary, inst.HasPrimary = pv.Str, true
-		}
-		inst.json = tjson.Marshal(v)
+		inst.json = enc.marshal(v)
 		s.instances = append(s.instances, inst)
 		s.instByKey[inst.Key] = inst
 	}
@@ -409,7 +435,7 @@ func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
 		}
 		uuids := arrMember(owner.value, "disks")
 		list := make([]*tjson.Value, 0, len(uuids))
-		out := []byte{'['}
+		out := append(enc.scratch[:0], '[')
 		for i := range uuids {
 			key := uuids[i].Str
 			dv, ok := s.get(disks, key)
@@ -419,19 +445,16 @@ func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
 				list = nil
 				break
 			}
-			enc, ok := diskJSON[key]
-			if !ok {
-				enc = tjson.Marshal(dv)
-				diskJSON[key] = enc
-			}
 			if len(out) > 1 {
 				out = append(out, ',')
 			}
-			out = append(out, enc...)
+			out = tjson.AppendValue(out, dv)
 			list = append(list, dv)
 		}
+		enc.scratch = out
 		if inst.disksErr == "" {
-			inst.disksJSON = append(out, ']')
+			enc.scratch = append(out, ']')
+			inst.disksJSON = enc.keep(enc.scratch)
 			inst.disks = list
 		}
 	}
@@ -456,7 +479,7 @@ func (s *Snapshot) buildDRBD(disks *tjson.Value) {
 		inst, disk   string
 		role, peerID string
 	}
-	rows := make(map[string][]row) // by node uuid
+	rows := make(map[string][]row, len(s.nodes)) // by node uuid
 	var walk func(inst *Instance, idx int, d *tjson.Value)
 	walk = func(inst *Instance, idx int, d *tjson.Value) {
 		if strMember(d, "dev_type") == "drbd" {
@@ -532,7 +555,7 @@ func (s *Snapshot) buildDRBD(disks *tjson.Value) {
 // top-level DRBD disks that exist, the "other" node of each being node B
 // when the primary is node A and node A otherwise.
 func (s *Snapshot) buildNodeInstances(disks *tjson.Value) {
-	byUUID := make(map[string][]*Node)
+	byUUID := make(map[string][]*Node, len(s.nodes))
 	for _, n := range s.nodes {
 		byUUID[n.UUID] = append(byUUID[n.UUID], n)
 	}
@@ -543,7 +566,7 @@ func (s *Snapshot) buildNodeInstances(disks *tjson.Value) {
 		for _, n := range byUUID[inst.Primary] {
 			n.primaries = append(n.primaries, inst)
 		}
-		seen := make(map[string]bool)
+		var seen []string // the "other" nodes so far; instances have few disks
 		for _, u := range arrMember(inst.value, "disks") {
 			d, ok := s.get(disks, u.Str)
 			if !ok || strMember(d, "dev_type") != "drbd" {
@@ -557,10 +580,10 @@ func (s *Snapshot) buildNodeInstances(disks *tjson.Value) {
 			if inst.Primary == lid[0].Str {
 				other = lid[1].Str
 			}
-			if seen[other] {
+			if slices.Contains(seen, other) {
 				continue
 			}
-			seen[other] = true
+			seen = append(seen, other)
 			for _, n := range byUUID[other] {
 				n.secondaries = append(n.secondaries, inst)
 			}
@@ -659,23 +682,42 @@ func objMembers(v *tjson.Value) []tjson.Member {
 }
 
 func strMember(v *tjson.Value, key string) string {
-	if m, ok := getMember(v, key); ok && m.Kind == tjson.String {
-		return m.Str
+	if m, ok := getMember(v, key); ok {
+		return str(m)
 	}
 	return ""
 }
 
 func boolMember(v *tjson.Value, key string) bool {
 	m, ok := getMember(v, key)
-	return ok && m.Kind == tjson.Bool && m.Bool
+	return ok && boolean(m)
 }
 
 func intMember(v *tjson.Value, key string) int64 {
-	if m, ok := getMember(v, key); ok && m.Kind == tjson.Number {
-		n, _ := tjson.Int([]byte(m.Str))
-		return n
+	if m, ok := getMember(v, key); ok {
+		return integer(m)
 	}
 	return 0
+}
+
+// str, boolean and integer read a value of the kind the schema checked,
+// or give the zero value.
+
+func str(v *tjson.Value) string {
+	if v.Kind == tjson.String {
+		return v.Str
+	}
+	return ""
+}
+
+func boolean(v *tjson.Value) bool { return v.Kind == tjson.Bool && v.Bool }
+
+func integer(v *tjson.Value) int64 {
+	if v.Kind != tjson.Number {
+		return 0
+	}
+	n, _ := tjson.Int([]byte(v.Str))
+	return n
 }
 
 func arrMember(v *tjson.Value, key string) []tjson.Value {
@@ -683,4 +725,35 @@ func arrMember(v *tjson.Value, key string) []tjson.Value {
 		return m.Arr
 	}
 	return nil
+}
+
+// encoder encodes the many small answers of a snapshot (one instance,
+// one instance's disks) into shared chunks, each answer a slice of
+// exactly its length: no per-answer allocation, no memory lost to
+// growing buffers.
+type encoder struct {
+	scratch []byte
+	chunk   []byte
+}
+
+// encoderChunk is the size of the chunks answers are cut from.
+const encoderChunk = 256 << 10
+
+// marshal returns v encoded (tjson.Marshal) in memory the encoder owns.
+func (e *encoder) marshal(v *tjson.Value) []byte {
+	e.scratch = tjson.AppendValue(e.scratch[:0], v)
+	return e.keep(e.scratch)
+}
+
+// keep returns a copy of b that lives as long as the snapshot.
+func (e *encoder) keep(b []byte) []byte {
+	if len(b) > cap(e.chunk)-len(e.chunk) {
+		if len(b) > encoderChunk/4 {
+			return append([]byte(nil), b...)
+		}
+		e.chunk = make([]byte, 0, encoderChunk)
+	}
+	start := len(e.chunk)
+	e.chunk = append(e.chunk, b...)
+	return e.chunk[start:len(e.chunk):len(e.chunk)]
 }

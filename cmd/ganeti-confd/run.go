@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/goconfd/goconfd/internal/daemon"
@@ -86,21 +87,34 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return d.Fail(daemon.BindError(err))
 	}
-	loader := reload.New(reload.Config{Path: paths.Config, Logger: d.Log, Publish: pipe.SetState})
-	loader.LoadNow()
-	go loader.Run(ctx)
-
-	// Unlike Ganeti 3.0, the key is read before the daemon reports that
-	// it is ready: a missing key makes the starting command fail.
-	key, err := os.ReadFile(paths.Key)
-	if err != nil {
+	// The loader publishes the config and the key and keeps both
+	// current. Unlike Ganeti 3.0, the key is read before the daemon
+	// reports that it is ready: a missing key makes the starting command
+	// fail.
+	loader := reload.New(reload.Config{
+		Path: paths.Config, Publish: pipe.SetState,
+		KeyPath: paths.Key, PublishKey: pipe.SetKey,
+		Logger: d.Log,
+	})
+	if err := loader.LoadNow(); err != nil {
 		srv.Close()
+		var pe *fs.PathError // the error os.ReadFile gave, for ReadError's text
+		if errors.As(err, &pe) {
+			err = pe
+		}
 		return d.Stop(daemon.ReadError(paths.Key, err))
 	}
-	pipe.SetKey(key)
+	loaderCtx, stopLoader := context.WithCancel(ctx)
+	loaderDone := make(chan struct{})
+	go func() {
+		loader.Run(loaderCtx)
+		close(loaderDone)
+	}()
 
 	err = srv.Serve(ctx)
-	d.Log.Info("served", "stats", fmt.Sprintf("%+v", srv.Stats()))
+	stopLoader()
+	<-loaderDone
+	d.Log.Info("served", "stats", fmt.Sprintf("%+v", srv.Stats()), "reload", fmt.Sprintf("%+v", loader.Status()))
 	if errors.Is(err, context.Canceled) || errors.Is(err, server.ErrClosed) {
 		err = nil
 	}

@@ -16,6 +16,20 @@ func AppendString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight characters at a time while none needs escaping (most
+		// strings of a config need none).
+		for i+8 <= len(s) {
+			_ = s[i+7]
+			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if needsEscape(w) {
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c >= 0x20 && c < 0x80 && c != '"' && c != '\\' {
 			i++
@@ -41,6 +55,17 @@ func AppendString[S ~string | ~[]byte](dst []byte, s S) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// needsEscape reports whether one of the eight bytes of w may need
+// escaping: below 0x20, '"', '\\' or above 0x7F. (A byte-wise test
+// without carries between bytes: it may report a byte that is fine, never
+// miss one that is not.)
+func needsEscape(w uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) uint64 { return (v - lo) & ^v & hi }
+	below := (w - 0x20*lo) & ^w & hi
+	return (w&hi)|below|hasZero(w^('"'*lo))|hasZero(w^('\\'*lo)) != 0
 }
 
 func appendControl(dst []byte, c byte) []byte {

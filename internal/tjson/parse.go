@@ -1,5 +1,10 @@
 package tjson
 
+import (
+	"unicode/utf8"
+	"unsafe"
+)
+
 // Options say how Parse reads a text.
 type Options struct {
 	// Latin1 reads every byte as one character, as Ganeti reads a
@@ -14,15 +19,34 @@ type Options struct {
 // Parse reads one JSON text as Text.JSON does: no white space before it,
 // white space after it only where Text.JSON's container parsers swallow it
 // (after a closing bracket), nothing else after it.
+//
+// The result does not share memory with data: data is copied once into a
+// string, and the strings of the result are cut from that copy.
 func Parse(data []byte, opt Options) (Value, error) {
-	var s Scanner
+	return parse(data, string(data), opt)
+}
+
+// ParseString is Parse for a text already held in a string, which it does
+// not copy: the strings of the result that need no unescaping are cut
+// from text, so they keep text alive. For a large document read from a
+// file (config.data) this saves a copy of the file and one allocation per
+// string.
+func ParseString(text string, opt Options) (Value, error) {
+	// The scanner only reads its buffer, so viewing the string's bytes
+	// is safe.
+	return parse(unsafe.Slice(unsafe.StringData(text), len(text)), text, opt)
+}
+
+// parse reads data, whose bytes are those of src.
+func parse(data []byte, src string, opt Options) (Value, error) {
+	p := parser{src: src}
+	s := &p.s
 	s.Reset(data, opt.Latin1)
 	if opt.Container {
 		if c := s.Peek(); c != '{' && c != '[' {
 			return Value{}, &SyntaxError{0, ErrTopLevel}
 		}
 	}
-	p := parser{s: &s}
 	v, err := p.value(0)
 	if err != nil {
 		return Value{}, &SyntaxError{s.Pos(), err}
@@ -33,30 +57,182 @@ func Parse(data []byte, opt Options) (Value, error) {
 	return v, nil
 }
 
+// parser builds a Value tree. Its costs are per container, not per
+// element: the elements and members of an open container are collected on
+// a scratch stack shared by all levels, and copied, when the container
+// closes, into a slice of exactly their number cut from a larger slab.
+// Strings and number literals that need no decoding are cut from the
+// source text. A 50 MB config.data thus takes a few thousand allocations
+// instead of millions, and no memory is lost to growing slices.
 type parser struct {
-	s   *Scanner
+	s   Scanner
+	src string
+	// buf holds the characters of a string that needs unescaping.
 	buf []byte
-	// strs interns member names, which repeat across a config's objects.
-	strs map[string]string
+
+	vals []Value  // elements of the open arrays
+	mems []Member // members of the open objects
+
+	valSlab  []Value
+	memSlab  []Member
+	valChunk int
+	memChunk int
 }
 
-func (p *parser) str(b []byte) string {
-	if len(b) > 32 {
-		return string(b)
+// Slab sizes grow from minChunk to maxChunk elements, so that a small text
+// (a datagram) costs little and a large one few allocations. Slabs are not
+// shared between parses.
+const (
+	minChunk = 8
+	maxChunk = 1024
+)
+
+// allocVals returns a slice of n values with capacity n.
+func (p *parser) allocVals(n int) []Value {
+	if n > len(p.valSlab) {
+		p.valChunk = min(max(2*p.valChunk, minChunk), maxChunk)
+		if n >= p.valChunk/2 {
+			return make([]Value, n)
+		}
+		p.valSlab = make([]Value, p.valChunk)
 	}
-	if s, ok := p.strs[string(b)]; ok {
-		return s
+	a := p.valSlab[:n:n]
+	p.valSlab = p.valSlab[n:]
+	return a
+}
+
+// allocMems returns a slice of n members with capacity n.
+func (p *parser) allocMems(n int) []Member {
+	if n > len(p.memSlab) {
+		p.memChunk = min(max(2*p.memChunk, minChunk), maxChunk)
+		if n >= p.memChunk/2 {
+			return make([]Member, n)
+		}
+		p.memSlab = make([]Member, p.memChunk)
 	}
-	if p.strs == nil {
-		p.strs = make(map[string]string)
+	a := p.memSlab[:n:n]
+	p.memSlab = p.memSlab[n:]
+	return a
+}
+
+// str reads a string at the current position. A string without escapes
+// (and, when reading Latin-1, without bytes above 0x7F) is its own text,
+// which is cut from the source; others are decoded by ReadString.
+func (p *parser) str() (string, error) {
+	s := &p.s
+	b := s.buf
+	if s.pos < len(b) && b[s.pos] == '"' {
+		i := s.pos + 1
+	fast:
+		for i < len(b) {
+			// Eight plain characters at a time.
+			for i+8 <= len(b) {
+				_ = b[i+7]
+				w := uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
+					uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
+				if needsEscape(w) {
+					break
+				}
+				i += 8
+			}
+			if i >= len(b) {
+				break
+			}
+			switch c := b[i]; {
+			case c == '"':
+				str := p.src[s.pos+1 : i]
+				s.pos = i + 1
+				return str, nil
+			case c < 0x20 || c == '\\':
+				break fast
+			case c < utf8.RuneSelf:
+				i++
+			case s.latin1:
+				break fast
+			default:
+				// Valid UTF-8 (surrogates included) decodes to the
+				// same bytes; anything else is ReadString's error.
+				_, n, err := decodeRune(b[i:])
+				if err != nil {
+					break fast
+				}
+				i += n
+			}
+		}
 	}
-	s := string(b)
-	p.strs[s] = s
-	return s
+	var err error
+	p.buf, err = s.ReadString(p.buf[:0])
+	if err != nil {
+		return "", err
+	}
+	return string(p.buf), nil
+}
+
+// space skips white space; most texts have little, so the common case is
+// one comparison.
+func (p *parser) space() error {
+	s := &p.s
+	if s.pos < len(s.buf) {
+		if c := s.buf[s.pos]; c > ' ' && c < 0x80 {
+			return nil
+		}
+	}
+	return s.SkipSpace()
+}
+
+// next is Scanner.Next with the white space check inlined.
+func (p *parser) next(close byte) (more bool, err error) {
+	s := &p.s
+	if err := p.space(); err != nil {
+		return false, err
+	}
+	if s.pos < len(s.buf) {
+		switch s.buf[s.pos] {
+		case ',':
+			s.pos++
+			return true, p.space()
+		case close:
+			s.pos++
+			return false, p.space()
+		}
+	}
+	return s.Next(close)
+}
+
+// scalar reads a null, boolean, number or string into *dst; it reports
+// false, reading nothing, for an array or object.
+func (p *parser) scalar(dst *Value) (bool, error) {
+	s := &p.s
+	if s.pos >= len(s.buf) {
+		return true, ErrEOF
+	}
+	switch c := s.buf[s.pos]; {
+	case c == '"':
+		str, err := p.str()
+		*dst = Value{Kind: String, Str: str}
+		return true, err
+	case c == '-' || (c >= '0' && c <= '9'):
+		start := s.pos
+		if _, err := s.ReadNumber(); err != nil {
+			return true, err
+		}
+		*dst = Value{Kind: Number, Str: p.src[start:s.pos]}
+		return true, nil
+	case c == 't' || c == 'f':
+		b, err := s.ReadBool()
+		*dst = Value{Kind: Bool, Bool: b}
+		return true, err
+	case c == 'n':
+		*dst = Value{}
+		return true, s.ReadNull()
+	case c == '[' || c == '{':
+		return false, nil
+	}
+	return true, ErrToken
 }
 
 func (p *parser) value(depth int) (Value, error) {
-	s := p.s
+	s := &p.s
 	k, err := s.PeekKind()
 	if err != nil {
 		return Value{}, err
@@ -68,17 +244,17 @@ func (p *parser) value(depth int) (Value, error) {
 		b, err := s.ReadBool()
 		return Value{Kind: Bool, Bool: b}, err
 	case Number:
-		lit, err := s.ReadNumber()
-		if err != nil {
+		start := s.pos
+		if _, err := s.ReadNumber(); err != nil {
 			return Value{}, err
 		}
-		return Value{Kind: Number, Str: p.str(lit)}, nil
+		return Value{Kind: Number, Str: p.src[start:s.pos]}, nil
 	case String:
-		p.buf, err = s.ReadString(p.buf[:0])
+		str, err := p.str()
 		if err != nil {
 			return Value{}, err
 		}
-		return Value{Kind: String, Str: string(p.buf)}, nil
+		return Value{Kind: String, Str: str}, nil
 	}
 	if depth >= MaxDepth {
 		return Value{}, ErrDepth
@@ -88,18 +264,31 @@ func (p *parser) value(depth int) (Value, error) {
 		if err != nil || empty {
 			return Value{Kind: Array}, err
 		}
-		var arr []Value
+		base := len(p.vals)
 		for {
-			v, err := p.value(depth + 1)
+			// A scalar goes straight into its slot; a container may grow
+			// the stack while it is read, so it is stored afterwards.
+			p.vals = append(p.vals, Value{})
+			done, err := p.scalar(&p.vals[len(p.vals)-1])
 			if err != nil {
 				return Value{}, err
 			}
-			arr = append(arr, v)
-			more, err := s.Next(']')
+			if !done {
+				i := len(p.vals) - 1
+				v, err := p.value(depth + 1)
+				if err != nil {
+					return Value{}, err
+				}
+				p.vals[i] = v
+			}
+			more, err := p.next(']')
 			if err != nil {
 				return Value{}, err
 			}
 			if !more {
+				arr := p.allocVals(len(p.vals) - base)
+				copy(arr, p.vals[base:])
+				p.vals = p.vals[:base]
 				return Value{Kind: Array, Arr: arr}, nil
 			}
 		}
@@ -108,23 +297,42 @@ func (p *parser) value(depth int) (Value, error) {
 	if err != nil || empty {
 		return Value{Kind: Object}, err
 	}
-	var obj []Member
+	base := len(p.mems)
 	for {
-		p.buf, err = s.ReadKey(p.buf[:0])
+		key, err := p.str()
 		if err != nil {
 			return Value{}, err
 		}
-		key := p.str(p.buf)
-		v, err := p.value(depth + 1)
+		if err := p.space(); err != nil {
+			return Value{}, err
+		}
+		if err := s.Expect(':'); err != nil {
+			return Value{}, err
+		}
+		if err := p.space(); err != nil {
+			return Value{}, err
+		}
+		p.mems = append(p.mems, Member{Key: key})
+		done, err := p.scalar(&p.mems[len(p.mems)-1].Val)
 		if err != nil {
 			return Value{}, err
 		}
-		obj = append(obj, Member{Key: key, Val: v})
-		more, err := s.Next('}')
+		if !done {
+			i := len(p.mems) - 1
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return Value{}, err
+			}
+			p.mems[i].Val = v
+		}
+		more, err := p.next('}')
 		if err != nil {
 			return Value{}, err
 		}
 		if !more {
+			obj := p.allocMems(len(p.mems) - base)
+			copy(obj, p.mems[base:])
+			p.mems = p.mems[:base]
 			return Value{Kind: Object, Obj: obj}, nil
 		}
 	}

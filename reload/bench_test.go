@@ -1,0 +1,259 @@
+//go:build unix
+
+package reload
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/goconfd/goconfd/config"
+	"github.com/goconfd/goconfd/internal/clustergen"
+)
+
+// benchSerial is the cluster serial of the generated configs; versions
+// differ in it only, written with the same number of digits.
+const benchSerial = 1000000
+
+var benchConfigs sync.Map // size → []byte
+
+func benchConfig(b *testing.B, size int) []byte {
+	if v, ok := benchConfigs.Load(size); ok {
+		return v.([]byte)
+	}
+	o := clustergen.Default()
+	o.Nodes = 0
+	o.TargetSize = size
+	o.ClusterSerial = benchSerial
+	data, _, err := clustergen.Generate(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchConfigs.Store(size, data)
+	return data
+}
+
+// heapBytes is the memory held by heap objects, live or not yet swept:
+// what the process holds, read without stopping the world.
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	return heapBytes()
+}
+
+// BenchmarkReload measures reloading configs of about 256 kB, 1, 10 and
+// 50 MB made by internal/clustergen, with inotify, as the daemon does. For 100
+// renames:
+//
+//	go test ./reload -run '^$' -bench Reload -benchtime 100x
+//
+// It reports:
+//
+//   - p50-ms, p99-ms: the latency from the rename(2) of a new version
+//     over config.data to the Publish of its snapshot, one rename per
+//     iteration, each after the rate limit of the previous load has
+//     passed (an isolated write, the common case);
+//   - cpu-ms: the CPU time the process spent over that latency (p50),
+//     which other load on the machine does not inflate as much;
+//   - load-ms: reading, hashing, parsing and indexing (Status's
+//     LastLoadDuration), p50;
+//   - snap-MB: the live heap of one snapshot;
+//   - peak-MB: the most the heap (live or not yet swept) grows above the
+//     live state while a new version is loaded with the old one still
+//     served; it includes the new snapshot;
+//   - extra-x-file: (peak-MB − snap-MB) / file-MB, what a reload costs
+//     beyond the two snapshots that coexist at the swap;
+//   - max-heap-MB: the most heap (live or not yet swept) the loader's
+//     data took over all the renames, garbage included: what the
+//     process's memory grows to under repeated reloads.
+func BenchmarkReload(b *testing.B) {
+	for _, size := range []struct {
+		name  string
+		bytes int
+	}{
+		{"256kB", 256 << 10}, // a cluster of about 130 instances
+		{"1MB", 1 << 20},
+		{"10MB", 10 << 20},
+		{"50MB", 50 << 20},
+	} {
+		b.Run(size.name, func(b *testing.B) { benchReload(b, size.bytes) })
+	}
+}
+
+func benchReload(b *testing.B, size int) {
+	base := benchConfig(b, size)
+	at := bytes.Index(base, []byte(`"serial_no":`+strconv.Itoa(benchSerial)))
+	if at < 0 {
+		b.Fatal("cluster serial not found")
+	}
+	at += len(`"serial_no":`)
+	buf := bytes.Clone(base)
+	dir := b.TempDir()
+	path := filepath.Join(dir, "config.data")
+	version := func(n int) {
+		copy(buf[at:], strconv.Itoa(benchSerial+n))
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, buf, 0o640); err != nil {
+			b.Fatal(err)
+		}
+	}
+	version(0)
+	if err := os.Rename(path+".tmp", path); err != nil {
+		b.Fatal(err)
+	}
+
+	var (
+		served    atomic.Pointer[config.State]
+		servedAt  atomic.Int64 // UnixNano
+		published = make(chan struct{}, 1)
+	)
+	publish := func(st *config.State) {
+		served.Store(st)
+		servedAt.Store(time.Now().UnixNano())
+		select {
+		case published <- struct{}{}:
+		default:
+		}
+	}
+	waitFor := func(serial int64) {
+		timeout := time.After(2 * time.Minute)
+		for {
+			if st := served.Load(); st != nil && st.Snapshot != nil && st.Snapshot.ClusterSerial() == serial {
+				return
+			}
+			select {
+			case <-published:
+			case <-timeout:
+				b.Fatalf("serial %d not served", serial)
+			}
+		}
+	}
+
+	h0 := liveHeap()
+	l := New(Config{Path: path, Publish: publish, Logger: quiet()})
+	if err := l.LoadNow(); err != nil {
+		b.Fatal(err)
+	}
+	waitFor(benchSerial)
+	h1 := liveHeap()
+	snap := int64(h1) - int64(h0)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { l.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	for l.Status().Mode == Idle {
+		time.Sleep(time.Millisecond)
+	}
+
+	// Memory: one reload, the old snapshot served meanwhile.
+	n := 1
+	version(n)
+	h1 = liveHeap()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			if h := heapBytes(); h > peak.Load() {
+				peak.Store(h)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(500 * time.Microsecond):
+			}
+		}
+	}()
+	if err := os.Rename(path+".tmp", path); err != nil {
+		b.Fatal(err)
+	}
+	waitFor(benchSerial + int64(n))
+	close(stop)
+	<-sampled
+	peakMB := float64(int64(peak.Load())-int64(h1)) / (1 << 20)
+	fileMB := float64(len(base)) / (1 << 20)
+	snapMB := float64(snap) / (1 << 20)
+
+	// Latency: one isolated rename per iteration, with the heap sampled
+	// throughout.
+	var lat, load, cpu []time.Duration
+	peak.Store(0)
+	stop = make(chan struct{})
+	sampled = make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			if h := heapBytes(); h > peak.Load() {
+				peak.Store(h)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}()
+	for b.Loop() {
+		n++
+		version(n)
+		// Wait out the rate limit of the last load: this measures a write
+		// after a quiet spell, the common case.
+		st := l.Status()
+		// (The limit counts the whole check, the collection after a large
+		// load included, so allow twice the load.)
+		time.Sleep(max(DefaultMinInterval, 2*st.LastLoadDuration) + 20*time.Millisecond)
+		start, cpu0 := time.Now(), processCPU()
+		if err := os.Rename(path+".tmp", path); err != nil {
+			b.Fatal(err)
+		}
+		waitFor(benchSerial + int64(n))
+		cpu = append(cpu, processCPU()-cpu0)
+		lat = append(lat, time.Duration(servedAt.Load()-start.UnixNano()))
+		load = append(load, l.Status().LastLoadDuration)
+	}
+	close(stop)
+	<-sampled
+	maxHeapMB := float64(int64(peak.Load())-int64(h0)) / (1 << 20)
+	slices.Sort(lat)
+	slices.Sort(load)
+	slices.Sort(cpu)
+	pct := func(d []time.Duration, p float64) time.Duration { return d[min(len(d)-1, int(float64(len(d))*p))] }
+	b.ReportMetric(float64(pct(lat, 0.5).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(pct(lat, 0.99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(pct(cpu, 0.5).Microseconds())/1000, "cpu-ms")
+	b.ReportMetric(float64(pct(load, 0.5).Microseconds())/1000, "load-ms")
+	b.ReportMetric(fileMB, "file-MB")
+	b.ReportMetric(snapMB, "snap-MB")
+	b.ReportMetric(peakMB, "peak-MB")
+	b.ReportMetric((peakMB-snapMB)/fileMB, "extra-x-file")
+	b.ReportMetric(maxHeapMB, "max-heap-MB")
+	b.Logf("%.1f MB config, %d renames: latency p50 %v p99 %v (CPU p50 %v); load p50 %v; snapshot %.0f MB; heap growth during a reload %.0f MB (%.1f× the file beyond the new snapshot); heap at most %.0f MB over all renames",
+		fileMB, len(lat), pct(lat, 0.5).Round(time.Microsecond), pct(lat, 0.99).Round(time.Microsecond), pct(cpu, 0.5).Round(time.Microsecond),
+		pct(load, 0.5).Round(time.Microsecond), snapMB, peakMB, (peakMB-snapMB)/fileMB, maxHeapMB)
+}
