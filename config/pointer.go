@@ -7,7 +7,9 @@ import (
 // AppendQuery evaluates a CONFIG_QUERY pointer over the normalized
 // document and appends the encoded value it names to dst. ok is false
 // when the pointer does not parse or names nothing; confd then answers
-// with an argument error.
+// with an argument error. Encoding stops once the output passes
+// MaxAnswerSize: a result longer than that is incomplete and must not be
+// sent (it could not be sent in one datagram anyway).
 //
 // The pointer syntax is the one Ganeti 3.0 implements, quirks included
 // (pointerFromString and extractValue in src/Ganeti/Confd/Utils.hs;
@@ -61,7 +63,7 @@ func (s *Snapshot) AppendQuery(dst, path []byte) (_ []byte, ok bool) {
 			if first {
 				return dst, false
 			}
-			return tjson.AppendValue(dst, v), true
+			return tjson.AppendValueLimit(dst, v, MaxAnswerSize), true
 		}
 		var found bool
 		v, found = s.step(v, tok)
@@ -72,17 +74,17 @@ func (s *Snapshot) AppendQuery(dst, path []byte) (_ []byte, ok bool) {
 		p = p[n:]
 		// A separator must follow for another token.
 		if len(p) == 0 || p[0] != '/' {
-			return tjson.AppendValue(dst, v), true
+			return tjson.AppendValueLimit(dst, v, MaxAnswerSize), true
 		}
 		if n == 0 {
 			// The empty token consumed the end of input already.
-			return tjson.AppendValue(dst, v), true
+			return tjson.AppendValueLimit(dst, v, MaxAnswerSize), true
 		}
 		// Look ahead: a token must follow the '/' or the separator is not
 		// consumed (attoparsec backtracks the failed "/ token").
 		rest := p[1:]
 		if len(rest) > 0 && (rest[0] == '/' || (rest[0] == '~' && !(len(rest) > 1 && (rest[1] == '0' || rest[1] == '1')))) {
-			return tjson.AppendValue(dst, v), true
+			return tjson.AppendValueLimit(dst, v, MaxAnswerSize), true
 		}
 		p = rest
 	}

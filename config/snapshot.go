@@ -15,6 +15,7 @@ import (
 
 	"github.com/goconfd/goconfd/internal/hs"
 	"github.com/goconfd/goconfd/internal/tjson"
+	"github.com/goconfd/goconfd/protocol"
 )
 
 // Snapshot is one loaded config.data. It is never modified after Parse
@@ -153,8 +154,14 @@ func (s *Snapshot) MasterNameJSON() []byte { return s.master.nameJSON }
 // that replaces it when a DRBD peer names no node.
 func (n *Node) DRBD() (answer []byte, errText string) { return n.drbdJSON, n.drbdErr }
 
+// MaxAnswerSize bounds the answers assembled per request (CONFIG_QUERY,
+// NODE_INSTANCES): past it no reply fits in a UDP datagram, so encoding
+// stops early and the caller drops the request.
+const MaxAnswerSize = protocol.MaxReplySize
+
 // AppendInstancesJSON appends the NODE_INSTANCES answer for n:
-// [[primary instances], [secondary instances]] as full objects.
+// [[primary instances], [secondary instances]] as full objects. Like
+// AppendQuery it stops once the output passes MaxAnswerSize.
 func (n *Node) AppendInstancesJSON(dst []byte) []byte {
 	dst = append(dst, '[')
 	for j, list := range [2][]*Instance{n.primaries, n.secondaries} {
@@ -163,6 +170,9 @@ func (n *Node) AppendInstancesJSON(dst []byte) []byte {
 		}
 		dst = append(dst, '[')
 		for i, inst := range list {
+			if len(dst) > MaxAnswerSize {
+				return dst
+			}
 			if i > 0 {
 				dst = append(dst, ',')
 			}

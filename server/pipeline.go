@@ -93,6 +93,11 @@ func (p *Pipeline) Handle(dgram, buf []byte) ([]byte, protocol.Outcome) {
 	if res.NoReply {
 		return nil, protocol.DropInternal
 	}
+	if len(res.Answer) > protocol.MaxReplySize {
+		// Too big for any datagram (and possibly cut short by the
+		// encoder's budget): do not sign and escape it first.
+		return nil, protocol.DropReplyTooBig
+	}
 	reply := w.dec.AppendReply(buf[:0], w.req.RSalt, res.Status, res.Answer, res.Serial)
 	if len(reply) > protocol.MaxReplySize {
 		return nil, protocol.DropReplyTooBig

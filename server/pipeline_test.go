@@ -124,7 +124,7 @@ func TestPipelineReplyTooBig(t *testing.T) {
 	}
 	cluster, _ := doc.Get("cluster")
 	tags, _ := cluster.Get("tags")
-	for i := range 3000 {
+	for i := range 6000 {
 		tags.Arr = append(tags.Arr, tjson.Value{Kind: tjson.String, Str: "tag-number-" + string(rune('a'+i%26)) + strconv.Itoa(i)})
 	}
 	snap, err := config.Parse(tjson.Marshal(&doc))
@@ -139,6 +139,12 @@ func TestPipelineReplyTooBig(t *testing.T) {
 	dgram := protocol.AppendRequest(nil, testKey, now, protocol.TypeConfigQuery, []byte(`"/cluster"`), "r")
 	if reply, o := p.Handle(dgram, nil); o != protocol.DropReplyTooBig || reply != nil {
 		t.Fatalf("outcome = %v (reply %d bytes), want reply_too_big", o, len(reply))
+	}
+	// The encoder stops at the budget: the work for a reply that cannot be
+	// sent stays bounded whatever the size of the value asked for.
+	out, found := snap.AppendQuery(nil, []byte("/cluster/tags"))
+	if !found || len(out) <= config.MaxAnswerSize || len(out) > config.MaxAnswerSize+64 {
+		t.Fatalf("AppendQuery of a huge value: %d bytes, found %v; want just over %d", len(out), found, config.MaxAnswerSize)
 	}
 }
 

@@ -100,6 +100,19 @@ func appendU16(dst []byte, r rune) []byte {
 // AppendValue appends v as compact JSON: no white space, object members in
 // their stored order, numbers as their literal text.
 func AppendValue(dst []byte, v *Value) []byte {
+	return appendValue(dst, v, -1)
+}
+
+// AppendValueLimit is AppendValue with a budget: once dst is longer than
+// limit bytes it stops early, and the result is then incomplete and longer
+// than limit. Encoding a value that cannot be sent anyway (a pointer
+// query naming the whole instance map) costs at most about limit bytes.
+func AppendValueLimit(dst []byte, v *Value, limit int) []byte {
+	return appendValue(dst, v, limit)
+}
+
+// appendValue encodes v; limit < 0 means no limit.
+func appendValue(dst []byte, v *Value, limit int) []byte {
 	switch v.Kind {
 	case Null:
 		return append(dst, "null"...)
@@ -115,21 +128,27 @@ func AppendValue(dst []byte, v *Value) []byte {
 	case Array:
 		dst = append(dst, '[')
 		for i := range v.Arr {
+			if limit >= 0 && len(dst) > limit {
+				return dst
+			}
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = AppendValue(dst, &v.Arr[i])
+			dst = appendValue(dst, &v.Arr[i], limit)
 		}
 		return append(dst, ']')
 	case Object:
 		dst = append(dst, '{')
 		for i := range v.Obj {
+			if limit >= 0 && len(dst) > limit {
+				return dst
+			}
 			if i > 0 {
 				dst = append(dst, ',')
 			}
 			dst = AppendString(dst, v.Obj[i].Key)
 			dst = append(dst, ':')
-			dst = AppendValue(dst, &v.Obj[i].Val)
+			dst = appendValue(dst, &v.Obj[i].Val, limit)
 		}
 		return append(dst, '}')
 	}

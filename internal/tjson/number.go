@@ -19,11 +19,63 @@ func Int(lit []byte) (int64, error) {
 	if n, ok := plainInt(lit); ok {
 		return n, nil
 	}
+	if n, ok, err := farInt(lit); ok || err != nil {
+		return n, err
+	}
 	r, err := Rat(lit)
 	if err != nil {
 		return 0, err
 	}
 	return roundHalfEven(r), nil
+}
+
+// farInt settles, without big arithmetic, the literals whose exponent
+// puts them far from any integer that matters: digits × 10^k with
+// k < -len(digits) is below 0.1 in magnitude and rounds to 0, and with
+// k >= 64 it is a multiple of 2^64 and wraps to 0. ok is false when the
+// literal needs exact arithmetic. A datagram full of "1e-4096" thus costs
+// no more than one full of "1".
+func farInt(lit []byte) (n int64, ok bool, err error) {
+	e := -1
+	for i, c := range lit {
+		if c == 'e' || c == 'E' {
+			e = i
+			break
+		}
+	}
+	if e < 0 {
+		return 0, false, nil
+	}
+	exp, perr := strconv.ParseInt(string(lit[e+1:]), 10, 64)
+	if perr != nil || exp > MaxExponent || exp < -MaxExponent {
+		return 0, false, ErrExponent
+	}
+	// Significant digits and the position of the decimal point.
+	digits, frac := 0, 0
+	seenDot, leading := false, true
+	for _, c := range lit[:e] {
+		switch {
+		case c == '.':
+			seenDot = true
+		case c >= '0' && c <= '9':
+			if seenDot {
+				frac++
+			}
+			if leading && c == '0' {
+				continue
+			}
+			leading = false
+			digits++
+		}
+	}
+	if digits == 0 {
+		return 0, true, nil // zero
+	}
+	k := exp - int64(frac)
+	if k < -int64(digits) || k >= 64 {
+		return 0, true, nil
+	}
+	return 0, false, nil
 }
 
 // plainInt parses -?[0-9]{1,18} without allocating.

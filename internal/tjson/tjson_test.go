@@ -114,6 +114,10 @@ func TestInt(t *testing.T) {
 		{"18446744073709551617", 1, false},
 		{"5000000.0", 5000000, false},
 		{"1e99999", 0, true},
+		{"1e-4096", 0, false}, {"5e-1", 0, false}, {"6e-1", 1, false}, {"15e-1", 2, false},
+		{"123e-3", 0, false}, {"999e-3", 1, false}, {"0.0001e-4096", 0, false},
+		{"1e63", -9223372036854775808, false}, {"1e64", 0, false}, {"3e4096", 0, false},
+		{"0e5000", 0, true}, {"-7e4000", 0, false}, {"1.5e1", 15, false}, {"1.25e1", 12, false},
 	}
 	for _, tt := range tests {
 		got, err := Int([]byte(tt.lit))
@@ -178,5 +182,25 @@ func BenchmarkParseSmall(b *testing.B) {
 		if _, err := Parse(data, Options{}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestAppendValueLimit(t *testing.T) {
+	var v Value
+	v.Kind = Array
+	for range 1000 {
+		v.Arr = append(v.Arr, Value{Kind: String, Str: "0123456789"})
+	}
+	full := AppendValue(nil, &v)
+	if got := AppendValueLimit(nil, &v, len(full)); string(got) != string(full) {
+		t.Fatalf("a limit the value fits in changed the output")
+	}
+	cut := AppendValueLimit(nil, &v, 100)
+	if len(cut) <= 100 || len(cut) > 100+len(`,"0123456789"`) {
+		t.Fatalf("AppendValueLimit(limit 100) gave %d bytes, want just over 100", len(cut))
+	}
+	nested := Value{Kind: Object, Obj: []Member{{Key: "a", Val: v}, {Key: "b", Val: v}}}
+	if cut := AppendValueLimit([]byte("prefix"), &nested, 50); len(cut) <= 50 || len(cut) > 80 {
+		t.Fatalf("nested: %d bytes", len(cut))
 	}
 }
