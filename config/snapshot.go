@@ -196,37 +196,31 @@ func (inst *Instance) JSON() []byte { return inst.json }
 // first by exact key, then by name, where a full name wins and a name
 // that starts with q + "." matches if it is the only one.
 func (s *Snapshot) Node(q []byte) (*Node, *LookupError) {
-	if n, ok := s.nodeByKey[string(q)]; ok {
-		return n, nil
-	}
-	if n, ok := s.nodeByName[string(q)]; ok {
-		return n, nil
-	}
-	if n, ok := s.nodePartial[string(q)]; ok {
-		if n == nil {
-			return nil, &LookupError{Kind: "Node", Name: string(q), Multiple: true}
-		}
-		return n, nil
-	}
-	return nil, &LookupError{Kind: "Node", Name: string(q)}
+	return lookup("Node", q, s.nodeByKey, s.nodeByName, s.nodePartial)
 }
 
 // Instance looks an instance up as Ganeti's getInstance does: by key,
 // then by name (instances without a name are not found by name).
 func (s *Snapshot) Instance(q []byte) (*Instance, *LookupError) {
-	if inst, ok := s.instByKey[string(q)]; ok {
-		return inst, nil
+	return lookup("Instance", q, s.instByKey, s.instByName, s.instPartial)
+}
+
+// lookup is Ganeti's getItem' then getItem over the indexes of one kind:
+// exact key, exact name, then the only name q is a dotted prefix of.
+func lookup[T any](kind string, q []byte, byKey, byName, partial map[string]*T) (*T, *LookupError) {
+	if item, ok := byKey[string(q)]; ok {
+		return item, nil
 	}
-	if inst, ok := s.instByName[string(q)]; ok {
-		return inst, nil
+	if item, ok := byName[string(q)]; ok {
+		return item, nil
 	}
-	if inst, ok := s.instPartial[string(q)]; ok {
-		if inst == nil {
-			return nil, &LookupError{Kind: "Instance", Name: string(q), Multiple: true}
+	if item, ok := partial[string(q)]; ok {
+		if item == nil {
+			return nil, &LookupError{Kind: kind, Name: string(q), Multiple: true}
 		}
-		return inst, nil
+		return item, nil
 	}
-	return nil, &LookupError{Kind: "Instance", Name: string(q)}
+	return nil, &LookupError{Kind: kind, Name: string(q)}
 }
 
 // LookupError is Ganeti's OpPrereqError for a name that matches nothing
