@@ -89,60 +89,32 @@ func (d *Decoder) Decode(dgram []byte, now time.Time, req *Request) Outcome {
 func (d *Decoder) parseEnvelope(text []byte) bool {
 	s := &d.scan
 	s.Reset(text, true)
-	if s.Peek() != '{' {
-		return false
-	}
-	empty, err := s.BeginObject()
-	if err != nil || empty {
-		return false
-	}
 	var seen [3]bool
-	for {
-		d.key_, err = s.ReadKey(d.key_[:0])
-		if err != nil {
-			return false
-		}
+	ok := s.Members(&d.key_, func(key []byte) bool {
+		var dst *[]byte
 		var i int
-		switch string(d.key_) {
+		switch string(key) {
 		case "hmac":
-			i = 0
+			i, dst = 0, &d.hmacHex
 		case "msg":
-			i = 1
+			i, dst = 1, &d.msg
 		case "salt":
-			i = 2
+			i, dst = 2, &d.salt
 		default:
 			return false
 		}
 		if seen[i] {
-			if s.Skip() != nil {
-				return false
-			}
-		} else {
-			seen[i] = true
-			if s.Peek() != '"' {
-				return false
-			}
-			switch i {
-			case 0:
-				d.hmacHex, err = s.ReadString(d.hmacHex[:0])
-			case 1:
-				d.msg, err = s.ReadString(d.msg[:0])
-			default:
-				d.salt, err = s.ReadString(d.salt[:0])
-			}
-			if err != nil {
-				return false
-			}
+			return s.Skip() == nil
 		}
-		more, err := s.Next('}')
-		if err != nil {
+		seen[i] = true
+		if s.Peek() != '"' {
 			return false
 		}
-		if !more {
-			break
-		}
-	}
-	return s.AtEnd() && seen[0] && seen[1] && seen[2]
+		var err error
+		*dst, err = s.ReadString((*dst)[:0])
+		return err == nil
+	})
+	return ok && s.AtEnd() && seen[0] && seen[1] && seen[2]
 }
 
 // verify checks the envelope's HMAC-SHA1 over salt ‖ msg in constant

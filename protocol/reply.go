@@ -122,46 +122,32 @@ func (d *ReplyDecoder) Decode(dgram []byte, rsalt string, r *RawReply) error {
 func (d *ReplyDecoder) parseEnvelope(text []byte) bool {
 	s := &d.scan
 	s.Reset(text, false)
-	if s.SkipSpace() != nil || s.Peek() != '{' {
-		return false
-	}
-	empty, err := s.BeginObject()
-	if err != nil || empty {
+	if s.SkipSpace() != nil {
 		return false
 	}
 	var seen [3]bool
-	for {
-		d.name, err = s.ReadKey(d.name[:0])
-		if err != nil || s.Peek() != '"' {
-			return false
-		}
+	ok := s.Members(&d.name, func(key []byte) bool {
+		var dst *[]byte
 		var i int
-		switch string(d.name) {
+		switch string(key) {
 		case "hmac":
-			i = 0
-			d.hmacHex, err = s.ReadString(d.hmacHex[:0])
+			i, dst = 0, &d.hmacHex
 		case "msg":
-			i = 1
-			d.msg, err = s.ReadString(d.msg[:0])
+			i, dst = 1, &d.msg
 		case "salt":
-			i = 2
-			d.salt, err = s.ReadString(d.salt[:0])
+			i, dst = 2, &d.salt
 		default:
 			return false
 		}
-		if err != nil || seen[i] {
+		if seen[i] || s.Peek() != '"' {
 			return false
 		}
 		seen[i] = true
-		more, err := s.Next('}')
-		if err != nil {
-			return false
-		}
-		if !more {
-			break
-		}
-	}
-	return s.AtEnd() && seen[0] && seen[1] && seen[2]
+		var err error
+		*dst, err = s.ReadString((*dst)[:0])
+		return err == nil
+	})
+	return ok && s.AtEnd() && seen[0] && seen[1] && seen[2]
 }
 
 // parseMessage reads the inner reply object: exactly protocol, status,
@@ -170,21 +156,13 @@ func (d *ReplyDecoder) parseEnvelope(text []byte) bool {
 func (d *ReplyDecoder) parseMessage(msg []byte, r *RawReply) bool {
 	s := &d.scan
 	s.Reset(msg, false)
-	if s.SkipSpace() != nil || s.Peek() != '{' {
-		return false
-	}
-	empty, err := s.BeginObject()
-	if err != nil || empty {
+	if s.SkipSpace() != nil {
 		return false
 	}
 	var seen [4]bool
-	for {
-		d.name, err = s.ReadKey(d.name[:0])
-		if err != nil {
-			return false
-		}
+	ok := s.Members(&d.name, func(key []byte) bool {
 		var i int
-		switch string(d.name) {
+		switch string(key) {
 		case "protocol":
 			i = 0
 		case "status":
@@ -206,29 +184,20 @@ func (d *ReplyDecoder) parseMessage(msg []byte, r *RawReply) bool {
 				return false
 			}
 			r.Answer = trimSpace(msg[start:s.Pos()])
-		} else {
-			n, ok := d.readInt()
-			if !ok {
-				return false
-			}
-			switch i {
-			case 0:
-				r.Protocol = n
-			case 1:
-				r.Status = Status(n)
-			default:
-				r.Serial = n
-			}
+			return true
 		}
-		more, err := s.Next('}')
-		if err != nil {
-			return false
+		n, ok := d.readInt()
+		switch i {
+		case 0:
+			r.Protocol = n
+		case 1:
+			r.Status = Status(n)
+		default:
+			r.Serial = n
 		}
-		if !more {
-			break
-		}
-	}
-	return s.AtEnd() && seen[0] && seen[1] && seen[2] && seen[3]
+		return ok
+	})
+	return ok && s.AtEnd() && seen[0] && seen[1] && seen[2] && seen[3]
 }
 
 // readInt reads an integer literal -?[0-9]+ that fits in an int64.

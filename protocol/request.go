@@ -54,67 +54,39 @@ type Request struct {
 func (d *Decoder) parseRequest(msg []byte, req *Request) bool {
 	s := &d.scan
 	s.Reset(msg, false)
-	if s.Peek() != '{' {
-		return false
-	}
-	empty, err := s.BeginObject()
-	if err != nil || empty {
-		return false
-	}
 	var haveProto, haveType, haveQuery, haveRSalt bool
 	req.Query = Query{Kind: QueryEmpty, IPList: d.ipList[:0], Fields: d.fields[:0]}
-	for {
-		d.key, err = s.ReadKey(d.key[:0])
-		if err != nil {
-			return false
-		}
+	ok := s.Members(&d.key, func(key []byte) bool {
 		switch {
-		case string(d.key) == "protocol" && !haveProto:
+		case string(key) == "protocol" && !haveProto:
 			haveProto = true
 			n, ok := d.readInt()
-			if !ok {
-				return false
-			}
 			req.Protocol = n
-		case string(d.key) == "type" && !haveType:
+			return ok
+		case string(key) == "type" && !haveType:
 			haveType = true
 			n, ok := d.readInt()
-			if !ok || n < 0 || n >= NumTypes {
-				return false
-			}
 			req.Type = Type(n)
-		case string(d.key) == "query" && !haveQuery:
+			return ok && n >= 0 && n < NumTypes
+		case string(key) == "query" && !haveQuery:
 			haveQuery = true
-			if !d.readQuery(&req.Query) {
-				return false
-			}
-		case string(d.key) == "rsalt" && !haveRSalt:
+			return d.readQuery(&req.Query)
+		case string(key) == "rsalt" && !haveRSalt:
 			haveRSalt = true
 			if s.Peek() != '"' {
 				return false
 			}
+			var err error
 			d.rsalt, err = s.ReadString(d.rsalt[:0])
-			if err != nil {
-				return false
-			}
 			req.RSalt = d.rsalt
-		case isOneOf(d.key, "protocol", "type", "query", "rsalt"):
+			return err == nil
+		case isOneOf(key, "protocol", "type", "query", "rsalt"):
 			// A later duplicate: only its syntax matters.
-			if s.Skip() != nil {
-				return false
-			}
-		default:
-			return false // superfluous key
+			return s.Skip() == nil
 		}
-		more, err := s.Next('}')
-		if err != nil {
-			return false
-		}
-		if !more {
-			break
-		}
-	}
-	return s.AtEnd() && haveProto && haveType && haveRSalt
+		return false // superfluous key
+	})
+	return ok && s.AtEnd() && haveProto && haveType && haveRSalt
 }
 
 func isOneOf(key []byte, names ...string) bool {
@@ -165,42 +137,22 @@ func (d *Decoder) readQuery(q *Query) bool {
 // the same as absent; any other key makes the request invalid.
 func (d *Decoder) readDict(q *Query) bool {
 	s := &d.scan
-	empty, err := s.BeginObject()
-	if err != nil {
-		return false
-	}
-	if empty {
-		return true
-	}
 	var seen [4]bool
 	d.ipOffs = d.ipOffs[:0]
 	d.ips = d.ips[:0]
-	for {
-		d.key, err = s.ReadKey(d.key[:0])
-		if err != nil {
+	ok := s.Members(&d.key, func(key []byte) bool {
+		if len(key) != 1 || key[0] < '0' || key[0] > '3' {
 			return false
 		}
-		if len(d.key) != 1 || d.key[0] < '0' || d.key[0] > '3' {
-			return false
-		}
-		i := d.key[0] - '0'
+		i := key[0] - '0'
 		if seen[i] {
-			if s.Skip() != nil {
-				return false
-			}
-		} else {
-			seen[i] = true
-			if !d.readDictMember(i, q) {
-				return false
-			}
+			return s.Skip() == nil
 		}
-		more, err := s.Next('}')
-		if err != nil {
-			return false
-		}
-		if !more {
-			break
-		}
+		seen[i] = true
+		return d.readDictMember(i, q)
+	})
+	if !ok {
+		return false
 	}
 	// Slice the IP list out of its buffer now that it will not move.
 	start := 0

@@ -533,3 +533,35 @@ func DecodeChar(p []byte) (rune, int) {
 	}
 	return r, n
 }
+
+// Members reads the object that starts at the current position (no white
+// space before its '{'), and the white space after it. For each member it
+// reads the name into *key and calls member, which must read the value
+// (or Skip it) and may return false to stop. Members returns false when
+// the text is not an object, on any syntax error, or when member stopped.
+// An empty object calls member never and returns true.
+func (s *Scanner) Members(key *[]byte, member func(key []byte) bool) bool {
+	if s.Peek() != '{' {
+		return false
+	}
+	empty, err := s.BeginObject()
+	if err != nil {
+		return false
+	}
+	if empty {
+		return true
+	}
+	for {
+		*key, err = s.ReadKey((*key)[:0])
+		if err != nil || !member(*key) {
+			return false
+		}
+		more, err := s.Next('}')
+		if err != nil {
+			return false
+		}
+		if !more {
+			return true
+		}
+	}
+}

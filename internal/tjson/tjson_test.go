@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -202,5 +203,40 @@ func TestAppendValueLimit(t *testing.T) {
 	nested := Value{Kind: Object, Obj: []Member{{Key: "a", Val: v}, {Key: "b", Val: v}}}
 	if cut := AppendValueLimit([]byte("prefix"), &nested, 50); len(cut) <= 50 || len(cut) > 80 {
 		t.Fatalf("nested: %d bytes", len(cut))
+	}
+}
+
+func TestMembers(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    string // names seen, joined by ","
+		ok      bool
+		atEnd   bool
+		stopsAt string // member returns false on this name
+	}{
+		{in: `{}`, want: "", ok: true, atEnd: true},
+		{in: `{"a": 1, "b" : [2], "a":"x"} `, want: "a,b,a", ok: true, atEnd: true},
+		{in: ` {}`, ok: false},
+		{in: `[]`, ok: false},
+		{in: `{"a": 1,}`, want: "a", ok: false},
+		{in: `{"a": 1, "b": 2}`, want: "a,b", ok: false, stopsAt: "b"},
+		{in: `{"a": 1} x`, want: "a", ok: true, atEnd: false},
+	}
+	for _, tt := range tests {
+		var s Scanner
+		s.Reset([]byte(tt.in), false)
+		var names []string
+		var key []byte
+		ok := s.Members(&key, func(k []byte) bool {
+			names = append(names, string(k))
+			if string(k) == tt.stopsAt {
+				return false
+			}
+			return s.Skip() == nil
+		})
+		got := strings.Join(names, ",")
+		if ok != tt.ok || got != tt.want || (ok && s.AtEnd() != tt.atEnd) {
+			t.Errorf("Members(%q) = %v, names %q, at end %v; want %v, %q, %v", tt.in, ok, got, s.AtEnd(), tt.ok, tt.want, tt.atEnd)
+		}
 	}
 }
