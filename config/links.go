@@ -39,9 +39,8 @@ func buildNicLinks(s *Snapshot, cluster *tjson.Value) nicLinks {
 		if inst.HasName {
 			name = inst.Name
 		}
-		for _, nic := range arrMember(inst.value, "nics") {
-			ip, ok := getMember(&nic, "ip")
-			if !ok || ip.Kind != tjson.String {
+		for _, nic := range inst.facts.nics {
+			if !nic.hasIP {
 				continue
 			}
 			if !nl.hasDefault {
@@ -49,13 +48,13 @@ func buildNicLinks(s *Snapshot, cluster *tjson.Value) nicLinks {
 				continue
 			}
 			link := string(nl.defaultLink)
-			if l, ok := getMember(member(&nic, "nicparams"), "link"); ok && l.Kind == tjson.String {
-				link = l.Str
+			if nic.hasLink {
+				link = nic.link
 			}
 			if owner[link] == nil {
 				owner[link] = make(map[string]string)
 			}
-			owner[link][ip.Str] = name
+			owner[link][nic.ip] = name
 		}
 	}
 	nl.pip = make(map[string]map[string][]byte, len(owner))

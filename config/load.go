@@ -4,9 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"unsafe"
-
-	"github.com/goconfd/goconfd/internal/tjson"
 )
 
 // ErrNotLoaded is the state before the first load attempt.
@@ -16,34 +13,13 @@ var ErrNotLoaded = errors.New("configuration not yet loaded")
 // level, as Text.JSON's decodeStrict reads it), checks it against Ganeti
 // 3.0's object model and builds its Snapshot.
 func Parse(data []byte) (*Snapshot, error) {
-	return parseString(string(data))
+	var ld Loader
+	return ld.Parse(data)
 }
 
-// ParseOwned is Parse for a buffer that the caller hands over: data is
-// not copied, and must not be modified afterwards, because the snapshot's
-// strings are cut from it. A reloader that reads config.data itself (to
-// hash it, say) saves a copy of the file this way.
-func ParseOwned(data []byte) (*Snapshot, error) {
-	if len(data) == 0 {
-		return parseString("")
-	}
-	return parseString(unsafe.String(&data[0], len(data)))
-}
-
-// parseString is Parse for a text held in a string. The snapshot keeps
-// text alive: its strings are cut from it.
-func parseString(text string) (*Snapshot, error) {
-	raw, err := tjson.ParseString(text, tjson.Options{Container: true})
-	if err != nil {
-		return nil, fmt.Errorf("parsing configuration: %w", err)
-	}
-	doc, err := normalizeOwned(&raw)
-	if err != nil {
-		return nil, fmt.Errorf("parsing configuration: %w", err)
-	}
-	s := &Snapshot{doc: doc}
-	s.build()
-	return s, nil
+// errParse wraps an error of reading config.data.
+func errParse(err error) error {
+	return fmt.Errorf("parsing configuration: %w", err)
 }
 
 // Load reads and parses the config file at path.
@@ -52,9 +28,7 @@ func Load(path string) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	// data is ours alone: the snapshot keeps it as the backing of its
-	// strings instead of a copy.
-	s, err := ParseOwned(data)
+	s, err := Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -86,6 +86,9 @@ type walker struct {
 	depth   int
 	// inPlace allows writing the result over the input (normalizeOwned).
 	inPlace bool
+	// leaves reads the Raw containers of a lazily parsed document
+	// (Loader); without it, a Raw value is an error.
+	leaves *leafMaker
 }
 
 func (w *walker) pushField(name string) { w.path = append(w.path, pathSeg{kind: segField, name: name}) }
@@ -128,6 +131,9 @@ func (w *walker) want(what string, v *tjson.Value) error {
 func (w *walker) walk(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 	if w.depth >= maxDepth {
 		return tjson.Value{}, w.errorf("nested more than %d levels deep", maxDepth)
+	}
+	if v.Kind == tjson.Raw {
+		return w.walkRaw(t, v)
 	}
 	// Fast paths: scalars already written as the model writes them.
 	switch {

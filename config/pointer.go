@@ -23,7 +23,7 @@ func (s *Snapshot) AppendQuery(dst, path []byte) (_ []byte, ok bool) {
 	if len(path) == 0 || path[0] != '/' {
 		return dst, false
 	}
-	v := &s.doc
+	c := cursor{v: &s.doc}
 	p := path[1:]
 	var tok []byte
 	var scratch [64]byte
@@ -63,10 +63,10 @@ func (s *Snapshot) AppendQuery(dst, path []byte) (_ []byte, ok bool) {
 			if first {
 				return dst, false
 			}
-			return tjson.AppendValueLimit(dst, v, MaxAnswerSize), true
+			return c.append(dst), true
 		}
 		var found bool
-		v, found = s.step(v, tok)
+		c, found = s.stepCursor(c, tok)
 		if !found {
 			return dst, false
 		}
@@ -74,20 +74,65 @@ func (s *Snapshot) AppendQuery(dst, path []byte) (_ []byte, ok bool) {
 		p = p[n:]
 		// A separator must follow for another token.
 		if len(p) == 0 || p[0] != '/' {
-			return tjson.AppendValueLimit(dst, v, MaxAnswerSize), true
+			return c.append(dst), true
 		}
 		if n == 0 {
 			// The empty token consumed the end of input already.
-			return tjson.AppendValueLimit(dst, v, MaxAnswerSize), true
+			return c.append(dst), true
 		}
 		// Look ahead: a token must follow the '/' or the separator is not
 		// consumed (attoparsec backtracks the failed "/ token").
 		rest := p[1:]
 		if len(rest) > 0 && (rest[0] == '/' || (rest[0] == '~' && !(len(rest) > 1 && (rest[1] == '0' || rest[1] == '1')))) {
-			return tjson.AppendValueLimit(dst, v, MaxAnswerSize), true
+			return c.append(dst), true
 		}
 		p = rest
 	}
+}
+
+// cursor is where a pointer evaluation is: a value of the skeleton or of
+// a leaf's tree, or (enc not nil) a part of a leaf's encoding.
+type cursor struct {
+	v   *tjson.Value
+	enc []byte
+}
+
+// append appends the value at c, encoded, to dst, stopping past
+// MaxAnswerSize.
+func (c cursor) append(dst []byte) []byte {
+	if c.enc != nil {
+		return append(dst, c.enc...)
+	}
+	return tjson.AppendValueLimit(dst, c.v, MaxAnswerSize)
+}
+
+// stepCursor looks one pointer token up at c.
+func (s *Snapshot) stepCursor(c cursor, tok []byte) (cursor, bool) {
+	if c.enc != nil {
+		var sub []byte
+		var ok bool
+		switch tjson.EncodedKind(c.enc) {
+		case tjson.Object:
+			sub, ok = tjson.EncodedMember(c.enc, tok)
+		case tjson.Array:
+			var i int64
+			if i, ok = arrayIndex(tok); ok {
+				sub, ok = tjson.EncodedElem(c.enc, i)
+			}
+		}
+		return cursor{enc: sub}, ok
+	}
+	v, ok := s.step(c.v, tok)
+	if !ok {
+		return cursor{}, false
+	}
+	if l := s.leaf(v); l != nil {
+		if l.tree != nil {
+			return cursor{v: l.tree}, true
+		}
+		return cursor{enc: l.enc}, true
+	}
+	return cursor{v: v}, true
 }
 
 // step looks one pointer token up in v.
@@ -96,21 +141,27 @@ func (s *Snapshot) step(v *tjson.Value, tok []byte) (*tjson.Value, bool) {
 	case tjson.Object:
 		return s.get(v, string(tok))
 	case tjson.Array:
-		// attoparsec's decimal: at least one leading digit, the rest
-		// ignored; the value wraps around as an Int does.
-		var i int64
-		digits := 0
-		for _, c := range tok {
-			if c < '0' || c > '9' {
-				break
-			}
-			i = i*10 + int64(c-'0')
-			digits++
-		}
-		if digits == 0 || i < 0 || i >= int64(len(v.Arr)) {
+		i, ok := arrayIndex(tok)
+		if !ok || i >= int64(len(v.Arr)) {
 			return nil, false
 		}
 		return &v.Arr[i], true
 	}
 	return nil, false
+}
+
+// arrayIndex reads an array index token as attoparsec's decimal does: at
+// least one leading digit, the rest ignored; the value wraps around as an
+// Int does. A negative result (after wrapping) is no index.
+func arrayIndex(tok []byte) (int64, bool) {
+	var i int64
+	digits := 0
+	for _, c := range tok {
+		if c < '0' || c > '9' {
+			break
+		}
+		i = i*10 + int64(c-'0')
+		digits++
+	}
+	return i, digits > 0 && i >= 0
 }

@@ -109,7 +109,20 @@ type schemaType struct {
 	forthcoming bool
 	// custom reads a kCustom value.
 	custom func(w *walker, v *tjson.Value) (tjson.Value, error)
+	// facts says which facts a leaf of this type keeps for the indexes
+	// (the elements of the nodes, instances and disks maps).
+	facts factsKind
 }
+
+// factsKind names the facts a leaf keeps (leaf.go).
+type factsKind uint8
+
+const (
+	noFacts factsKind = iota
+	nodeFactsKind
+	instFactsKind
+	diskFactsKind
+)
 
 // fieldReader is a customField's reader: it gets the whole object (for the
 // extra keys it reads) and the field's value, and returns the members to
@@ -567,6 +580,9 @@ func buildConfigSchema() *schemaType {
 		tagsFields(),
 	)
 
+	node.facts = nodeFactsKind
+	instance.facts = instFactsKind
+	disk.facts = diskFactsKind
 	return buildObject("ConfigData",
 		[]field{
 			simpleField("version", intT),

@@ -21,7 +21,11 @@ import (
 // Snapshot is one loaded config.data. It is never modified after Parse
 // returns, so any number of goroutines may read it.
 type Snapshot struct {
+	// doc is the skeleton of the normalized document: its top two levels,
+	// with Encoded values for the leaves below (see leaf.go).
 	doc tjson.Value
+	// leaves are the leaves that doc's Encoded values name by Aux.
+	leaves []*leaf
 	// bigObjects indexes the members of large objects (the node, instance
 	// and disk maps) for CONFIG_QUERY.
 	bigObjects map[*tjson.Value]map[string]int
@@ -85,13 +89,12 @@ type Instance struct {
 	Primary    string
 	HasPrimary bool
 
-	value *tjson.Value // the normalized object
-	json  []byte       // the same, encoded
-	// disksJSON is the INSTANCE_DISKS answer, or disksErr its error text.
-	disksJSON []byte
-	disksErr  string
-	// disks are the instance's disk objects, nil when one is missing.
-	disks []*tjson.Value
+	facts *instFacts
+	json  []byte // the normalized object, encoded
+	// disks are the INSTANCE_DISKS answer's disks, or disksErr its error
+	// text.
+	disks    []*leaf
+	disksErr string
 }
 
 type masterInfo struct {
@@ -183,10 +186,25 @@ func (n *Node) AppendInstancesJSON(dst []byte) []byte {
 	return append(dst, ']')
 }
 
-// Disks returns the INSTANCE_DISKS answer for inst (encoded), or the
-// error text that replaces it when a disk is missing.
-func (inst *Instance) Disks() (answer []byte, errText string) {
-	return inst.disksJSON, inst.disksErr
+// AppendDisks appends the INSTANCE_DISKS answer for inst (encoded) to
+// dst, or returns the error text that replaces it when a disk is
+// missing. Like AppendQuery it stops once the output passes
+// MaxAnswerSize.
+func (inst *Instance) AppendDisks(dst []byte) (_ []byte, errText string) {
+	if inst.disksErr != "" {
+		return dst, inst.disksErr
+	}
+	dst = append(dst, '[')
+	for i, d := range inst.disks {
+		if len(dst) > MaxAnswerSize {
+			return dst, ""
+		}
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, d.enc...)
+	}
+	return append(dst, ']'), ""
 }
 
 // JSON returns the instance's normalized object, encoded.
@@ -260,21 +278,65 @@ func (s *Snapshot) build() {
 	d := &s.doc
 	s.version = intMember(d, "version")
 	s.serial = intMember(d, "serial_no")
-	cluster := member(d, "cluster")
-	s.clusterSerial = intMember(cluster, "serial_no")
+	// The cluster record is small: its leaves are read back as trees.
+	cluster := s.expandMembers(member(d, "cluster"))
+	s.clusterSerial = intMember(&cluster, "serial_no")
 	s.versionJSON = strconv.AppendInt(nil, s.version, 10)
 	// Index the large maps first: the steps below look instances and
 	// disks up by key.
 	s.indexBigObjects(d)
+	for _, l := range s.leaves {
+		if l.tree != nil {
+			s.indexBigObjects(l.tree)
+		}
+	}
 
 	s.buildNodes(member(d, "nodes"))
 	disks := member(d, "disks")
 	s.buildInstances(member(d, "instances"), disks)
-	s.buildMaster(cluster)
-	s.nicLinks = buildNicLinks(s, cluster)
-	s.buildDRBD(disks)
+	s.buildMaster(&cluster)
+	s.nicLinks = buildNicLinks(s, &cluster)
+	s.buildDRBD()
 	s.buildNodeInstances(disks)
-	s.dataCollectorsJSON = dataCollectorsJSON(cluster)
+	s.dataCollectorsJSON = dataCollectorsJSON(&cluster)
+}
+
+// leaf returns the leaf of an Encoded value, or nil.
+func (s *Snapshot) leaf(v *tjson.Value) *leaf {
+	if v == nil || v.Kind != tjson.Encoded {
+		return nil
+	}
+	return s.leaves[v.Aux]
+}
+
+// expand returns v as a tree: a leaf's value read back from its
+// encoding (exact: leaves whose encoding is not are kept as trees), or
+// v itself.
+func (s *Snapshot) expand(v *tjson.Value) *tjson.Value {
+	l := s.leaf(v)
+	if l == nil {
+		return v
+	}
+	if l.tree != nil {
+		return l.tree
+	}
+	t, err := tjson.Parse(l.enc, tjson.Options{})
+	if err != nil {
+		return &tjson.Value{}
+	}
+	return &t
+}
+
+// expandMembers returns the object v with its members' leaves expanded.
+func (s *Snapshot) expandMembers(v *tjson.Value) tjson.Value {
+	if v.Kind != tjson.Object {
+		return *v
+	}
+	obj := make([]tjson.Member, len(v.Obj))
+	for i, m := range v.Obj {
+		obj[i] = tjson.Member{Key: m.Key, Val: *s.expand(&m.Val)}
+	}
+	return tjson.Value{Kind: tjson.Object, Obj: obj}
 }
 
 // get returns the first member of v named key, through the member index
@@ -296,32 +358,19 @@ func (s *Snapshot) get(v *tjson.Value, key string) (*tjson.Value, bool) {
 func (s *Snapshot) buildNodes(nodes *tjson.Value) {
 	s.nodeByKey = make(map[string]*Node, len(objMembers(nodes)))
 	s.nodeByName = make(map[string]*Node, len(objMembers(nodes)))
+	all := make([]Node, len(objMembers(nodes)))
 	for i := range objMembers(nodes) {
 		m := &nodes.Obj[i]
 		if _, dup := s.nodeByKey[m.Key]; dup {
 			continue
 		}
-		n := &Node{Key: m.Key}
-		// One pass over the members; a normalized object has no
-		// duplicate keys.
-		for j := range objMembers(&m.Val) {
-			f := &m.Val.Obj[j]
-			switch f.Key {
-			case "uuid":
-				n.UUID = str(&f.Val)
-			case "name":
-				n.Name = str(&f.Val)
-			case "primary_ip":
-				n.PrimaryIP = str(&f.Val)
-			case "master_candidate":
-				n.MasterCandidate = boolean(&f.Val)
-			case "offline":
-				n.Offline = boolean(&f.Val)
-			case "drained":
-				n.Drained = boolean(&f.Val)
-			case "serial_no":
-				n.Serial = integer(&f.Val)
-			}
+		n := &all[i]
+		n.Key = m.Key
+		if l := s.leaf(&m.Val); l != nil && l.node != nil {
+			f := l.node
+			n.UUID, n.Name, n.PrimaryIP = f.uuid, f.name, f.primaryIP
+			n.MasterCandidate, n.Offline, n.Drained = f.mc, f.offline, f.drained
+			n.Serial = f.serial
 		}
 		s.nodes = append(s.nodes, n)
 		s.nodeByKey[n.Key] = n
@@ -336,16 +385,16 @@ func (s *Snapshot) buildNodes(nodes *tjson.Value) {
 
 	// NODE_PIP_LIST and MC_PIP_LIST: foldlWithKey prepending, so by key
 	// descending.
-	all := []byte{'['}
+	all2 := []byte{'['}
 	mc := []byte{'['}
 	for i := len(s.nodes) - 1; i >= 0; i-- {
 		n := s.nodes[i]
-		all = appendListItem(all, n.PrimaryIP)
+		all2 = appendListItem(all2, n.PrimaryIP)
 		if n.MasterCandidate {
 			mc = appendListItem(mc, n.PrimaryIP)
 		}
 	}
-	s.nodePipListJSON = append(all, ']')
+	s.nodePipListJSON = append(all2, ']')
 	s.mcPipListJSON = append(mc, ']')
 }
 
@@ -378,6 +427,9 @@ func partialIndex[T any](byName map[string]*T) map[string]*T {
 	return idx
 }
 
+// noInstFacts stands for an instance that is not an object.
+var noInstFacts = &instFacts{}
+
 func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
 	n := len(objMembers(instances))
 	s.instByKey = make(map[string]*Instance, n)
@@ -385,33 +437,24 @@ func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
 	s.instByExactName = make(map[string]*Instance, n)
 	s.instances = make([]*Instance, 0, n)
 	all := make([]Instance, n)
-	var enc encoder
 	for i := range objMembers(instances) {
 		m := &instances.Obj[i]
 		if _, dup := s.instByKey[m.Key]; dup {
 			continue
 		}
-		v := &m.Val
 		inst := &all[i]
-		*inst = Instance{Key: m.Key, value: v}
-		for j := range objMembers(v) {
-			f := &v.Obj[j]
-			switch f.Key {
-			case "uuid":
-				inst.UUID = str(&f.Val)
-			case "serial_no":
-				inst.Serial = integer(&f.Val)
-			case "name":
-				if f.Val.Kind == tjson.String {
-					inst.Name, inst.HasName = f.Val.Str, true
-				}
-			case "primary_node":
-				if f.Val.Kind == tjson.String {
-					inst.Primary, inst.HasPrimary = f.Val.Str, true
-				}
-			}
+		inst.Key = m.Key
+		inst.facts = noInstFacts
+		if l := s.leaf(&m.Val); l != nil && l.inst != nil {
+			f := l.inst
+			inst.facts = f
+			inst.UUID, inst.Serial = f.uuid, f.serial
+			inst.Name, inst.HasName = f.name, f.hasName
+			inst.Primary, inst.HasPrimary = f.primary, f.hasPrimary
+			inst.json = l.enc
+		} else {
+			inst.json = tjson.AppendValue(nil, &m.Val)
 		}
-		inst.json = enc.marshal(v)
 		s.instances = append(s.instances, inst)
 		s.instByKey[inst.Key] = inst
 	}
@@ -437,11 +480,8 @@ func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
 			inst.disksErr = "Could not retrieve disks: " + lerr.Error()
 			continue
 		}
-		uuids := arrMember(owner.value, "disks")
-		list := make([]*tjson.Value, 0, len(uuids))
-		out := append(enc.scratch[:0], '[')
-		for i := range uuids {
-			key := uuids[i].Str
+		list := make([]*leaf, 0, len(owner.facts.disks))
+		for _, key := range owner.facts.disks {
 			dv, ok := s.get(disks, key)
 			if !ok {
 				inst.disksErr = "Could not retrieve disks: OpPrereqError " +
@@ -449,19 +489,19 @@ func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
 				list = nil
 				break
 			}
-			if len(out) > 1 {
-				out = append(out, ',')
-			}
-			out = tjson.AppendValue(out, dv)
-			list = append(list, dv)
+			list = append(list, s.diskLeaf(dv))
 		}
-		enc.scratch = out
-		if inst.disksErr == "" {
-			enc.scratch = append(out, ']')
-			inst.disksJSON = enc.keep(enc.scratch)
-			inst.disks = list
-		}
+		inst.disks = list
 	}
+}
+
+// diskLeaf returns the leaf of a disk of the disks map. A disk is a
+// non-empty object, so it always has one.
+func (s *Snapshot) diskLeaf(v *tjson.Value) *leaf {
+	if l := s.leaf(v); l != nil && l.disk != nil {
+		return l
+	}
+	return &leaf{enc: tjson.AppendValue(nil, v), disk: &diskFacts{}}
 }
 
 func (s *Snapshot) buildMaster(cluster *tjson.Value) {
@@ -477,21 +517,19 @@ func (s *Snapshot) buildMaster(cluster *tjson.Value) {
 // getInstMinorsForNode and encodeMinors): for every instance in key
 // order whose disks all resolve, for every disk, pre-order over the disk
 // and its children, a row per DRBD device naming the node.
-func (s *Snapshot) buildDRBD(disks *tjson.Value) {
+func (s *Snapshot) buildDRBD() {
 	type row struct {
 		minor        int64
 		inst, disk   string
 		role, peerID string
 	}
 	rows := make(map[string][]row, len(s.nodes)) // by node uuid
-	var walk func(inst *Instance, idx int, d *tjson.Value)
-	walk = func(inst *Instance, idx int, d *tjson.Value) {
-		if strMember(d, "dev_type") == "drbd" {
-			lid := arrMember(d, "logical_id")
-			if len(lid) >= 5 {
-				a, b := lid[0].Str, lid[1].Str
-				ma, _ := tjson.Int([]byte(lid[3].Str))
-				mb, _ := tjson.Int([]byte(lid[4].Str))
+	for _, inst := range s.instances {
+		if inst.disksErr != "" {
+			continue
+		}
+		for idx, d := range inst.disks {
+			for _, dev := range d.disk.devices {
 				add := func(node, peer string, minor int64) {
 					role := "secondary"
 					if inst.HasPrimary && inst.Primary == node {
@@ -499,20 +537,11 @@ func (s *Snapshot) buildDRBD(disks *tjson.Value) {
 					}
 					rows[node] = append(rows[node], row{minor, inst.Name, "disk/" + strconv.Itoa(idx), role, peer})
 				}
-				add(a, b, ma)
-				if b != a {
-					add(b, a, mb)
+				add(dev.nodeA, dev.nodeB, dev.minorA)
+				if dev.nodeB != dev.nodeA {
+					add(dev.nodeB, dev.nodeA, dev.minorB)
 				}
 			}
-		}
-		children := arrMember(d, "children")
-		for i := range children {
-			walk(inst, idx, &children[i])
-		}
-	}
-	for _, inst := range s.instances {
-		for idx, d := range inst.disks {
-			walk(inst, idx, d)
 		}
 	}
 	for _, n := range s.nodes {
@@ -571,18 +600,18 @@ func (s *Snapshot) buildNodeInstances(disks *tjson.Value) {
 			n.primaries = append(n.primaries, inst)
 		}
 		var seen []string // the "other" nodes so far; instances have few disks
-		for _, u := range arrMember(inst.value, "disks") {
-			d, ok := s.get(disks, u.Str)
-			if !ok || strMember(d, "dev_type") != "drbd" {
+		for _, u := range inst.facts.disks {
+			dv, ok := s.get(disks, u)
+			if !ok {
 				continue
 			}
-			lid := arrMember(d, "logical_id")
-			if len(lid) < 2 {
+			d := s.diskLeaf(dv).disk
+			if !d.drbd || !d.hasNodes {
 				continue
 			}
-			other := lid[0].Str
-			if inst.Primary == lid[0].Str {
-				other = lid[1].Str
+			other := d.nodeA
+			if inst.Primary == d.nodeA {
+				other = d.nodeB
 			}
 			if slices.Contains(seen, other) {
 				continue
@@ -729,35 +758,4 @@ func arrMember(v *tjson.Value, key string) []tjson.Value {
 		return m.Arr
 	}
 	return nil
-}
-
-// encoder encodes the many small answers of a snapshot (one instance,
-// one instance's disks) into shared chunks, each answer a slice of
-// exactly its length: no per-answer allocation, no memory lost to
-// growing buffers.
-type encoder struct {
-	scratch []byte
-	chunk   []byte
-}
-
-// encoderChunk is the size of the chunks answers are cut from.
-const encoderChunk = 256 << 10
-
-// marshal returns v encoded (tjson.Marshal) in memory the encoder owns.
-func (e *encoder) marshal(v *tjson.Value) []byte {
-	e.scratch = tjson.AppendValue(e.scratch[:0], v)
-	return e.keep(e.scratch)
-}
-
-// keep returns a copy of b that lives as long as the snapshot.
-func (e *encoder) keep(b []byte) []byte {
-	if len(b) > cap(e.chunk)-len(e.chunk) {
-		if len(b) > encoderChunk/4 {
-			return append([]byte(nil), b...)
-		}
-		e.chunk = make([]byte, 0, encoderChunk)
-	}
-	start := len(e.chunk)
-	e.chunk = append(e.chunk, b...)
-	return e.chunk[start:len(e.chunk):len(e.chunk)]
 }

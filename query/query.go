@@ -275,7 +275,7 @@ func instanceDisks(s *config.Snapshot, q *protocol.Query, buf []byte) Result {
 	if lerr != nil {
 		return errorText("Instance not found in the configuration: "+lerr.Error(), buf)
 	}
-	answer, errText := inst.Disks()
+	answer, errText := inst.AppendDisks(buf[:0])
 	if errText != "" {
 		return errorText(errText, buf)
 	}

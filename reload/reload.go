@@ -202,6 +202,9 @@ type Loader struct {
 	conf fileState
 	key  keyState
 	buf  []byte // for hashing
+	// loader parses config.data, reusing the unchanged parts of the last
+	// good load. Guarded by mu.
+	loader config.Loader
 
 	statusMu sync.Mutex
 	status   Status
@@ -589,7 +592,8 @@ func (l *Loader) checkConfig(now time.Time, read, settle bool) work {
 	}
 	st.sum, st.haveSum, st.confirming = sum, true, false
 	size := int64(len(data))
-	snap, err := config.ParseOwned(data)
+	snap, err := l.loader.Parse(data)
+	data = nil // the snapshot keeps no part of it
 	dur := time.Since(start)
 	if err != nil {
 		err = fmt.Errorf("%s: %w", l.cfg.Path, err)

@@ -151,6 +151,12 @@ func appendValue(dst []byte, v *Value, limit int) []byte {
 			dst = appendValue(dst, &v.Obj[i].Val, limit)
 		}
 		return append(dst, '}')
+	case Encoded:
+		if limit >= 0 && len(dst)+len(v.Str) > limit {
+			// Only enough to pass the limit: the result is dropped.
+			return append(dst, v.Str[:max(0, min(len(v.Str), limit+1-len(dst)))]...)
+		}
+		return append(dst, v.Str...)
 	}
 	return append(dst, "null"...)
 }

@@ -1,6 +1,7 @@
 package tjson
 
 import (
+	"strings"
 	"unicode/utf8"
 	"unsafe"
 )
@@ -14,6 +15,14 @@ type Options struct {
 	// Text.JSON's decodeStrict does (config.data); otherwise any value is
 	// accepted, as decode does (datagrams).
 	Container bool
+	// RawDepth, when positive, stops building the tree at that depth
+	// (the top level is depth 0): every array or object nested exactly
+	// RawDepth deep is checked as thoroughly as the rest, with the same
+	// errors at the same offsets, but comes back as a Raw value holding
+	// its text (without the white space after it), to be parsed later
+	// or not at all. A large document is thus read in two steps without
+	// ever holding its whole tree.
+	RawDepth int
 }
 
 // Parse reads one JSON text as Text.JSON does: no white space before it,
@@ -39,7 +48,35 @@ func ParseString(text string, opt Options) (Value, error) {
 
 // parse reads data, whose bytes are those of src.
 func parse(data []byte, src string, opt Options) (Value, error) {
-	p := parser{src: src}
+	var p parser
+	return p.parse(data, src, opt)
+}
+
+// Parser parses many texts one after the other, reusing its memory: the
+// tree that one call returns is valid only until the next call, which
+// overwrites it. Reading the thousands of small objects of a large
+// document this way allocates almost nothing.
+type Parser struct {
+	p parser
+}
+
+// ParseString is the package's ParseString, with the result valid until
+// the next call.
+func (pp *Parser) ParseString(text string, opt Options) (Value, error) {
+	p := &pp.p
+	p.reuse = true
+	p.freeVals = append(p.freeVals, p.usedVals...)
+	p.freeMems = append(p.freeMems, p.usedMems...)
+	p.usedVals, p.usedMems = p.usedVals[:0], p.usedMems[:0]
+	p.valSlab, p.memSlab = nil, nil
+	p.vals, p.mems = p.vals[:0], p.mems[:0]
+	return p.parse(unsafe.Slice(unsafe.StringData(text), len(text)), text, opt)
+}
+
+// parse reads data, whose bytes are those of src, with p.
+func (p *parser) parse(data []byte, src string, opt Options) (Value, error) {
+	p.src = src
+	p.rawDepth = opt.RawDepth
 	s := &p.s
 	s.Reset(data, opt.Latin1)
 	if opt.Container {
@@ -67,6 +104,8 @@ func parse(data []byte, src string, opt Options) (Value, error) {
 type parser struct {
 	s   Scanner
 	src string
+	// rawDepth is Options.RawDepth.
+	rawDepth int
 	// buf holds the characters of a string that needs unescaping.
 	buf []byte
 
@@ -77,6 +116,12 @@ type parser struct {
 	memSlab  []Member
 	valChunk int
 	memChunk int
+
+	// reuse is set by Parser: slabs are then all maxChunk long, and kept
+	// (used) to be handed out again (free) by the next parse.
+	reuse              bool
+	usedVals, freeVals [][]Value
+	usedMems, freeMems [][]Member
 }
 
 // Slab sizes grow from minChunk to maxChunk elements, so that a small text
@@ -90,11 +135,22 @@ const (
 // allocVals returns a slice of n values with capacity n.
 func (p *parser) allocVals(n int) []Value {
 	if n > len(p.valSlab) {
-		p.valChunk = min(max(2*p.valChunk, minChunk), maxChunk)
-		if n >= p.valChunk/2 {
-			return make([]Value, n)
+		switch {
+		case p.reuse && n < maxChunk/2:
+			if k := len(p.freeVals); k > 0 {
+				p.valSlab = p.freeVals[k-1]
+				p.freeVals = p.freeVals[:k-1]
+			} else {
+				p.valSlab = make([]Value, maxChunk)
+			}
+			p.usedVals = append(p.usedVals, p.valSlab)
+		default:
+			p.valChunk = min(max(2*p.valChunk, minChunk), maxChunk)
+			if n >= p.valChunk/2 {
+				return make([]Value, n)
+			}
+			p.valSlab = make([]Value, p.valChunk)
 		}
-		p.valSlab = make([]Value, p.valChunk)
 	}
 	a := p.valSlab[:n:n]
 	p.valSlab = p.valSlab[n:]
@@ -104,11 +160,22 @@ func (p *parser) allocVals(n int) []Value {
 // allocMems returns a slice of n members with capacity n.
 func (p *parser) allocMems(n int) []Member {
 	if n > len(p.memSlab) {
-		p.memChunk = min(max(2*p.memChunk, minChunk), maxChunk)
-		if n >= p.memChunk/2 {
-			return make([]Member, n)
+		switch {
+		case p.reuse && n < maxChunk/2:
+			if k := len(p.freeMems); k > 0 {
+				p.memSlab = p.freeMems[k-1]
+				p.freeMems = p.freeMems[:k-1]
+			} else {
+				p.memSlab = make([]Member, maxChunk)
+			}
+			p.usedMems = append(p.usedMems, p.memSlab)
+		default:
+			p.memChunk = min(max(2*p.memChunk, minChunk), maxChunk)
+			if n >= p.memChunk/2 {
+				return make([]Member, n)
+			}
+			p.memSlab = make([]Member, p.memChunk)
 		}
-		p.memSlab = make([]Member, p.memChunk)
 	}
 	a := p.memSlab[:n:n]
 	p.memSlab = p.memSlab[n:]
@@ -258,6 +325,19 @@ func (p *parser) value(depth int) (Value, error) {
 	}
 	if depth >= MaxDepth {
 		return Value{}, ErrDepth
+	}
+	if depth == p.rawDepth && depth > 0 {
+		start := s.pos
+		if err := s.skip(depth); err != nil {
+			return Value{}, err
+		}
+		// The text ends at the closing bracket: white space cannot hold
+		// one.
+		text := p.src[start:s.pos]
+		if i := strings.LastIndexAny(text, "]}"); i >= 0 {
+			text = text[:i+1]
+		}
+		return Value{Kind: Raw, Str: text}, nil
 	}
 	if k == Array {
 		empty, err := s.BeginArray()

@@ -438,34 +438,87 @@ func (s *Scanner) skip(depth int) error {
 			if err := s.skipString(); err != nil {
 				return err
 			}
-			if err := s.SkipSpace(); err != nil {
+			if err := s.space(); err != nil {
 				return err
 			}
 			if err := s.Expect(':'); err != nil {
 				return err
 			}
-			if err := s.SkipSpace(); err != nil {
+			if err := s.space(); err != nil {
 				return err
 			}
 		}
-		if err := s.skip(depth + 1); err != nil {
+		// Scalars inline; containers recurse.
+		var err error
+		if s.pos < len(s.buf) {
+			switch c := s.buf[s.pos]; {
+			case c == '"':
+				err = s.skipString()
+			case c >= '0' && c <= '9' || c == '-':
+				_, err = s.ReadNumber()
+			default:
+				err = s.skip(depth + 1)
+			}
+		} else {
+			err = ErrEOF
+		}
+		if err != nil {
 			return err
 		}
-		more, err := s.Next(close)
-		if err != nil || !more {
+		// Next, with the common case (no white space) first.
+		if err := s.space(); err != nil {
 			return err
+		}
+		if s.pos < len(s.buf) {
+			switch s.buf[s.pos] {
+			case ',':
+				s.pos++
+				if err := s.space(); err != nil {
+					return err
+				}
+				continue
+			case close:
+				s.pos++
+				return s.space()
+			}
+		}
+		_, err = s.Next(close)
+		return err
+	}
+}
+
+// space is SkipSpace with the common case, no white space, inlined.
+func (s *Scanner) space() error {
+	if s.pos < len(s.buf) {
+		if c := s.buf[s.pos]; c > ' ' && c < 0x80 {
+			return nil
 		}
 	}
+	return s.SkipSpace()
 }
 
 // skipString validates a string like ReadString but keeps nothing.
 func (s *Scanner) skipString() error {
-	if s.pos >= len(s.buf) || s.buf[s.pos] != '"' {
+	b := s.buf
+	if s.pos >= len(b) || b[s.pos] != '"' {
 		return ErrString
 	}
 	i := s.pos + 1
-	for i < len(s.buf) {
-		c := s.buf[i]
+	for i < len(b) {
+		// Eight plain characters at a time.
+		for i+8 <= len(b) {
+			_ = b[i+7]
+			w := uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
+				uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
+			if needsEscape(w) {
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
+		c := b[i]
 		switch {
 		case c == '"':
 			s.pos = i + 1
@@ -473,17 +526,17 @@ func (s *Scanner) skipString() error {
 		case c < 0x20:
 			return ErrString
 		case c == '\\':
-			if i+1 >= len(s.buf) {
+			if i+1 >= len(b) {
 				return ErrString
 			}
-			switch s.buf[i+1] {
+			switch b[i+1] {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if i+6 > len(s.buf) {
+				if i+6 > len(b) {
 					return ErrString
 				}
-				for _, h := range s.buf[i+2 : i+6] {
+				for _, h := range b[i+2 : i+6] {
 					if _, ok := hexDigit(h); !ok {
 						return ErrString
 					}

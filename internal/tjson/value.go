@@ -38,6 +38,12 @@ const (
 	Array
 	// Object is a JSON object; Value.Obj holds its members in order.
 	Object
+	// Raw is a container that Parse checked but did not build
+	// (Options.RawDepth); Value.Str holds its text.
+	Raw
+	// Encoded is a value held in its compact encoding, as AppendValue
+	// writes it; Value.Str holds the encoding, which AppendValue copies.
+	Encoded
 )
 
 // String returns the kind's name as used in error messages.
@@ -55,6 +61,10 @@ func (k Kind) String() string {
 		return "array"
 	case Object:
 		return "object"
+	case Raw:
+		return "raw"
+	case Encoded:
+		return "encoded"
 	}
 	return "invalid"
 }
@@ -69,7 +79,11 @@ type Value struct {
 	Kind Kind
 	// Bool is the value of a Bool.
 	Bool bool
-	// Str is a String's decoded text or a Number's literal text.
+	// Aux is free for the use of whoever makes an Encoded value (it fits
+	// in the padding after Kind and Bool).
+	Aux uint32
+	// Str is a String's decoded text, a Number's literal text, a Raw
+	// container's text or an Encoded value's encoding.
 	Str string
 	// Arr holds an Array's elements.
 	Arr []Value
