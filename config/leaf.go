@@ -2,9 +2,15 @@ package config
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"hash/maphash"
+	"runtime"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
+	"github.com/goconfd/goconfd/internal/mapfile"
 	"github.com/goconfd/goconfd/internal/tjson"
 )
 
@@ -109,6 +115,8 @@ type Loader struct {
 	// prev are the leaves of the last good load, by key.
 	prev  map[leafKey]*leaf
 	stats LoadStats
+	// data is what Parse reads, while it does.
+	data []byte
 }
 
 // LoadStats counts the leaves of a load: the containers below the top
@@ -126,11 +134,29 @@ func (ld *Loader) Stats() LoadStats { return ld.stats }
 // Parse reads data as the package's Parse does, reusing leaves from the
 // last good load. data is only read, during the call: the snapshot
 // keeps no part of it.
-func (ld *Loader) Parse(data []byte) (*Snapshot, error) {
+//
+// data may be a mapping of config.data (internal/mapfile) that another
+// process rewrites meanwhile: a fault reading it (the file was truncated)
+// is then an error wrapping mapfile.ErrTruncated, not a crash, and every
+// leaf is made from a private copy of its text, so that a leaf always
+// belongs to the text it is filed under for reuse. (The snapshot may
+// still mix two versions of a file rewritten in place while being read;
+// the caller tells by hashing the data again afterwards.)
+func (ld *Loader) Parse(data []byte) (s *Snapshot, err error) {
 	if len(data) == 0 {
 		return ld.parse("")
 	}
-	return ld.parse(unsafe.String(&data[0], len(data)))
+	ld.data = data
+	defer func() { ld.data = nil }()
+	err = mapfile.Guard(data, func() error {
+		var err error
+		s, err = ld.parse(unsafe.String(&data[0], len(data)))
+		return err
+	})
+	if errors.Is(err, mapfile.ErrTruncated) {
+		return nil, fmt.Errorf("reading configuration: %w", err)
+	}
+	return s, err
 }
 
 // Forget drops the leaves kept for reuse; the next load makes all anew.
@@ -142,11 +168,14 @@ func (ld *Loader) parse(text string) (*Snapshot, error) {
 	if !ld.seeded {
 		ld.seed1, ld.seed2, ld.seeded = maphash.MakeSeed(), maphash.MakeSeed(), true
 	}
-	raw, err := tjson.ParseString(text, tjson.Options{Container: true, RawDepth: 2})
+	raw, err := tjson.ParseString(text, tjson.Options{Container: true, RawDepth: rawLeafDepth})
 	if err != nil {
 		return nil, errParse(err)
 	}
 	lm := &leafMaker{ld: ld, made: make(map[leafKey]uint32, len(ld.prev))}
+	if lm.pre, err = ld.prepare(guessLeaves(&raw)); err != nil {
+		return nil, err
+	}
 	w := walker{inPlace: true, leaves: lm}
 	w.path = w.pathBuf[:0]
 	doc, err := w.walk(configSchema, &raw)
@@ -177,6 +206,198 @@ type leafMaker struct {
 	enc    []byte
 	// madeNew counts the leaves made, not reused.
 	madeNew int
+	// pre are the leaves found or made ahead (prepare), by the address of
+	// their text.
+	pre map[*byte]preLeaf
+	// ahead is the walker of makeAhead, kept to save allocating one per
+	// leaf.
+	ahead walker
+	// text is the private copy of the text a leaf is made from.
+	text []byte
+	// scalars holds the strings of what the walk reads from a container
+	// as a scalar (they come from the private copy).
+	scalars arena
+}
+
+// preLeaf is a leaf found or made ahead of the walk.
+type preLeaf struct {
+	k leafKey
+	l *leaf
+	// fresh is true for a leaf made, false for one reused.
+	fresh bool
+}
+
+// Making leaves in parallel.
+//
+// The leaves of a load are independent of each other, so when many are
+// new (the first load, or a config rewritten throughout) they are made
+// ahead by one worker per CPU. Which type each leaf is read as is
+// guessed from the skeleton before the walk (a map's element type, a
+// record field's type); the walk then finds them made, or makes what
+// the guess missed. A leaf that fails is left to the walk, which reports
+// the error where the sequential reading would.
+
+// leafJob is a container to be made into a leaf ahead of the walk.
+type leafJob struct {
+	t    *schemaType
+	text string
+}
+
+// minParallelLeaves is the number of new leaves below which making them
+// ahead is not worth starting workers.
+const minParallelLeaves = 256
+
+// guessLeaves lists the Raw containers of the lazily parsed document
+// raw with the type the walk will likely read each as.
+func guessLeaves(raw *tjson.Value) []leafJob {
+	n := 0
+	for i := range objMembers(raw) {
+		n += len(raw.Obj[i].Val.Obj)
+	}
+	jobs := make([]leafJob, 0, n)
+	for i := range objMembers(raw) {
+		m := &raw.Obj[i]
+		fi, ok := configSchema.index[m.Key]
+		if !ok || fi < 0 || m.Val.Kind != tjson.Object {
+			continue
+		}
+		ft := configSchema.fields[fi].typ
+		for j := range m.Val.Obj {
+			mm := &m.Val.Obj[j]
+			if mm.Val.Kind != tjson.Raw {
+				continue
+			}
+			switch ft.kind {
+			case kMap:
+				jobs = append(jobs, leafJob{ft.elem, mm.Val.Str})
+			case kObject:
+				if fj, ok := ft.index[mm.Key]; ok && fj >= 0 {
+					jobs = append(jobs, leafJob{ft.fields[fj].typ, mm.Val.Str})
+				}
+			}
+		}
+	}
+	return jobs
+}
+
+// prepare finds the leaves of jobs that the last load had, and makes the
+// others, in parallel when there are many. It returns them by the address
+// of their text.
+func (ld *Loader) prepare(jobs []leafJob) (map[*byte]preLeaf, error) {
+	pre := make(map[*byte]preLeaf, len(jobs))
+	type todoJob struct {
+		k    leafKey
+		text string
+	}
+	var todo []todoJob
+	for _, j := range jobs {
+		if j.text == "" {
+			continue
+		}
+		k := ld.key(j.t, j.text)
+		if l, ok := ld.prev[k]; ok {
+			pre[unsafe.StringData(j.text)] = preLeaf{k: k, l: l}
+			continue
+		}
+		todo = append(todo, todoJob{k, j.text})
+	}
+	workers := runtime.GOMAXPROCS(0)
+	if len(todo) < minParallelLeaves || workers < 2 {
+		// The walk makes them.
+		return pre, nil
+	}
+	// Workers take batches of jobs in turn; each yields after a batch,
+	// so that the query path gets a CPU at once when it needs one.
+	const batch = 32
+	var next atomic.Int64
+	made := make([]preLeaf, len(todo))
+	var wg sync.WaitGroup
+	var faulted atomic.Bool
+	for range workers {
+		wg.Go(func() {
+			lm := &leafMaker{ld: ld}
+			err := mapfile.Guard(ld.data, func() error {
+				for !faulted.Load() {
+					start := int(next.Add(batch)) - batch
+					if start >= len(todo) {
+						return nil
+					}
+					for i := start; i < min(start+batch, len(todo)); i++ {
+						k, l := lm.makeAhead(todo[i].k.t, todo[i].text)
+						made[i] = preLeaf{k: k, l: l, fresh: true}
+					}
+					runtime.Gosched()
+				}
+				return nil
+			})
+			if err != nil {
+				faulted.Store(true)
+			}
+		})
+	}
+	wg.Wait()
+	if faulted.Load() {
+		return nil, mapfile.ErrTruncated
+	}
+
+	for i, j := range todo {
+		if made[i].l != nil {
+			pre[unsafe.StringData(j.text)] = made[i]
+		}
+	}
+	return pre, nil
+}
+
+// makeAhead makes the leaf of text read as t, or returns nil when the
+// text makes no leaf or fails to (the walk then deals with it).
+func (lm *leafMaker) makeAhead(t *schemaType, text string) (leafKey, *leaf) {
+	text = lm.private(text)
+	k := lm.ld.key(t, text)
+	tree, err := lm.parser.ParseString(text, tjson.Options{})
+	if err != nil {
+		return k, nil
+	}
+	// The walker as the sequential walk has it at a leaf: two levels
+	// deep, which counts toward the nesting limit.
+	w := &lm.ahead
+	*w = walker{inPlace: true, depth: rawLeafDepth}
+	w.path = w.pathBuf[:0]
+	out, err := w.walk(t, &tree)
+	if err != nil || !isLeafValue(&out) {
+		return k, nil
+	}
+	return k, lm.makeLeaf(t, &out)
+}
+
+// private returns a copy of text in the leaf maker's scratch memory,
+// valid until the next call: what a leaf is made from cannot change
+// while it is (see Loader.Parse).
+func (lm *leafMaker) private(text string) string {
+	if len(text) == 0 {
+		return ""
+	}
+	lm.text = append(lm.text[:0], text...)
+	return unsafe.String(&lm.text[0], len(lm.text))
+}
+
+// rawLeafDepth is the depth of the Raw containers (tjson's RawDepth), and
+// the walker's depth when it reaches one.
+const rawLeafDepth = 2
+
+// isLeafValue reports whether a normalized value is kept as a leaf: a
+// container that is not empty.
+func isLeafValue(v *tjson.Value) bool {
+	return (v.Kind == tjson.Object || v.Kind == tjson.Array) && (len(v.Obj) > 0 || len(v.Arr) > 0)
+}
+
+// key returns the key of text read as t.
+func (ld *Loader) key(t *schemaType, text string) leafKey {
+	return leafKey{
+		t:  t,
+		h1: maphash.String(ld.seed1, text),
+		h2: maphash.String(ld.seed2, text),
+		n:  len(text),
+	}
 }
 
 // walkRaw reads the container text v (a Raw value) as a t: a leaf, or,
@@ -187,19 +408,25 @@ func (w *walker) walkRaw(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 	if lm == nil {
 		return tjson.Value{}, w.errorf("internal error: unread text")
 	}
-	k := leafKey{
-		t:  t,
-		h1: maphash.String(lm.ld.seed1, v.Str),
-		h2: maphash.String(lm.ld.seed2, v.Str),
-		n:  len(v.Str),
+	// Found ahead (prepare), the common case: no hashing again.
+	if r, ok := lm.pre[unsafe.StringData(v.Str)]; ok && r.k.t == t && r.k.n == len(v.Str) {
+		if i, ok := lm.made[r.k]; ok {
+			return lm.value(i), nil
+		}
+		if r.fresh {
+			lm.madeNew++
+		}
+		return lm.add(r.k, r.l), nil
 	}
+	text := lm.private(v.Str)
+	k := lm.ld.key(t, text)
 	if i, ok := lm.made[k]; ok {
 		return lm.value(i), nil
 	}
 	if l, ok := lm.ld.prev[k]; ok {
 		return lm.add(k, l), nil
 	}
-	tree, err := lm.parser.ParseString(v.Str, tjson.Options{})
+	tree, err := lm.parser.ParseString(text, tjson.Options{})
 	if err != nil {
 		// The text was checked with the rest of the file.
 		return tjson.Value{}, w.errorf("internal error: %v", err)
@@ -208,14 +435,12 @@ func (w *walker) walkRaw(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 	if err != nil {
 		return tjson.Value{}, err
 	}
-	switch out.Kind {
-	case tjson.Object, tjson.Array:
-		if len(out.Obj) == 0 && len(out.Arr) == 0 {
+	if !isLeafValue(&out) {
+		if out.Kind == tjson.Object || out.Kind == tjson.Array {
 			return tjson.Value{Kind: out.Kind}, nil
 		}
-	default:
-		// A scalar: its strings are copied out when the skeleton is.
-		return out, nil
+		// A scalar, whose strings may be the private copy's.
+		return lm.scalars.detach(&out), nil
 	}
 	lm.madeNew++
 	return lm.add(k, lm.makeLeaf(t, &out)), nil

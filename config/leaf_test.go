@@ -295,3 +295,76 @@ func FuzzLoader(f *testing.F) {
 		checkAgainstReference(t, &warm, data, false)
 	})
 }
+
+// fingerprint encodes everything a snapshot answers from.
+func fingerprint(s *Snapshot) []byte {
+	out := tjson.Marshal(&s.doc)
+	out = fmt.Appendf(out, "\n%d %d %d %s %s %s %s", s.Version(), s.Serial(), s.ClusterSerial(),
+		s.NodePipListJSON(), s.McPipListJSON(), s.DataCollectorsJSON(), s.MasterNameJSON())
+	for _, n := range s.Nodes() {
+		a, e := n.DRBD()
+		out = fmt.Appendf(out, "\nnode %q %q %q %q %v %v %v %d %s %s ", n.Key, n.UUID, n.Name, n.PrimaryIP,
+			n.MasterCandidate, n.Offline, n.Drained, n.Serial, a, e)
+		out = n.AppendInstancesJSON(out)
+	}
+	for _, inst := range s.Instances() {
+		out = fmt.Appendf(out, "\ninstance %q %q %q %v %d %q %v %s ", inst.Key, inst.UUID, inst.Name, inst.HasName,
+			inst.Serial, inst.Primary, inst.HasPrimary, inst.JSON())
+		var e string
+		out, e = inst.AppendDisks(out)
+		out = append(out, e...)
+		for _, nic := range inst.facts.nics {
+			link := nic.link
+			if !nic.hasLink {
+				l, _ := s.DefaultLink()
+				link = string(l)
+			}
+			out = fmt.Appendf(out, " %s %s %s", link, s.InstancesIPsJSON([]byte(link)), s.NodePipByInstanceIP([]byte(link), []byte(nic.ip)))
+		}
+	}
+	return out
+}
+
+// TestSnapshotKeepsNoData overwrites the text a snapshot was loaded from:
+// nothing it answers may change (a mapped config.data is unmapped after
+// the load).
+func TestSnapshotKeepsNoData(t *testing.T) {
+	o := clustergen.Default()
+	o.Nodes, o.Instances = 12, 200 // enough leaves to make them in parallel
+	o.NonASCII = true
+	gen, _, err := clustergen.Generate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	texts := testTexts(t)
+	for name, text := range map[string][]byte{"rich": texts["rich.json"], "rich indented": texts["rich.json indented"], "generated": gen} {
+		t.Run(name, func(t *testing.T) {
+			want, err := Parse(text)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, warm := range []bool{false, true} {
+				var ld Loader
+				if warm {
+					if _, err := ld.Parse(text); err != nil {
+						t.Fatal(err)
+					}
+				}
+				buf := bytes.Clone(text)
+				s, err := ld.Parse(buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range buf {
+					buf[i] = 'X'
+				}
+				if ld.Stats().Made == 0 && !warm || ld.Stats().Made != 0 && warm {
+					t.Errorf("warm %v: made %d leaves", warm, ld.Stats().Made)
+				}
+				if got, w := fingerprint(s), fingerprint(want); !bytes.Equal(got, w) {
+					t.Fatalf("warm %v: answers changed with the text:\n%.300s\nwant\n%.300s", warm, got, w)
+				}
+			}
+		})
+	}
+}

@@ -88,11 +88,11 @@ func (s *Snapshot) primaryIPOf(iname string) []byte {
 	if !ok || !inst.HasPrimary {
 		return nil
 	}
-	n, lerr := s.Node([]byte(inst.Primary))
+	n, lerr := s.node(inst.Primary)
 	if lerr != nil {
 		return nil
 	}
-	return tjson.AppendString(nil, n.PrimaryIP)
+	return n.pipJSON
 }
 
 // DefaultLink returns cluster.nicparams["default"].link and whether the

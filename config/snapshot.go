@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
+	"sync"
 
 	"github.com/goconfd/goconfd/internal/hs"
 	"github.com/goconfd/goconfd/internal/tjson"
@@ -70,6 +71,8 @@ type Node struct {
 	Drained         bool
 	Serial          int64
 
+	// nameJSON and pipJSON are the name and primary IP, encoded.
+	nameJSON, pipJSON []byte
 	// drbdJSON is the NODE_DRBD answer, or drbdErr its error text.
 	drbdJSON []byte
 	drbdErr  string
@@ -217,15 +220,25 @@ func (s *Snapshot) Node(q []byte) (*Node, *LookupError) {
 	return lookup("Node", q, s.nodeByKey, s.nodeByName, s.nodePartial)
 }
 
+// node is Node for a name held in a string.
+func (s *Snapshot) node(q string) (*Node, *LookupError) {
+	return lookup("Node", q, s.nodeByKey, s.nodeByName, s.nodePartial)
+}
+
 // Instance looks an instance up as Ganeti's getInstance does: by key,
 // then by name (instances without a name are not found by name).
 func (s *Snapshot) Instance(q []byte) (*Instance, *LookupError) {
 	return lookup("Instance", q, s.instByKey, s.instByName, s.instPartial)
 }
 
+// instance is Instance for a name held in a string.
+func (s *Snapshot) instance(q string) (*Instance, *LookupError) {
+	return lookup("Instance", q, s.instByKey, s.instByName, s.instPartial)
+}
+
 // lookup is Ganeti's getItem' then getItem over the indexes of one kind:
 // exact key, exact name, then the only name q is a dotted prefix of.
-func lookup[T any](kind string, q []byte, byKey, byName, partial map[string]*T) (*T, *LookupError) {
+func lookup[T any, S ~string | ~[]byte](kind string, q S, byKey, byName, partial map[string]*T) (*T, *LookupError) {
 	if item, ok := byKey[string(q)]; ok {
 		return item, nil
 	}
@@ -295,10 +308,14 @@ func (s *Snapshot) build() {
 	disks := member(d, "disks")
 	s.buildInstances(member(d, "instances"), disks)
 	s.buildMaster(&cluster)
-	s.nicLinks = buildNicLinks(s, &cluster)
-	s.buildDRBD()
+	// Three independent steps over what is built so far; each writes its
+	// own fields.
+	var wg sync.WaitGroup
+	wg.Go(func() { s.nicLinks = buildNicLinks(s, &cluster) })
+	wg.Go(s.buildDRBD)
 	s.buildNodeInstances(disks)
 	s.dataCollectorsJSON = dataCollectorsJSON(&cluster)
+	wg.Wait()
 }
 
 // leaf returns the leaf of an Encoded value, or nil.
@@ -376,6 +393,14 @@ func (s *Snapshot) buildNodes(nodes *tjson.Value) {
 		s.nodeByKey[n.Key] = n
 	}
 	slices.SortFunc(s.nodes, func(a, b *Node) int { return cmp.Compare(a.Key, b.Key) })
+	var enc []byte
+	for _, n := range s.nodes {
+		start := len(enc)
+		enc = tjson.AppendString(enc, n.Name)
+		mid := len(enc)
+		enc = tjson.AppendString(enc, n.PrimaryIP)
+		n.nameJSON, n.pipJSON = enc[start:mid:mid], enc[mid:len(enc):len(enc)]
+	}
 	// M.mapKeys keeps the value of the greatest original key when names
 	// collide: the nodes are in ascending key order, so later wins.
 	for _, n := range s.nodes {
@@ -475,7 +500,7 @@ func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
 	// INSTANCE_DISKS: getInstDisks looks the instance up again by its own
 	// uuid member and then every disk by exact key.
 	for _, inst := range s.instances {
-		owner, lerr := s.Instance([]byte(inst.UUID))
+		owner, lerr := s.instance(inst.UUID)
 		if lerr != nil {
 			inst.disksErr = "Could not retrieve disks: " + lerr.Error()
 			continue
@@ -506,7 +531,7 @@ func (s *Snapshot) diskLeaf(v *tjson.Value) *leaf {
 
 func (s *Snapshot) buildMaster(cluster *tjson.Value) {
 	s.master.ip = strMember(cluster, "master_ip")
-	n, lerr := s.Node([]byte(strMember(cluster, "master_node")))
+	n, lerr := s.node(strMember(cluster, "master_node"))
 	s.master.node, s.master.err = n, lerr
 	if n != nil {
 		s.master.nameJSON = tjson.AppendString(nil, n.Name)
@@ -531,9 +556,9 @@ func (s *Snapshot) buildDRBD() {
 		for idx, d := range inst.disks {
 			for _, dev := range d.disk.devices {
 				add := func(node, peer string, minor int64) {
-					role := "secondary"
+					role := `"secondary"`
 					if inst.HasPrimary && inst.Primary == node {
-						role = "primary"
+						role = `"primary"`
 					}
 					rows[node] = append(rows[node], row{minor, inst.Name, "disk/" + strconv.Itoa(idx), role, peer})
 				}
@@ -549,13 +574,13 @@ func (s *Snapshot) buildDRBD() {
 		var self *Node
 		if len(rows[n.UUID]) > 0 {
 			var lerr *LookupError
-			if self, lerr = s.Node([]byte(n.UUID)); lerr != nil {
+			if self, lerr = s.node(n.UUID); lerr != nil {
 				n.drbdErr = lerr.Error()
 				continue
 			}
 		}
 		for _, r := range rows[n.UUID] {
-			peer, lerr := s.Node([]byte(r.peerID))
+			peer, lerr := s.node(r.peerID)
 			if lerr != nil {
 				n.drbdErr = lerr.Error()
 				break
@@ -564,7 +589,7 @@ func (s *Snapshot) buildDRBD() {
 				out = append(out, ',')
 			}
 			out = append(out, '[')
-			out = tjson.AppendString(out, self.Name)
+			out = append(out, self.nameJSON...)
 			out = append(out, ',')
 			out = strconv.AppendInt(out, r.minor, 10)
 			out = append(out, ',')
@@ -572,9 +597,9 @@ func (s *Snapshot) buildDRBD() {
 			out = append(out, ',')
 			out = tjson.AppendString(out, r.disk)
 			out = append(out, ',')
-			out = tjson.AppendString(out, r.role)
+			out = append(out, r.role...)
 			out = append(out, ',')
-			out = tjson.AppendString(out, peer.Name)
+			out = append(out, peer.nameJSON...)
 			out = append(out, ']')
 		}
 		if n.drbdErr == "" {

@@ -28,18 +28,33 @@ const benchSerial = 1000000
 var benchConfigs sync.Map // size → []byte
 
 func benchConfig(b *testing.B, size int) []byte {
-	if v, ok := benchConfigs.Load(size); ok {
+	return benchConfigSeed(b, size, 0)
+}
+
+// benchConfigSeed is benchConfig with another seed: a cluster of the same
+// size that shares nothing with the first.
+func benchConfigSeed(b *testing.B, size int, seed uint64) []byte {
+	type key struct {
+		size int
+		seed uint64
+	}
+	if v, ok := benchConfigs.Load(key{size, seed}); ok {
 		return v.([]byte)
 	}
 	o := clustergen.Default()
 	o.Nodes = 0
 	o.TargetSize = size
 	o.ClusterSerial = benchSerial
+	if seed != 0 {
+		o.Seed = 1000 + seed
+		o.ClusterName = "other.example.org"
+		o.Domain = "other.example.org"
+	}
 	data, _, err := clustergen.Generate(o)
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchConfigs.Store(size, data)
+	benchConfigs.Store(key{size, seed}, data)
 	return data
 }
 
@@ -160,6 +175,7 @@ func benchReload(b *testing.B, size int) {
 		b.Fatal(err)
 	}
 	waitFor(benchSerial)
+	coldLoad := l.Status().LastLoadDuration
 	h1 := liveHeap()
 	snap := int64(h1) - int64(h0)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -240,6 +256,42 @@ func benchReload(b *testing.B, size int) {
 	close(stop)
 	<-sampled
 	maxHeapMB := float64(int64(peak.Load())-int64(h0)) / (1 << 20)
+
+	// Memory again, for a version that shares nothing with the served
+	// one (another cluster of the same size): nothing is reused.
+	other := benchConfigSeed(b, size, 1)
+	if err := os.WriteFile(path+".tmp", other, 0o640); err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(max(DefaultMinInterval, 2*l.Status().LastLoadDuration) + 20*time.Millisecond)
+	h1 = liveHeap()
+	peak.Store(0)
+	stop = make(chan struct{})
+	sampled = make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			if h := heapBytes(); h > peak.Load() {
+				peak.Store(h)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(500 * time.Microsecond):
+			}
+		}
+	}()
+	loads := l.Status().Loads
+	if err := os.Rename(path+".tmp", path); err != nil {
+		b.Fatal(err)
+	}
+	for l.Status().Loads == loads {
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	<-sampled
+	fullPeakMB := float64(int64(peak.Load())-int64(h1)) / (1 << 20)
+	fullLoad := l.Status().LastLoadDuration
 	slices.Sort(lat)
 	slices.Sort(load)
 	slices.Sort(cpu)
@@ -253,7 +305,13 @@ func benchReload(b *testing.B, size int) {
 	b.ReportMetric(peakMB, "peak-MB")
 	b.ReportMetric((peakMB-snapMB)/fileMB, "extra-x-file")
 	b.ReportMetric(maxHeapMB, "max-heap-MB")
+	b.ReportMetric(float64(coldLoad.Microseconds())/1000, "cold-load-ms")
+	b.ReportMetric(float64(fullLoad.Microseconds())/1000, "full-load-ms")
+	b.ReportMetric(fullPeakMB, "full-peak-MB")
+	b.ReportMetric(fullPeakMB/fileMB, "full-peak-x-file")
 	b.Logf("%.1f MB config, %d renames: latency p50 %v p99 %v (CPU p50 %v); load p50 %v; snapshot %.0f MB; heap growth during a reload %.0f MB (%.1f× the file beyond the new snapshot); heap at most %.0f MB over all renames",
 		fileMB, len(lat), pct(lat, 0.5).Round(time.Microsecond), pct(lat, 0.99).Round(time.Microsecond), pct(cpu, 0.5).Round(time.Microsecond),
 		pct(load, 0.5).Round(time.Microsecond), snapMB, peakMB, (peakMB-snapMB)/fileMB, maxHeapMB)
+	b.Logf("%.1f MB config: first load %v; a version sharing nothing with the served one loads in %v, the heap growing by %.0f MB (%.1f× the file, new snapshot included)",
+		fileMB, coldLoad.Round(time.Microsecond), fullLoad.Round(time.Microsecond), fullPeakMB, fullPeakMB/fileMB)
 }

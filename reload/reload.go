@@ -56,6 +56,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 
 	"github.com/goconfd/goconfd/config"
+	"github.com/goconfd/goconfd/internal/mapfile"
 )
 
 // Defaults of the Config durations.
@@ -175,6 +176,9 @@ type Status struct {
 
 	// Checks counts the times config.data's content was read and hashed.
 	Checks uint64
+	// ReadRaces counts the reads of config.data that another process
+	// rewrote in place meanwhile; each is read again.
+	ReadRaces uint64
 
 	// KeyChanges counts the hmac.key contents published after the first.
 	KeyChanges uint64
@@ -196,6 +200,9 @@ type Loader struct {
 	// file apart by their stat; tests replace them.
 	newWatcher func(dirs []string) (watcher, error)
 	identify   func(os.FileInfo) fileID
+	// afterRead, when set, runs between reading a new content and
+	// parsing it (tests rewrite the file there).
+	afterRead func()
 
 	// mu is held for a check, so that LoadNow and Run never interleave.
 	mu   sync.Mutex
@@ -549,13 +556,19 @@ func (l *Loader) checkConfig(now time.Time, read, settle bool) work {
 	l.setStatus(func(s *Status) { s.Checks++ })
 
 	start := time.Now()
-	var data []byte
+	// The content is mapped, not copied, when it is large (see
+	// internal/mapfile); file is nil until it is read.
+	var file *mapfile.File
+	defer func() { file.Close() }()
 	var sum uint64
 	if same {
 		sum, err = l.hashFile()
 	} else {
-		data, err = os.ReadFile(l.cfg.Path)
-		sum = maphash.Bytes(l.seed, data)
+		file, sum, err = l.readFile()
+	}
+	if errors.Is(err, mapfile.ErrTruncated) {
+		l.readRace()
+		return hashed
 	}
 	if err != nil {
 		l.readFailed(err)
@@ -576,14 +589,18 @@ func (l *Loader) checkConfig(now time.Time, read, settle bool) work {
 		l.publishGood(false, 0, 0)
 		return hashed
 	}
-	if data == nil {
-		if data, err = os.ReadFile(l.cfg.Path); err != nil {
+	if file == nil {
+		// The file may have changed since it was hashed: what counts is
+		// what is read.
+		file, sum, err = l.readFile()
+		if errors.Is(err, mapfile.ErrTruncated) {
+			l.readRace()
+			return hashed
+		}
+		if err != nil {
 			l.readFailed(err)
 			return hashed
 		}
-		// The file may have changed since it was hashed: what counts is
-		// what was read.
-		sum = maphash.Bytes(l.seed, data)
 		if st.good != nil && sum == st.goodSum {
 			st.sum, st.haveSum, st.confirming = sum, true, false
 			l.publishGood(false, 0, 0)
@@ -591,10 +608,29 @@ func (l *Loader) checkConfig(now time.Time, read, settle bool) work {
 		}
 	}
 	st.sum, st.haveSum, st.confirming = sum, true, false
-	size := int64(len(data))
-	snap, err := l.loader.Parse(data)
-	data = nil // the snapshot keeps no part of it
+	size := int64(len(file.Data))
+	if l.afterRead != nil {
+		l.afterRead()
+	}
+	snap, err := l.loader.Parse(file.Data)
+	if !errors.Is(err, mapfile.ErrTruncated) {
+		// A mapping shows a rewrite in place at once: the content must
+		// be the same after the load as before, or the snapshot may mix
+		// two versions.
+		var after uint64
+		if gerr := mapfile.Guard(file.Data, func() error {
+			after = maphash.Bytes(l.seed, file.Data)
+			return nil
+		}); gerr != nil || after != sum {
+			err = mapfile.ErrTruncated
+		}
+	}
+	file.Close()
 	dur := time.Since(start)
+	if errors.Is(err, mapfile.ErrTruncated) {
+		l.readRace()
+		return parsed
+	}
 	if err != nil {
 		err = fmt.Errorf("%s: %w", l.cfg.Path, err)
 		if settle && l.cfg.Settle > 0 {
@@ -615,6 +651,33 @@ func (l *Loader) checkConfig(now time.Time, read, settle bool) work {
 		runtime.GC()
 	}
 	return parsed
+}
+
+// readFile reads config.data (mapping it when it is large) and hashes
+// it. A mapped file truncated meanwhile is mapfile.ErrTruncated.
+func (l *Loader) readFile() (*mapfile.File, uint64, error) {
+	file, err := mapfile.Open(l.cfg.Path)
+	if err != nil {
+		return nil, 0, err
+	}
+	var sum uint64
+	if err := mapfile.Guard(file.Data, func() error {
+		sum = maphash.Bytes(l.seed, file.Data)
+		return nil
+	}); err != nil {
+		file.Close()
+		return nil, 0, err
+	}
+	return file, sum, nil
+}
+
+// readRace notes that config.data changed while it was read (rewritten
+// in place): nothing is published, and the next check reads it again
+// (the writer's events, or the safety check within a second).
+func (l *Loader) readRace() {
+	l.conf.haveSum, l.conf.confirming = false, false
+	l.setStatus(func(s *Status) { s.ReadRaces++ })
+	l.log.Info("config file changed while being read; reading it again", "path", l.cfg.Path)
 }
 
 // hashFile hashes config.data's content without keeping it.

@@ -438,14 +438,18 @@ func (s *Scanner) skip(depth int) error {
 			if err := s.skipString(); err != nil {
 				return err
 			}
-			if err := s.space(); err != nil {
-				return err
+			if s.maybeSpace() {
+				if err := s.SkipSpace(); err != nil {
+					return err
+				}
 			}
 			if err := s.Expect(':'); err != nil {
 				return err
 			}
-			if err := s.space(); err != nil {
-				return err
+			if s.maybeSpace() {
+				if err := s.SkipSpace(); err != nil {
+					return err
+				}
 			}
 		}
 		// Scalars inline; containers recurse.
@@ -466,20 +470,27 @@ func (s *Scanner) skip(depth int) error {
 			return err
 		}
 		// Next, with the common case (no white space) first.
-		if err := s.space(); err != nil {
-			return err
+		if s.maybeSpace() {
+			if err := s.SkipSpace(); err != nil {
+				return err
+			}
 		}
 		if s.pos < len(s.buf) {
 			switch s.buf[s.pos] {
 			case ',':
 				s.pos++
-				if err := s.space(); err != nil {
-					return err
+				if s.maybeSpace() {
+					if err := s.SkipSpace(); err != nil {
+						return err
+					}
 				}
 				continue
 			case close:
 				s.pos++
-				return s.space()
+				if s.maybeSpace() {
+					return s.SkipSpace()
+				}
+				return nil
 			}
 		}
 		_, err = s.Next(close)
@@ -487,15 +498,20 @@ func (s *Scanner) skip(depth int) error {
 	}
 }
 
-// space is SkipSpace with the common case, no white space, inlined.
-func (s *Scanner) space() error {
-	if s.pos < len(s.buf) {
-		if c := s.buf[s.pos]; c > ' ' && c < 0x80 {
-			return nil
-		}
-	}
-	return s.SkipSpace()
+// maybeSpace reports whether white space may come next: the common case
+// of none is a byte test, which inlines.
+func (s *Scanner) maybeSpace() bool {
+	return s.pos >= len(s.buf) || s.buf[s.pos] <= ' ' || s.buf[s.pos] >= 0x80
 }
+
+// plainChar marks the bytes a string holds as they are, with nothing to
+// check: printable ASCII except '"' and '\\'.
+var plainChar = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // skipString validates a string like ReadString but keeps nothing.
 func (s *Scanner) skipString() error {
@@ -504,19 +520,16 @@ func (s *Scanner) skipString() error {
 		return ErrString
 	}
 	i := s.pos + 1
-	for i < len(b) {
-		// Eight plain characters at a time.
-		for i+8 <= len(b) {
-			_ = b[i+7]
-			w := uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
-				uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
-			if needsEscape(w) {
-				break
-			}
-			i += 8
+	for {
+		// Plain characters, four at a time, then one at a time.
+		for i+4 <= len(b) && plainChar[b[i]] && plainChar[b[i+1]] && plainChar[b[i+2]] && plainChar[b[i+3]] {
+			i += 4
+		}
+		for i < len(b) && plainChar[b[i]] {
+			i++
 		}
 		if i >= len(b) {
-			break
+			return ErrString
 		}
 		c := b[i]
 		switch {
@@ -545,8 +558,6 @@ func (s *Scanner) skipString() error {
 			default:
 				return ErrString
 			}
-		case c < 0x80:
-			i++
 		default:
 			_, n, err := s.char(i)
 			if err != nil {
@@ -555,7 +566,6 @@ func (s *Scanner) skipString() error {
 			i += n
 		}
 	}
-	return ErrString
 }
 
 // SyntaxError is a parse error with the byte offset where it happened.
