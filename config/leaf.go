@@ -36,15 +36,18 @@ import (
 // that instance's leaf is made again, and the new snapshot shares every
 // other leaf with the live one.
 
-// leafKey identifies a leaf: the type it was read as and its text.
-type leafKey struct {
-	t      *schemaType
+// textHash identifies a container's text: two independent 64-bit hashes
+// and its length.
+type textHash struct {
 	h1, h2 uint64
 	n      int
 }
 
 // leaf is one container below the skeleton.
 type leaf struct {
+	// t is the type it was read as, and h the hash of its text.
+	t *schemaType
+	h textHash
 	// enc is the normalized value, encoded.
 	enc []byte
 	// tree is the normalized value, kept (detached from the file) when
@@ -112,8 +115,9 @@ type drbdDevice struct {
 type Loader struct {
 	seed1, seed2 maphash.Seed
 	seeded       bool
-	// prev are the leaves of the last good load, by key.
-	prev  map[leafKey]*leaf
+	// prev are the leaves of the last good load, by the hash of their
+	// text. Every text there passed the syntax check at depth 2.
+	prev  map[textHash]*leaf
 	stats LoadStats
 	// data is what Parse reads, while it does.
 	data []byte
@@ -168,12 +172,24 @@ func (ld *Loader) parse(text string) (*Snapshot, error) {
 	if !ld.seeded {
 		ld.seed1, ld.seed2, ld.seeded = maphash.MakeSeed(), maphash.MakeSeed(), true
 	}
-	raw, err := tjson.ParseString(text, tjson.Options{Container: true, RawDepth: rawLeafDepth})
+	lm := &leafMaker{ld: ld}
+	raw, err := tjson.ParseString(text, tjson.Options{
+		Container: true,
+		RawDepth:  rawLeafDepth,
+		// The texts of the last good load passed the check: the same
+		// bytes are not checked again.
+		RawKnown: func(text string) bool {
+			h := ld.hash(text)
+			lm.raw = append(lm.raw, h)
+			_, ok := ld.prev[h]
+			return ok
+		},
+	})
 	if err != nil {
 		return nil, errParse(err)
 	}
-	lm := &leafMaker{ld: ld, made: make(map[leafKey]uint32, len(ld.prev))}
-	if lm.pre, err = ld.prepare(guessLeaves(&raw)); err != nil {
+	lm.leaves = make([]*leaf, len(lm.raw))
+	if lm.pre, err = ld.prepare(lm, guessLeaves(&raw)); err != nil {
 		return nil, err
 	}
 	w := walker{inPlace: true, leaves: lm}
@@ -186,29 +202,52 @@ func (ld *Loader) parse(text string) (*Snapshot, error) {
 	var a arena
 	s.doc = a.detach(&doc)
 	s.build()
-	prev := make(map[leafKey]*leaf, len(lm.made))
-	for k, i := range lm.made {
-		prev[k] = lm.leaves[i]
+	prev := make(map[textHash]*leaf, len(lm.leaves))
+	n := 0
+	for _, l := range lm.leaves {
+		if l != nil {
+			prev[l.h] = l
+			n++
+		}
 	}
 	ld.prev = prev
-	ld.stats = LoadStats{Leaves: len(lm.leaves), Made: lm.madeNew}
+	ld.stats = LoadStats{Leaves: n, Made: lm.madeNew}
 	return s, nil
+}
+
+// hash returns the hash of text.
+func (ld *Loader) hash(text string) textHash {
+	return textHash{
+		h1: maphash.String(ld.seed1, text),
+		h2: maphash.String(ld.seed2, text),
+		n:  len(text),
+	}
+}
+
+// reusable returns the last good load's leaf for a text with hash h read
+// as t, or nil.
+func (ld *Loader) reusable(t *schemaType, h textHash) *leaf {
+	if l := ld.prev[h]; l != nil && l.t == t {
+		return l
+	}
+	return nil
 }
 
 // leafMaker makes (or finds) the leaves of one load.
 type leafMaker struct {
 	ld *Loader
-	// made maps the keys of this load's leaves to their index in leaves,
-	// which Encoded values carry in Aux.
-	made   map[leafKey]uint32
+	// raw are the hashes of the texts of the Raw values, by their number
+	// (Value.Aux), and leaves their leaves once the walk has them (nil
+	// for a Raw value that makes none).
+	raw    []textHash
 	leaves []*leaf
+	// pre are the leaves found or made ahead of the walk (prepare), by
+	// Raw number.
+	pre    []preLeaf
 	parser tjson.Parser
 	enc    []byte
 	// madeNew counts the leaves made, not reused.
 	madeNew int
-	// pre are the leaves found or made ahead (prepare), by the address of
-	// their text.
-	pre map[*byte]preLeaf
 	// ahead is the walker of makeAhead, kept to save allocating one per
 	// leaf.
 	ahead walker
@@ -221,7 +260,6 @@ type leafMaker struct {
 
 // preLeaf is a leaf found or made ahead of the walk.
 type preLeaf struct {
-	k leafKey
 	l *leaf
 	// fresh is true for a leaf made, false for one reused.
 	fresh bool
@@ -241,6 +279,7 @@ type preLeaf struct {
 type leafJob struct {
 	t    *schemaType
 	text string
+	n    uint32 // its Raw number
 }
 
 // minParallelLeaves is the number of new leaves below which making them
@@ -269,10 +308,10 @@ func guessLeaves(raw *tjson.Value) []leafJob {
 			}
 			switch ft.kind {
 			case kMap:
-				jobs = append(jobs, leafJob{ft.elem, mm.Val.Str})
+				jobs = append(jobs, leafJob{ft.elem, mm.Val.Str, mm.Val.Aux})
 			case kObject:
 				if fj, ok := ft.index[mm.Key]; ok && fj >= 0 {
-					jobs = append(jobs, leafJob{ft.fields[fj].typ, mm.Val.Str})
+					jobs = append(jobs, leafJob{ft.fields[fj].typ, mm.Val.Str, mm.Val.Aux})
 				}
 			}
 		}
@@ -281,25 +320,17 @@ func guessLeaves(raw *tjson.Value) []leafJob {
 }
 
 // prepare finds the leaves of jobs that the last load had, and makes the
-// others, in parallel when there are many. It returns them by the address
-// of their text.
-func (ld *Loader) prepare(jobs []leafJob) (map[*byte]preLeaf, error) {
-	pre := make(map[*byte]preLeaf, len(jobs))
-	type todoJob struct {
-		k    leafKey
-		text string
-	}
-	var todo []todoJob
+// others, in parallel when there are many. It returns them by Raw
+// number.
+func (ld *Loader) prepare(lm *leafMaker, jobs []leafJob) ([]preLeaf, error) {
+	pre := make([]preLeaf, len(lm.raw))
+	var todo []leafJob
 	for _, j := range jobs {
-		if j.text == "" {
+		if l := ld.reusable(j.t, lm.raw[j.n]); l != nil {
+			pre[j.n] = preLeaf{l: l}
 			continue
 		}
-		k := ld.key(j.t, j.text)
-		if l, ok := ld.prev[k]; ok {
-			pre[unsafe.StringData(j.text)] = preLeaf{k: k, l: l}
-			continue
-		}
-		todo = append(todo, todoJob{k, j.text})
+		todo = append(todo, j)
 	}
 	workers := runtime.GOMAXPROCS(0)
 	if len(todo) < minParallelLeaves || workers < 2 {
@@ -310,21 +341,21 @@ func (ld *Loader) prepare(jobs []leafJob) (map[*byte]preLeaf, error) {
 	// so that the query path gets a CPU at once when it needs one.
 	const batch = 32
 	var next atomic.Int64
-	made := make([]preLeaf, len(todo))
 	var wg sync.WaitGroup
 	var faulted atomic.Bool
 	for range workers {
 		wg.Go(func() {
-			lm := &leafMaker{ld: ld}
+			w := &leafMaker{ld: ld}
 			err := mapfile.Guard(ld.data, func() error {
 				for !faulted.Load() {
 					start := int(next.Add(batch)) - batch
 					if start >= len(todo) {
 						return nil
 					}
-					for i := start; i < min(start+batch, len(todo)); i++ {
-						k, l := lm.makeAhead(todo[i].k.t, todo[i].text)
-						made[i] = preLeaf{k: k, l: l, fresh: true}
+					for _, j := range todo[start:min(start+batch, len(todo))] {
+						if l := w.makeAhead(j.t, j.text); l != nil {
+							pre[j.n] = preLeaf{l: l, fresh: true}
+						}
 					}
 					runtime.Gosched()
 				}
@@ -339,23 +370,16 @@ func (ld *Loader) prepare(jobs []leafJob) (map[*byte]preLeaf, error) {
 	if faulted.Load() {
 		return nil, mapfile.ErrTruncated
 	}
-
-	for i, j := range todo {
-		if made[i].l != nil {
-			pre[unsafe.StringData(j.text)] = made[i]
-		}
-	}
 	return pre, nil
 }
 
 // makeAhead makes the leaf of text read as t, or returns nil when the
 // text makes no leaf or fails to (the walk then deals with it).
-func (lm *leafMaker) makeAhead(t *schemaType, text string) (leafKey, *leaf) {
+func (lm *leafMaker) makeAhead(t *schemaType, text string) *leaf {
 	text = lm.private(text)
-	k := lm.ld.key(t, text)
 	tree, err := lm.parser.ParseString(text, tjson.Options{})
 	if err != nil {
-		return k, nil
+		return nil
 	}
 	// The walker as the sequential walk has it at a leaf: two levels
 	// deep, which counts toward the nesting limit.
@@ -364,9 +388,9 @@ func (lm *leafMaker) makeAhead(t *schemaType, text string) (leafKey, *leaf) {
 	w.path = w.pathBuf[:0]
 	out, err := w.walk(t, &tree)
 	if err != nil || !isLeafValue(&out) {
-		return k, nil
+		return nil
 	}
-	return k, lm.makeLeaf(t, &out)
+	return lm.makeLeaf(t, lm.ld.hash(text), &out)
 }
 
 // private returns a copy of text in the leaf maker's scratch memory,
@@ -390,42 +414,26 @@ func isLeafValue(v *tjson.Value) bool {
 	return (v.Kind == tjson.Object || v.Kind == tjson.Array) && (len(v.Obj) > 0 || len(v.Arr) > 0)
 }
 
-// key returns the key of text read as t.
-func (ld *Loader) key(t *schemaType, text string) leafKey {
-	return leafKey{
-		t:  t,
-		h1: maphash.String(ld.seed1, text),
-		h2: maphash.String(ld.seed2, text),
-		n:  len(text),
-	}
-}
-
 // walkRaw reads the container text v (a Raw value) as a t: a leaf, or,
 // for what makes no leaf (an empty container, or a container read as a
 // scalar), the normalized value itself.
 func (w *walker) walkRaw(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 	lm := w.leaves
-	if lm == nil {
+	if lm == nil || int(v.Aux) >= len(lm.raw) {
 		return tjson.Value{}, w.errorf("internal error: unread text")
 	}
-	// Found ahead (prepare), the common case: no hashing again.
-	if r, ok := lm.pre[unsafe.StringData(v.Str)]; ok && r.k.t == t && r.k.n == len(v.Str) {
-		if i, ok := lm.made[r.k]; ok {
-			return lm.value(i), nil
-		}
-		if r.fresh {
+	n := v.Aux
+	// Found or made ahead (prepare), the common case.
+	if p := lm.pre[n]; p.l != nil && p.l.t == t {
+		if p.fresh {
 			lm.madeNew++
 		}
-		return lm.add(r.k, r.l), nil
+		return lm.use(n, p.l), nil
+	}
+	if l := lm.ld.reusable(t, lm.raw[n]); l != nil {
+		return lm.use(n, l), nil
 	}
 	text := lm.private(v.Str)
-	k := lm.ld.key(t, text)
-	if i, ok := lm.made[k]; ok {
-		return lm.value(i), nil
-	}
-	if l, ok := lm.ld.prev[k]; ok {
-		return lm.add(k, l), nil
-	}
 	tree, err := lm.parser.ParseString(text, tjson.Options{})
 	if err != nil {
 		// The text was checked with the rest of the file.
@@ -443,29 +451,22 @@ func (w *walker) walkRaw(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 		return lm.scalars.detach(&out), nil
 	}
 	lm.madeNew++
-	return lm.add(k, lm.makeLeaf(t, &out)), nil
+	return lm.use(n, lm.makeLeaf(t, lm.ld.hash(text), &out)), nil
 }
 
-// value returns the skeleton's value for leaf i.
-func (lm *leafMaker) value(i uint32) tjson.Value {
-	l := lm.leaves[i]
-	return tjson.Value{Kind: tjson.Encoded, Str: unsafe.String(&l.enc[0], len(l.enc)), Aux: i}
-}
-
-// add records l as this load's leaf for k.
-func (lm *leafMaker) add(k leafKey, l *leaf) tjson.Value {
-	i := uint32(len(lm.leaves))
-	lm.leaves = append(lm.leaves, l)
-	lm.made[k] = i
-	return lm.value(i)
+// use records l as the leaf of Raw value n and returns the skeleton's
+// value for it.
+func (lm *leafMaker) use(n uint32, l *leaf) tjson.Value {
+	lm.leaves[n] = l
+	return tjson.Value{Kind: tjson.Encoded, Str: unsafe.String(&l.enc[0], len(l.enc)), Aux: n}
 }
 
 // makeLeaf makes the leaf of the normalized value v, a non-empty
 // container read as t. v's memory is the parser's and the file's: the
 // leaf copies what it keeps.
-func (lm *leafMaker) makeLeaf(t *schemaType, v *tjson.Value) *leaf {
+func (lm *leafMaker) makeLeaf(t *schemaType, h textHash, v *tjson.Value) *leaf {
 	lm.enc = tjson.AppendValue(lm.enc[:0], v)
-	l := &leaf{}
+	l := &leaf{t: t, h: h}
 	var strs []*string
 	switch t.facts {
 	case nodeFactsKind:

@@ -9,6 +9,7 @@
 package config
 
 import (
+	"bytes"
 	"cmp"
 	"slices"
 	"strconv"
@@ -98,6 +99,9 @@ type Instance struct {
 	// text.
 	disks    []*leaf
 	disksErr string
+	// ownDisks are the disks its disks member names, nil where one does
+	// not exist.
+	ownDisks []*leaf
 }
 
 type masterInfo struct {
@@ -299,7 +303,7 @@ func (s *Snapshot) build() {
 	// disks up by key.
 	s.indexBigObjects(d)
 	for _, l := range s.leaves {
-		if l.tree != nil {
+		if l != nil && l.tree != nil {
 			s.indexBigObjects(l.tree)
 		}
 	}
@@ -313,7 +317,7 @@ func (s *Snapshot) build() {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.nicLinks = buildNicLinks(s, &cluster) })
 	wg.Go(s.buildDRBD)
-	s.buildNodeInstances(disks)
+	s.buildNodeInstances()
 	s.dataCollectorsJSON = dataCollectorsJSON(&cluster)
 	wg.Wait()
 }
@@ -497,6 +501,19 @@ func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
 	}
 	s.instPartial = partialIndex(s.instByName)
 
+	// Each instance's disks member resolved once, by exact key; nil for
+	// a disk that does not exist.
+	for _, inst := range s.instances {
+		if len(inst.facts.disks) == 0 {
+			continue
+		}
+		inst.ownDisks = make([]*leaf, len(inst.facts.disks))
+		for i, key := range inst.facts.disks {
+			if dv, ok := s.get(disks, key); ok {
+				inst.ownDisks[i] = s.diskLeaf(dv)
+			}
+		}
+	}
 	// INSTANCE_DISKS: getInstDisks looks the instance up again by its own
 	// uuid member and then every disk by exact key.
 	for _, inst := range s.instances {
@@ -505,18 +522,16 @@ func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
 			inst.disksErr = "Could not retrieve disks: " + lerr.Error()
 			continue
 		}
-		list := make([]*leaf, 0, len(owner.facts.disks))
-		for _, key := range owner.facts.disks {
-			dv, ok := s.get(disks, key)
-			if !ok {
+		for i, d := range owner.ownDisks {
+			if d == nil {
 				inst.disksErr = "Could not retrieve disks: OpPrereqError " +
-					hs.ShowString("Disk uuid "+key+" not found") + " ECodeNoEnt"
-				list = nil
+					hs.ShowString("Disk uuid "+owner.facts.disks[i]+" not found") + " ECodeNoEnt"
 				break
 			}
-			list = append(list, s.diskLeaf(dv))
 		}
-		inst.disks = list
+		if inst.disksErr == "" {
+			inst.disks = owner.ownDisks
+		}
 	}
 }
 
@@ -544,9 +559,11 @@ func (s *Snapshot) buildMaster(cluster *tjson.Value) {
 // and its children, a row per DRBD device naming the node.
 func (s *Snapshot) buildDRBD() {
 	type row struct {
-		minor        int64
-		inst, disk   string
-		role, peerID string
+		minor   int64
+		inst    *Instance
+		disk    int
+		primary bool
+		peerID  string
 	}
 	rows := make(map[string][]row, len(s.nodes)) // by node uuid
 	for _, inst := range s.instances {
@@ -556,11 +573,8 @@ func (s *Snapshot) buildDRBD() {
 		for idx, d := range inst.disks {
 			for _, dev := range d.disk.devices {
 				add := func(node, peer string, minor int64) {
-					role := `"secondary"`
-					if inst.HasPrimary && inst.Primary == node {
-						role = `"primary"`
-					}
-					rows[node] = append(rows[node], row{minor, inst.Name, "disk/" + strconv.Itoa(idx), role, peer})
+					primary := inst.HasPrimary && inst.Primary == node
+					rows[node] = append(rows[node], row{minor, inst, idx, primary, peer})
 				}
 				add(dev.nodeA, dev.nodeB, dev.minorA)
 				if dev.nodeB != dev.nodeA {
@@ -569,23 +583,39 @@ func (s *Snapshot) buildDRBD() {
 			}
 		}
 	}
+	// Peers are few: look each up once.
+	peers := make(map[string]*Node, len(s.nodes))
+	var peerErr map[string]string
+	var out []byte
 	for _, n := range s.nodes {
-		out := []byte{'['}
-		var self *Node
-		if len(rows[n.UUID]) > 0 {
-			var lerr *LookupError
-			if self, lerr = s.node(n.UUID); lerr != nil {
-				n.drbdErr = lerr.Error()
-				continue
-			}
+		nrows := rows[n.UUID]
+		if len(nrows) == 0 {
+			n.drbdJSON = emptyListJSON
+			continue
 		}
-		for _, r := range rows[n.UUID] {
-			peer, lerr := s.node(r.peerID)
-			if lerr != nil {
-				n.drbdErr = lerr.Error()
+		self, lerr := s.node(n.UUID)
+		if lerr != nil {
+			n.drbdErr = lerr.Error()
+			continue
+		}
+		out = append(out[:0], '[')
+		for i, r := range nrows {
+			peer, ok := peers[r.peerID]
+			if !ok {
+				var lerr *LookupError
+				if peer, lerr = s.node(r.peerID); lerr != nil {
+					if peerErr == nil {
+						peerErr = make(map[string]string)
+					}
+					peerErr[r.peerID] = lerr.Error()
+				}
+				peers[r.peerID] = peer
+			}
+			if peer == nil {
+				n.drbdErr = peerErr[r.peerID]
 				break
 			}
-			if len(out) > 1 {
+			if i > 0 {
 				out = append(out, ',')
 			}
 			out = append(out, '[')
@@ -593,17 +623,19 @@ func (s *Snapshot) buildDRBD() {
 			out = append(out, ',')
 			out = strconv.AppendInt(out, r.minor, 10)
 			out = append(out, ',')
-			out = tjson.AppendString(out, r.inst)
-			out = append(out, ',')
-			out = tjson.AppendString(out, r.disk)
-			out = append(out, ',')
-			out = append(out, r.role...)
-			out = append(out, ',')
+			out = tjson.AppendString(out, r.inst.Name)
+			out = append(out, `,"disk/`...)
+			out = strconv.AppendInt(out, int64(r.disk), 10)
+			if r.primary {
+				out = append(out, `","primary",`...)
+			} else {
+				out = append(out, `","secondary",`...)
+			}
 			out = append(out, peer.nameJSON...)
 			out = append(out, ']')
 		}
 		if n.drbdErr == "" {
-			n.drbdJSON = append(out, ']')
+			n.drbdJSON = bytes.Clone(append(out, ']'))
 		}
 	}
 }
@@ -612,7 +644,7 @@ func (s *Snapshot) buildDRBD() {
 // getNodeInstances): primaries by primary_node; secondaries through the
 // top-level DRBD disks that exist, the "other" node of each being node B
 // when the primary is node A and node A otherwise.
-func (s *Snapshot) buildNodeInstances(disks *tjson.Value) {
+func (s *Snapshot) buildNodeInstances() {
 	byUUID := make(map[string][]*Node, len(s.nodes))
 	for _, n := range s.nodes {
 		byUUID[n.UUID] = append(byUUID[n.UUID], n)
@@ -625,12 +657,11 @@ func (s *Snapshot) buildNodeInstances(disks *tjson.Value) {
 			n.primaries = append(n.primaries, inst)
 		}
 		var seen []string // the "other" nodes so far; instances have few disks
-		for _, u := range inst.facts.disks {
-			dv, ok := s.get(disks, u)
-			if !ok {
+		for _, dl := range inst.ownDisks {
+			if dl == nil {
 				continue
 			}
-			d := s.diskLeaf(dv).disk
+			d := dl.disk
 			if !d.drbd || !d.hasNodes {
 				continue
 			}

@@ -113,6 +113,7 @@ func BenchmarkReload(b *testing.B) {
 	}{
 		{"256kB", 256 << 10}, // a cluster of about 130 instances
 		{"1MB", 1 << 20},
+		{"5MB", 5 << 20}, // "configs reach several megabytes"
 		{"10MB", 10 << 20},
 		{"50MB", 50 << 20},
 	} {

@@ -1,6 +1,7 @@
 package tjson
 
 import (
+	"bytes"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -21,8 +22,17 @@ type Options struct {
 	// errors at the same offsets, but comes back as a Raw value holding
 	// its text (without the white space after it), to be parsed later
 	// or not at all. A large document is thus read in two steps without
-	// ever holding its whole tree.
+	// ever holding its whole tree. A Raw value's Aux is its number, in
+	// document order, from 0.
 	RawDepth int
+	// RawKnown, when set, is called once with the text of every Raw
+	// container, in document order, before it is checked; it returns
+	// true when the caller has seen these exact bytes pass the check
+	// before, at the same depth, in which case they are not checked
+	// again. (The text is then found by matching brackets: text that
+	// does not check out can only be mistaken for text that does if it
+	// is the same bytes.)
+	RawKnown func(text string) bool
 }
 
 // Parse reads one JSON text as Text.JSON does: no white space before it,
@@ -77,6 +87,8 @@ func (pp *Parser) ParseString(text string, opt Options) (Value, error) {
 func (p *parser) parse(data []byte, src string, opt Options) (Value, error) {
 	p.src = src
 	p.rawDepth = opt.RawDepth
+	p.rawKnown = opt.RawKnown
+	p.rawCount = 0
 	s := &p.s
 	s.Reset(data, opt.Latin1)
 	if opt.Container {
@@ -104,8 +116,11 @@ func (p *parser) parse(data []byte, src string, opt Options) (Value, error) {
 type parser struct {
 	s   Scanner
 	src string
-	// rawDepth is Options.RawDepth.
+	// rawDepth and rawKnown are Options.RawDepth and RawKnown; rawCount
+	// counts the Raw values read.
 	rawDepth int
+	rawKnown func(string) bool
+	rawCount uint32
 	// buf holds the characters of a string that needs unescaping.
 	buf []byte
 
@@ -192,12 +207,11 @@ func (p *parser) str() (string, error) {
 		i := s.pos + 1
 	fast:
 		for i < len(b) {
-			// Eight plain characters at a time.
+			// Eight plain characters at a time (see Scanner.skipString).
 			for i+8 <= len(b) {
-				_ = b[i+7]
-				w := uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
-					uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
-				if needsEscape(w) {
+				c := b[i : i+8 : i+8]
+				if plainChar[c[0]]&plainChar[c[1]]&plainChar[c[2]]&plainChar[c[3]]&
+					plainChar[c[4]]&plainChar[c[5]]&plainChar[c[6]]&plainChar[c[7]] == 0 {
 					break
 				}
 				i += 8
@@ -327,17 +341,7 @@ func (p *parser) value(depth int) (Value, error) {
 		return Value{}, ErrDepth
 	}
 	if depth == p.rawDepth && depth > 0 {
-		start := s.pos
-		if err := s.skip(depth); err != nil {
-			return Value{}, err
-		}
-		// The text ends at the closing bracket: white space cannot hold
-		// one.
-		text := p.src[start:s.pos]
-		if i := strings.LastIndexAny(text, "]}"); i >= 0 {
-			text = text[:i+1]
-		}
-		return Value{Kind: Raw, Str: text}, nil
+		return p.raw(depth)
 	}
 	if k == Array {
 		empty, err := s.BeginArray()
@@ -416,4 +420,108 @@ func (p *parser) value(depth int) (Value, error) {
 			return Value{Kind: Object, Obj: obj}, nil
 		}
 	}
+}
+
+// raw reads the container at the current position, nested depth deep, as
+// a Raw value (Options.RawDepth).
+func (p *parser) raw(depth int) (Value, error) {
+	s := &p.s
+	start := s.pos
+	n := p.rawCount
+	p.rawCount++
+	asked := false
+	if p.rawKnown != nil {
+		if end, ok := matchBrackets(s.buf, start); ok {
+			text := p.src[start:end]
+			asked = true
+			if p.rawKnown(text) {
+				s.pos = end
+				if s.maybeSpace() {
+					if err := s.SkipSpace(); err != nil {
+						return Value{}, err
+					}
+				}
+				return Value{Kind: Raw, Str: text, Aux: n}, nil
+			}
+		}
+	}
+	if err := s.skip(depth); err != nil {
+		return Value{}, err
+	}
+	// The text ends at the closing bracket: white space cannot hold one.
+	text := p.src[start:s.pos]
+	if i := strings.LastIndexAny(text, "]}"); i >= 0 {
+		text = text[:i+1]
+	}
+	if p.rawKnown != nil && !asked {
+		p.rawKnown(text)
+	}
+	return Value{Kind: Raw, Str: text, Aux: n}, nil
+}
+
+// bracketClass sorts the bytes that matchBrackets stops at: 1 for '"', 2
+// for an opening bracket, 3 for a closing one.
+var bracketClass = func() (t [256]uint8) {
+	t['"'] = 1
+	t['['], t['{'] = 2, 2
+	t[']'], t['}'] = 3, 3
+	return t
+}()
+
+// matchBrackets returns the end of the array or object that starts at
+// b[start], found by counting brackets outside strings, without checking
+// anything else; ok is false when the brackets do not balance.
+func matchBrackets(b []byte, start int) (end int, ok bool) {
+	depth := 0
+	i := start
+	for i < len(b) {
+		// Eight bytes of nothing to count at a time.
+		for i+8 <= len(b) {
+			c := b[i : i+8 : i+8]
+			if bracketClass[c[0]]|bracketClass[c[1]]|bracketClass[c[2]]|bracketClass[c[3]]|
+				bracketClass[c[4]]|bracketClass[c[5]]|bracketClass[c[6]]|bracketClass[c[7]] != 0 {
+				break
+			}
+			i += 8
+		}
+		if i >= len(b) {
+			break
+		}
+		switch bracketClass[b[i]] {
+		case 0:
+			i++
+		case 1:
+			// A string: to the next '"' not escaped.
+			i++
+			for {
+				q := bytes.IndexByte(b[i:], '"')
+				if q < 0 {
+					return 0, false
+				}
+				i += q
+				// An odd run of backslashes before it escapes it.
+				bs := 0
+				for j := i - 1; j > start && b[j] == '\\'; j-- {
+					bs++
+				}
+				i++
+				if bs%2 == 0 {
+					break
+				}
+			}
+		case 2:
+			depth++
+			i++
+		case 3:
+			depth--
+			i++
+			if depth == 0 {
+				return i, true
+			}
+			if depth < 0 {
+				return 0, false
+			}
+		}
+	}
+	return 0, false
 }

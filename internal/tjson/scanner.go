@@ -506,9 +506,11 @@ func (s *Scanner) maybeSpace() bool {
 
 // plainChar marks the bytes a string holds as they are, with nothing to
 // check: printable ASCII except '"' and '\\'.
-var plainChar = func() (t [256]bool) {
+var plainChar = func() (t [256]uint8) {
 	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
+		if c != '"' && c != '\\' {
+			t[c] = 1
+		}
 	}
 	return t
 }()
@@ -521,11 +523,17 @@ func (s *Scanner) skipString() error {
 	}
 	i := s.pos + 1
 	for {
-		// Plain characters, four at a time, then one at a time.
-		for i+4 <= len(b) && plainChar[b[i]] && plainChar[b[i+1]] && plainChar[b[i+2]] && plainChar[b[i+3]] {
-			i += 4
+		// Plain characters, eight at a time (the lookups combined without
+		// branches), then one at a time.
+		for i+8 <= len(b) {
+			c := b[i : i+8 : i+8]
+			if plainChar[c[0]]&plainChar[c[1]]&plainChar[c[2]]&plainChar[c[3]]&
+				plainChar[c[4]]&plainChar[c[5]]&plainChar[c[6]]&plainChar[c[7]] == 0 {
+				break
+			}
+			i += 8
 		}
-		for i < len(b) && plainChar[b[i]] {
+		for i < len(b) && plainChar[b[i]] != 0 {
 			i++
 		}
 		if i >= len(b) {
