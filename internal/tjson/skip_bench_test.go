@@ -28,3 +28,34 @@ func BenchmarkSkipFile(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRawKnownFile reads a large document with RawDepth 2 when every
+// Raw text is known (a reload of an unchanged config), e.g.
+//
+//	GOCONFD_BENCH_CONFIG=/tmp/c10.json go test ./internal/tjson -run '^$' -bench RawKnownFile
+func BenchmarkRawKnownFile(b *testing.B) {
+	path := os.Getenv("GOCONFD_BENCH_CONFIG")
+	if path == "" {
+		b.Skip("set GOCONFD_BENCH_CONFIG to a config.data")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, known := range []bool{false, true} {
+		name := "checked"
+		if known {
+			name = "known"
+		}
+		b.Run(name, func(b *testing.B) {
+			opt := Options{Container: true, RawDepth: 2, RawKnown: func(string) bool { return known }}
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				if _, err := Parse(data, opt); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

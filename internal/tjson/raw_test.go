@@ -1,0 +1,95 @@
+package tjson
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestMatchBrackets(t *testing.T) {
+	for _, tt := range []struct {
+		in  string
+		end int // -1: no match
+	}{
+		{`{}`, 2},
+		{`[]x`, 2},
+		{`{"a":[1,{"b":"]}"}]} tail`, 20},
+		{`["\"]"]`, 7},
+		{`["\\"]`, 6},
+		{`["\\\"]"]`, 9},
+		{`{"k\\":"}"}`, 11},
+		{`{"a":1`, -1},
+		{`["unterminated]`, -1},
+		{`["\`, -1},
+		{`[[[]]`, -1},
+		{`{"long string without stops at all, more than eight bytes":[]}`, 62},
+	} {
+		end, ok := matchBrackets([]byte(tt.in), 0)
+		if !ok {
+			end = -1
+		}
+		if end != tt.end {
+			t.Errorf("matchBrackets(%q) = %d, want %d", tt.in, end, tt.end)
+		}
+	}
+}
+
+// TestRawKnown checks that RawKnown sees the same texts the checking
+// reader makes Raw values of, and that a text taken as known yields the
+// same tree.
+func TestRawKnown(t *testing.T) {
+	data, err := os.ReadFile("../../config/testdata/rich.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := Options{Container: true, RawDepth: 2}
+	want, err := Parse(data, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantRaw []string
+	collectRaw(&want, &wantRaw)
+	if len(wantRaw) < 20 {
+		t.Fatalf("only %d raw values", len(wantRaw))
+	}
+	for _, known := range []bool{false, true} {
+		var seen []string
+		opt.RawKnown = func(text string) bool {
+			seen = append(seen, text)
+			return known
+		}
+		got, err := Parse(data, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(seen, "\x00") != strings.Join(wantRaw, "\x00") {
+			t.Fatalf("known %v: RawKnown saw %d texts, want the %d raw values", known, len(seen), len(wantRaw))
+		}
+		if string(Marshal(&got)) != string(Marshal(&want)) {
+			t.Errorf("known %v: tree differs", known)
+		}
+		var gotRaw []string
+		collectRaw(&got, &gotRaw)
+		if strings.Join(gotRaw, "\x00") != strings.Join(wantRaw, "\x00") {
+			t.Errorf("known %v: raw texts differ", known)
+		}
+	}
+}
+
+func collectRaw(v *Value, out *[]string) {
+	switch v.Kind {
+	case Raw:
+		if int(v.Aux) != len(*out) {
+			panic("raw values out of order")
+		}
+		*out = append(*out, v.Str)
+	case Object:
+		for i := range v.Obj {
+			collectRaw(&v.Obj[i].Val, out)
+		}
+	case Array:
+		for i := range v.Arr {
+			collectRaw(&v.Arr[i], out)
+		}
+	}
+}
