@@ -172,7 +172,8 @@ func (ld *Loader) parse(text string) (*Snapshot, error) {
 	if !ld.seeded {
 		ld.seed1, ld.seed2, ld.seeded = maphash.MakeSeed(), maphash.MakeSeed(), true
 	}
-	lm := &leafMaker{ld: ld}
+	// About one Raw container per 700 bytes of a config Ganeti writes.
+	lm := &leafMaker{ld: ld, raw: make([]textHash, 0, len(text)/512+16)}
 	raw, err := tjson.ParseString(text, tjson.Options{
 		Container: true,
 		RawDepth:  rawLeafDepth,
@@ -251,8 +252,11 @@ type leafMaker struct {
 	// ahead is the walker of makeAhead, kept to save allocating one per
 	// leaf.
 	ahead walker
-	// text is the private copy of the text a leaf is made from.
-	text []byte
+	// text is the private copy of the text a leaf is made from, tree
+	// what it parses into and out that normalized (kept here, in memory
+	// already allocated, rather than allocated for each leaf).
+	text      []byte
+	tree, out tjson.Value
 	// scalars holds the strings of what the walk reads from a container
 	// as a scalar (they come from the private copy).
 	scalars arena
@@ -324,7 +328,7 @@ func guessLeaves(raw *tjson.Value) []leafJob {
 // number.
 func (ld *Loader) prepare(lm *leafMaker, jobs []leafJob) ([]preLeaf, error) {
 	pre := make([]preLeaf, len(lm.raw))
-	var todo []leafJob
+	todo := make([]leafJob, 0, len(jobs))
 	for _, j := range jobs {
 		if l := ld.reusable(j.t, lm.raw[j.n]); l != nil {
 			pre[j.n] = preLeaf{l: l}
@@ -370,15 +374,38 @@ func (ld *Loader) prepare(lm *leafMaker, jobs []leafJob) ([]preLeaf, error) {
 	if faulted.Load() {
 		return nil, mapfile.ErrTruncated
 	}
+	if fresh := ld.freshBytes(todo); fresh >= collectAfter {
+		// Making leaves leaves garbage (the trees they were read into,
+		// dropped) about half the size of what was made, on top of the
+		// served snapshot and the new leaves. The collector would let it
+		// grow to the size of the live heap (two snapshots' worth here)
+		// before collecting it; collected now, it does not add to the
+		// peak that the rest of the load reaches. Loads that reuse most
+		// leaves (the common case) make little garbage and skip this.
+		runtime.GC()
+	}
 	return pre, nil
+}
+
+// collectAfter is the amount of text made into new leaves from which a
+// load collects the garbage of making them.
+const collectAfter = 8 << 20
+
+// freshBytes is the length of the texts of jobs.
+func (ld *Loader) freshBytes(jobs []leafJob) int {
+	n := 0
+	for _, j := range jobs {
+		n += len(j.text)
+	}
+	return n
 }
 
 // makeAhead makes the leaf of text read as t, or returns nil when the
 // text makes no leaf or fails to (the walk then deals with it).
 func (lm *leafMaker) makeAhead(t *schemaType, text string) *leaf {
 	text = lm.private(text)
-	tree, err := lm.parser.ParseString(text, tjson.Options{})
-	if err != nil {
+	var err error
+	if lm.tree, err = lm.parser.ParseString(text, tjson.Options{}); err != nil {
 		return nil
 	}
 	// The walker as the sequential walk has it at a leaf: two levels
@@ -386,11 +413,11 @@ func (lm *leafMaker) makeAhead(t *schemaType, text string) *leaf {
 	w := &lm.ahead
 	*w = walker{inPlace: true, depth: rawLeafDepth}
 	w.path = w.pathBuf[:0]
-	out, err := w.walk(t, &tree)
-	if err != nil || !isLeafValue(&out) {
+	lm.out, err = w.walk(t, &lm.tree)
+	if err != nil || !isLeafValue(&lm.out) {
 		return nil
 	}
-	return lm.makeLeaf(t, lm.ld.hash(text), &out)
+	return lm.makeLeaf(t, lm.ld.hash(text), &lm.out)
 }
 
 // private returns a copy of text in the leaf maker's scratch memory,

@@ -89,6 +89,8 @@ type walker struct {
 	// leaves reads the Raw containers of a lazily parsed document
 	// (Loader); without it, a Raw value is an error.
 	leaves *leafMaker
+	// lid holds the members readLogicalID returns.
+	lid [2]tjson.Member
 }
 
 func (w *walker) pushField(name string) { w.path = append(w.path, pathSeg{kind: segField, name: name}) }

@@ -60,10 +60,12 @@ func readLogicalID(w *walker, obj, v *tjson.Value) ([]tjson.Member, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []tjson.Member{
+	// The caller copies the members out before it walks anything else.
+	w.lid = [2]tjson.Member{
 		{Key: "logical_id", Val: lid},
 		{Key: "dev_type", Val: dev},
-	}, nil
+	}
+	return w.lid[:], nil
 }
 
 func arrayDescription(v *tjson.Value) string {
