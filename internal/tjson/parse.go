@@ -1,6 +1,8 @@
 package tjson
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -458,76 +460,52 @@ func (p *parser) raw(depth int) (Value, error) {
 	return Value{Kind: Raw, Str: text, Aux: n}, nil
 }
 
-// bracketClass sorts the bytes that matchBrackets stops at: 1 for '"', 2
-// for an opening bracket, 3 for a closing one.
-var bracketClass = func() (t [256]uint8) {
-	t['"'] = 1
-	t['['], t['{'] = 2, 2
-	t[']'], t['}'] = 3, 3
-	return t
-}()
-
-// stringStop marks the bytes that end a run of a string's characters for
-// matchBrackets.
-var stringStop = func() (t [256]uint8) {
-	t['"'], t['\\'] = 1, 1
-	return t
-}()
-
 // matchBrackets returns the end of the array or object that starts at
 // b[start], found by counting brackets outside strings, without checking
 // anything else; ok is false when the brackets do not balance.
+//
+// It looks at eight bytes at a time: a word's bytes that matter (quotes
+// and brackets outside strings, quotes and backslashes inside) are found
+// with the zero-byte test on the word xored with each, and the first of
+// them by counting trailing zeros.
 func matchBrackets(b []byte, start int) (end int, ok bool) {
 	depth := 0
 	i := start
+	inString := false
 	for i < len(b) {
-		// Eight bytes of nothing to count at a time.
-		for i+8 <= len(b) {
-			c := b[i : i+8 : i+8]
-			if bracketClass[c[0]]|bracketClass[c[1]]|bracketClass[c[2]]|bracketClass[c[3]]|
-				bracketClass[c[4]]|bracketClass[c[5]]|bracketClass[c[6]]|bracketClass[c[7]] != 0 {
-				break
+		var m uint64
+		if i+8 <= len(b) {
+			w := binary.LittleEndian.Uint64(b[i:])
+			if inString {
+				m = zeroBytes(w^('"'*lo8)) | zeroBytes(w^('\\'*lo8))
+			} else {
+				// '[' and ']' are '{' and '}' without bit 0x20, and no
+				// other byte is.
+				u := w | 0x20*lo8
+				m = zeroBytes(w^('"'*lo8)) | zeroBytes(u^('{'*lo8)) | zeroBytes(u^('}'*lo8))
 			}
-			i += 8
-		}
-		if i >= len(b) {
-			break
-		}
-		switch bracketClass[b[i]] {
-		case 0:
-			i++
-		case 1:
-			// A string: to the next '"' not escaped, eight bytes at a
-			// time while none is '"' or '\\'.
-			i++
-			for {
-				for i+8 <= len(b) {
-					c := b[i : i+8 : i+8]
-					if stringStop[c[0]]|stringStop[c[1]]|stringStop[c[2]]|stringStop[c[3]]|
-						stringStop[c[4]]|stringStop[c[5]]|stringStop[c[6]]|stringStop[c[7]] != 0 {
-						break
-					}
-					i += 8
-				}
-				for i < len(b) && stringStop[b[i]] == 0 {
-					i++
-				}
-				if i >= len(b) {
-					return 0, false
-				}
-				if b[i] == '\\' {
-					i += 2
-					continue
-				}
-				i++
-				break
+			if m == 0 {
+				i += 8
+				continue
 			}
-		case 2:
+			i += bits.TrailingZeros64(m) / 8
+		}
+		c := b[i]
+		i++
+		switch {
+		case inString:
+			switch c {
+			case '"':
+				inString = false
+			case '\\':
+				i++ // the escaped character
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
 			depth++
-			i++
-		case 3:
+		case c == '}' || c == ']':
 			depth--
-			i++
 			if depth == 0 {
 				return i, true
 			}
@@ -537,4 +515,14 @@ func matchBrackets(b []byte, start int) (end int, ok bool) {
 		}
 	}
 	return 0, false
+}
+
+// lo8 has the low bit of each byte set.
+const lo8 = 0x0101010101010101
+
+// zeroBytes has the high bit of the first zero byte of v set (and maybe
+// of bytes after it, never before): the classic zero-byte test, exact
+// for the lowest one.
+func zeroBytes(v uint64) uint64 {
+	return (v - lo8) &^ v & (0x80 * lo8)
 }

@@ -93,3 +93,30 @@ func collectRaw(v *Value, out *[]string) {
 		}
 	}
 }
+
+// FuzzMatchBrackets checks matchBrackets against the checking reader: on
+// any text that reads as an array or object, both end at the same byte.
+func FuzzMatchBrackets(f *testing.F) {
+	for _, s := range []string{`{}`, `[1,"]",{"a\"":[]}]`, `{"k\\":"}"}`, `["\u005d"]`, "[\"\xc3\xa9]\"]"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var s Scanner
+		s.Reset(data, false)
+		if c := s.Peek(); c != '{' && c != '[' {
+			return
+		}
+		if err := s.skip(1); err != nil {
+			return
+		}
+		want := s.Pos()
+		// The checker also reads the white space after the container.
+		for want > 0 && data[want-1] != '}' && data[want-1] != ']' {
+			want--
+		}
+		end, ok := matchBrackets(data, 0)
+		if !ok || end != want {
+			t.Fatalf("matchBrackets(%q) = %d, %v; the checker ends at %d", data, end, ok, want)
+		}
+	})
+}
