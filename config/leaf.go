@@ -389,7 +389,7 @@ func (ld *Loader) prepare(lm *leafMaker, jobs []leafJob) ([]preLeaf, error) {
 
 // collectAfter is the amount of text made into new leaves from which a
 // load collects the garbage of making them.
-const collectAfter = 8 << 20
+const collectAfter = 4 << 20
 
 // freshBytes is the length of the texts of jobs.
 func (ld *Loader) freshBytes(jobs []leafJob) int {
