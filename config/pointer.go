@@ -139,7 +139,7 @@ func (s *Snapshot) stepCursor(c cursor, tok []byte) (cursor, bool) {
 func (s *Snapshot) step(v *tjson.Value, tok []byte) (*tjson.Value, bool) {
 	switch v.Kind {
 	case tjson.Object:
-		return s.get(v, string(tok))
+		return objectMember(s, v, tok)
 	case tjson.Array:
 		i, ok := arrayIndex(tok)
 		if !ok || i >= int64(len(v.Arr)) {

@@ -143,10 +143,6 @@ func (s *Snapshot) Nodes() []*Node { return s.nodes }
 // not modify the slice.
 func (s *Snapshot) Instances() []*Instance { return s.instances }
 
-// Document returns the normalized document that CONFIG_QUERY walks. The
-// caller must not modify it.
-func (s *Snapshot) Document() *tjson.Value { return &s.doc }
-
 // Master returns the master node, or the error Ganeti gives when
 // cluster.master_node names no node.
 func (s *Snapshot) Master() (*Node, *LookupError) {
@@ -363,17 +359,28 @@ func (s *Snapshot) expandMembers(v *tjson.Value) tjson.Value {
 // get returns the first member of v named key, through the member index
 // when v is a large object.
 func (s *Snapshot) get(v *tjson.Value, key string) (*tjson.Value, bool) {
+	return objectMember(s, v, key)
+}
+
+// objectMember is Snapshot.get for a name held in a string or, without
+// copying it, in a byte slice (a pointer token).
+func objectMember[K ~string | ~[]byte](s *Snapshot, v *tjson.Value, key K) (*tjson.Value, bool) {
 	if v == nil || v.Kind != tjson.Object {
 		return nil, false
 	}
 	if idx, ok := s.bigObjects[v]; ok {
-		i, ok := idx[key]
+		i, ok := idx[string(key)]
 		if !ok {
 			return nil, false
 		}
 		return &v.Obj[i].Val, true
 	}
-	return v.Get(key)
+	for i := range v.Obj {
+		if v.Obj[i].Key == string(key) {
+			return &v.Obj[i].Val, true
+		}
+	}
+	return nil, false
 }
 
 func (s *Snapshot) buildNodes(nodes *tjson.Value) {
