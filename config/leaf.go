@@ -43,6 +43,12 @@ type textHash struct {
 	n      int
 }
 
+// leafKey identifies a leaf: its text, and the type it was read as.
+type leafKey struct {
+	t *schemaType
+	h textHash
+}
+
 // leaf is one container below the skeleton.
 type leaf struct {
 	// t is the type it was read as, and h the hash of its text.
@@ -116,9 +122,11 @@ type Loader struct {
 	seed1, seed2 maphash.Seed
 	seeded       bool
 	// prev are the leaves of the last good load, by the hash of their
-	// text. Every text there passed the syntax check at depth 2.
-	prev  map[textHash]*leaf
-	stats LoadStats
+	// text; prevOther those whose text is another's read as another type
+	// (rare). Every text there passed the syntax check at depth 2.
+	prev      map[textHash]*leaf
+	prevOther map[leafKey]*leaf
+	stats     LoadStats
 	// data is what Parse reads, while it does.
 	data []byte
 }
@@ -164,7 +172,7 @@ func (ld *Loader) Parse(data []byte) (s *Snapshot, err error) {
 }
 
 // Forget drops the leaves kept for reuse; the next load makes all anew.
-func (ld *Loader) Forget() { ld.prev = nil }
+func (ld *Loader) Forget() { ld.prev, ld.prevOther = nil, nil }
 
 // parse loads text. The snapshot does not keep text: every string it
 // holds is copied out of it.
@@ -204,14 +212,23 @@ func (ld *Loader) parse(text string) (*Snapshot, error) {
 	s.doc = a.detach(&doc)
 	s.build()
 	prev := make(map[textHash]*leaf, len(lm.leaves))
+	var other map[leafKey]*leaf
 	n := 0
 	for _, l := range lm.leaves {
-		if l != nil {
+		if l == nil {
+			continue
+		}
+		n++
+		if o, ok := prev[l.h]; !ok {
 			prev[l.h] = l
-			n++
+		} else if o.t != l.t {
+			if other == nil {
+				other = make(map[leafKey]*leaf)
+			}
+			other[leafKey{l.t, l.h}] = l
 		}
 	}
-	ld.prev = prev
+	ld.prev, ld.prevOther = prev, other
 	ld.stats = LoadStats{Leaves: n, Made: lm.madeNew}
 	return s, nil
 }
@@ -231,7 +248,7 @@ func (ld *Loader) reusable(t *schemaType, h textHash) *leaf {
 	if l := ld.prev[h]; l != nil && l.t == t {
 		return l
 	}
-	return nil
+	return ld.prevOther[leafKey{t, h}]
 }
 
 // leafMaker makes (or finds) the leaves of one load.
@@ -357,7 +374,11 @@ func (ld *Loader) prepare(lm *leafMaker, jobs []leafJob) ([]preLeaf, error) {
 						return nil
 					}
 					for _, j := range todo[start:min(start+batch, len(todo))] {
-						if l := w.makeAhead(j.t, j.text); l != nil {
+						l, err := w.makeAhead(j.t, j.text, lm.raw[j.n])
+						if err != nil {
+							return err
+						}
+						if l != nil {
 							pre[j.n] = preLeaf{l: l, fresh: true}
 						}
 					}
@@ -402,11 +423,20 @@ func (ld *Loader) freshBytes(jobs []leafJob) int {
 
 // makeAhead makes the leaf of text read as t, or returns nil when the
 // text makes no leaf or fails to (the walk then deals with it).
-func (lm *leafMaker) makeAhead(t *schemaType, text string) *leaf {
+//
+// The private copy is hashed and compared with the hash taken when the
+// text was checked (want): a text that changed in between (a mapped file
+// rewritten in place) was never checked, and fails the load with
+// errChanged.
+func (lm *leafMaker) makeAhead(t *schemaType, text string, want textHash) (*leaf, error) {
 	text = lm.private(text)
+	h := lm.ld.hash(text)
+	if h != want {
+		return nil, errChanged
+	}
 	var err error
 	if lm.tree, err = lm.parser.ParseString(text, tjson.Options{}); err != nil {
-		return nil
+		return nil, nil
 	}
 	// The walker as the sequential walk has it at a leaf: two levels
 	// deep, which counts toward the nesting limit.
@@ -415,10 +445,14 @@ func (lm *leafMaker) makeAhead(t *schemaType, text string) *leaf {
 	w.path = w.pathBuf[:0]
 	lm.out, err = w.walk(t, &lm.tree)
 	if err != nil || !isLeafValue(&lm.out) {
-		return nil
+		return nil, nil
 	}
-	return lm.makeLeaf(t, lm.ld.hash(text), &lm.out)
+	return lm.makeLeaf(t, h, &lm.out), nil
 }
+
+// errChanged is the error of a text that changed while it was read: the
+// data Parse reads is a mapping of a file rewritten in place.
+var errChanged = fmt.Errorf("text changed while being read: %w", mapfile.ErrTruncated)
 
 // private returns a copy of text in the leaf maker's scratch memory,
 // valid until the next call: what a leaf is made from cannot change
@@ -461,6 +495,11 @@ func (w *walker) walkRaw(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 		return lm.use(n, l), nil
 	}
 	text := lm.private(v.Str)
+	h := lm.ld.hash(text)
+	if h != lm.raw[n] {
+		// Not the text that was checked (see makeAhead).
+		return tjson.Value{}, errChanged
+	}
 	tree, err := lm.parser.ParseString(text, tjson.Options{})
 	if err != nil {
 		// The text was checked with the rest of the file.
@@ -478,7 +517,7 @@ func (w *walker) walkRaw(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 		return lm.scalars.detach(&out), nil
 	}
 	lm.madeNew++
-	return lm.use(n, lm.makeLeaf(t, lm.ld.hash(text), &out)), nil
+	return lm.use(n, lm.makeLeaf(t, h, &out)), nil
 }
 
 // use records l as the leaf of Raw value n and returns the skeleton's

@@ -3,6 +3,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -47,4 +48,88 @@ func TestParseTruncatedMapping(t *testing.T) {
 	if _, err := ld.Parse(data); err != nil {
 		t.Fatalf("Parse after the fault: %v", err)
 	}
+}
+
+// TestParseWhileRewritten loads a mapped config.data again and again
+// while another writer rewrites it in place between two versions. Each
+// load fails as changed, or succeeds; and the Loader never keeps a leaf
+// under the hash of a text it was not made from: once the file is still,
+// a load with the same Loader is exactly the reference's.
+func TestParseWhileRewritten(t *testing.T) {
+	o := clustergen.Default()
+	o.Nodes = 0
+	o.TargetSize = 2 * mapfile.MinMapSize
+	a, _, err := clustergen.Generate(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same size, other names: every instance's leaf differs.
+	b := bytes.ReplaceAll(a, []byte(`"name":"inst`), []byte(`"name":"INST`))
+	if bytes.Equal(a, b) {
+		t.Fatal("no instance names to change")
+	}
+	path := filepath.Join(t.TempDir(), "config.data")
+	if err := os.WriteFile(path, a, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := mapfile.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if !m.Mapped() {
+		t.Skip("not mapped here")
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			v := a
+			if i%2 == 1 {
+				v = b
+			}
+			// In place, no truncation: the mapping shows the bytes as
+			// they are written.
+			for off := 0; off < len(v); off += 64 << 10 {
+				if _, err := f.WriteAt(v[off:min(off+64<<10, len(v))], int64(off)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	}()
+	var ld Loader
+	changed, loaded := 0, 0
+	for range 40 {
+		_, err := ld.Parse(m.Data)
+		switch {
+		case err == nil:
+			loaded++
+		case errors.Is(err, mapfile.ErrTruncated):
+			changed++
+		default:
+			close(stop)
+			<-done
+			t.Fatalf("load while rewritten: %v", err)
+		}
+	}
+	close(stop)
+	<-done
+	if _, err := f.WriteAt(a, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d loads noticed the change, %d did not", changed, loaded)
+	checkAgainstReference(t, &ld, m.Data, 2000)
 }

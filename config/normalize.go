@@ -607,7 +607,7 @@ func (w *walker) readObject(t *schemaType, v *tjson.Value) (tjson.Value, error) 
 			return tjson.Value{}, err
 		}
 		w.pop()
-		if pres == presOmitDefault && len(o.Obj) == 0 {
+		if pres == presOmitDefault && o.Kind == tjson.Object && len(o.Obj) == 0 {
 			continue
 		}
 		out.add(f.name, o)

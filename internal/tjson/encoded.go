@@ -43,8 +43,14 @@ func EncodedMember(enc, key []byte) ([]byte, bool) {
 	i := 1
 	for i < len(enc) {
 		// The member's name.
+		if enc[i] != '"' {
+			return nil, false
+		}
 		end := skipEncodedString(enc, i)
-		name := enc[i+1 : max(i+1, end-1)]
+		if end >= len(enc) || enc[end] != ':' {
+			return nil, false
+		}
+		name := enc[i+1 : end-1]
 		match := false
 		if bytes.IndexByte(name, '\\') < 0 {
 			match = bytes.Equal(name, key)

@@ -27,12 +27,13 @@ type Options struct {
 	// document order, from 0.
 	RawDepth int
 	// RawKnown, when set, is called once with the text of every Raw
-	// container, in document order, before it is checked; it returns
-	// true when the caller has seen these exact bytes pass the check
-	// before, at the same depth, in which case they are not checked
-	// again. (The text is then found by matching brackets: text that
-	// does not check out can only be mistaken for text that does if it
-	// is the same bytes.)
+	// container, in document order; it returns true when the caller has
+	// seen these exact bytes pass the check before, at the same depth, in
+	// which case they are not checked again. The text is found by
+	// matching brackets and given to RawKnown before the check (text that
+	// does not check out can only be mistaken for text that does if it is
+	// the same bytes); when the brackets do not match, the container is
+	// checked first and RawKnown is called after, if it passed.
 	RawKnown func(text string) bool
 }
 
