@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goconfd/goconfd/internal/clustergen"
+	"github.com/goconfd/goconfd/internal/mapfile"
 	"github.com/goconfd/goconfd/protocol"
 	"github.com/goconfd/goconfd/reload"
 )
@@ -22,15 +24,45 @@ import (
 // that every reply's answer belongs to the serial it carries: version N of
 // the config names its master mN.example.com and has cluster serial N, so
 // a reply that mixed two snapshots would show. Run it with -race.
+//
+// It runs on a small config and on one large enough to be mapped, where
+// each version reuses all but a few parts of the one before.
 func TestReloadUnderQueries(t *testing.T) {
 	rich, err := os.ReadFile("../config/testdata/rich.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	version := func(n int) []byte {
-		out := bytes.Replace(rich, []byte(`"serial_no": 3190`), []byte(`"serial_no": `+strconv.Itoa(n)), 1)
-		return bytes.Replace(out, []byte(`"node1.example.com"`), fmt.Appendf(nil, `"m%d.example.com"`, n), 1)
+	o := clustergen.Default()
+	o.Nodes = 0
+	o.TargetSize = 3 * mapfile.MinMapSize / 2
+	o.ClusterSerial = 777777
+	large, facts, err := clustergen.Generate(o)
+	if err != nil {
+		t.Fatal(err)
 	}
+	for _, tt := range []struct {
+		name           string
+		data           []byte
+		serial, master string
+	}{
+		{"small", rich, `"serial_no": 3190`, `"node1.example.com"`},
+		{"large", large, `"serial_no":777777`, `"` + facts.MasterName + `"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if bytes.Count(tt.data, []byte(tt.serial)) != 1 || !bytes.Contains(tt.data, []byte(tt.master)) {
+				t.Fatalf("%s: serial or master name not found", tt.name)
+			}
+			reloadUnderQueries(t, func(n int) []byte {
+				out := bytes.Replace(tt.data, []byte(tt.serial), []byte(`"serial_no": `+strconv.Itoa(n)), 1)
+				return bytes.ReplaceAll(out, []byte(tt.master), fmt.Appendf(nil, `"m%d.example.com"`, n))
+			})
+		})
+	}
+}
+
+// reloadUnderQueries runs TestReloadUnderQueries on the versions that
+// version makes.
+func reloadUnderQueries(t *testing.T, version func(n int) []byte) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.data")
 	write := func(n int) {
