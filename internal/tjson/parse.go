@@ -76,11 +76,8 @@ type Parser struct {
 // the next call.
 func (pp *Parser) ParseString(text string, opt Options) (Value, error) {
 	p := &pp.p
-	p.reuse = true
-	p.freeVals = append(p.freeVals, p.usedVals...)
-	p.freeMems = append(p.freeMems, p.usedMems...)
-	p.usedVals, p.usedMems = p.usedVals[:0], p.usedMems[:0]
-	p.valSlab, p.memSlab = nil, nil
+	p.valSlabs.recycle()
+	p.memSlabs.recycle()
 	p.vals, p.mems = p.vals[:0], p.mems[:0]
 	return p.parse(unsafe.Slice(unsafe.StringData(text), len(text)), text, opt)
 }
@@ -129,16 +126,9 @@ type parser struct {
 	vals []Value  // elements of the open arrays
 	mems []Member // members of the open objects
 
-	valSlab  []Value
-	memSlab  []Member
-	valChunk int
-	memChunk int
-
-	// reuse is set by Parser: slabs are then all maxChunk long, and kept
-	// (used) to be handed out again (free) by the next parse.
-	reuse              bool
-	usedVals, freeVals [][]Value
-	usedMems, freeMems [][]Member
+	// The slices of the finished arrays and objects.
+	valSlabs slabs[Value]
+	memSlabs slabs[Member]
 }
 
 // Slab sizes grow from minChunk to maxChunk elements, so that a small text
@@ -149,54 +139,50 @@ const (
 	maxChunk = 1024
 )
 
-// allocVals returns a slice of n values with capacity n.
-func (p *parser) allocVals(n int) []Value {
-	if n > len(p.valSlab) {
-		switch {
-		case p.reuse && n < maxChunk/2:
-			if k := len(p.freeVals); k > 0 {
-				p.valSlab = p.freeVals[k-1]
-				p.freeVals = p.freeVals[:k-1]
-			} else {
-				p.valSlab = make([]Value, maxChunk)
-			}
-			p.usedVals = append(p.usedVals, p.valSlab)
-		default:
-			p.valChunk = min(max(2*p.valChunk, minChunk), maxChunk)
-			if n >= p.valChunk/2 {
-				return make([]Value, n)
-			}
-			p.valSlab = make([]Value, p.valChunk)
-		}
-	}
-	a := p.valSlab[:n:n]
-	p.valSlab = p.valSlab[n:]
-	return a
+// slabs hands out slices of exactly the asked length cut from larger
+// slabs.
+type slabs[T any] struct {
+	slab  []T
+	chunk int
+	// reuse is set by recycle (Parser): slabs are then all maxChunk
+	// long, and kept (used) to be handed out again (free) by the next
+	// parse.
+	reuse      bool
+	used, free [][]T
 }
 
-// allocMems returns a slice of n members with capacity n.
-func (p *parser) allocMems(n int) []Member {
-	if n > len(p.memSlab) {
+// alloc returns a slice of n elements with capacity n.
+func (a *slabs[T]) alloc(n int) []T {
+	if n > len(a.slab) {
 		switch {
-		case p.reuse && n < maxChunk/2:
-			if k := len(p.freeMems); k > 0 {
-				p.memSlab = p.freeMems[k-1]
-				p.freeMems = p.freeMems[:k-1]
+		case a.reuse && n < maxChunk/2:
+			if k := len(a.free); k > 0 {
+				a.slab = a.free[k-1]
+				a.free = a.free[:k-1]
 			} else {
-				p.memSlab = make([]Member, maxChunk)
+				a.slab = make([]T, maxChunk)
 			}
-			p.usedMems = append(p.usedMems, p.memSlab)
+			a.used = append(a.used, a.slab)
 		default:
-			p.memChunk = min(max(2*p.memChunk, minChunk), maxChunk)
-			if n >= p.memChunk/2 {
-				return make([]Member, n)
+			a.chunk = min(max(2*a.chunk, minChunk), maxChunk)
+			if n >= a.chunk/2 {
+				return make([]T, n)
 			}
-			p.memSlab = make([]Member, p.memChunk)
+			a.slab = make([]T, a.chunk)
 		}
 	}
-	a := p.memSlab[:n:n]
-	p.memSlab = p.memSlab[n:]
-	return a
+	s := a.slab[:n:n]
+	a.slab = a.slab[n:]
+	return s
+}
+
+// recycle makes every slab handed out so far free for the slices of the
+// next parse, which overwrite those of this one.
+func (a *slabs[T]) recycle() {
+	a.reuse = true
+	a.free = append(a.free, a.used...)
+	a.used = a.used[:0]
+	a.slab = nil
 }
 
 // str reads a string at the current position. A string without escapes
@@ -372,7 +358,7 @@ func (p *parser) value(depth int) (Value, error) {
 				return Value{}, err
 			}
 			if !more {
-				arr := p.allocVals(len(p.vals) - base)
+				arr := p.valSlabs.alloc(len(p.vals) - base)
 				copy(arr, p.vals[base:])
 				p.vals = p.vals[:base]
 				return Value{Kind: Array, Arr: arr}, nil
@@ -416,7 +402,7 @@ func (p *parser) value(depth int) (Value, error) {
 			return Value{}, err
 		}
 		if !more {
-			obj := p.allocMems(len(p.mems) - base)
+			obj := p.memSlabs.alloc(len(p.mems) - base)
 			copy(obj, p.mems[base:])
 			p.mems = p.mems[:base]
 			return Value{Kind: Object, Obj: obj}, nil
