@@ -33,8 +33,10 @@ import (
 // A leaf is a pure function of its schema type and its text, so a Loader
 // keeps the leaves of the last good load, keyed by a 128-bit hash of the
 // text: when Ganeti rewrites config.data to change one instance, only
-// that instance's leaf is made again, and the new snapshot shares every
-// other leaf with the live one.
+// that instance's leaf is made again (and only its text checked), and
+// the new snapshot shares every other leaf with the live one. Many new
+// leaves are made in parallel. docs/snapshot.md tells the whole of it,
+// with measurements.
 
 // textHash identifies a container's text: two independent 64-bit hashes
 // and its length.

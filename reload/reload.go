@@ -717,8 +717,9 @@ func (l *Loader) publishGood(fresh bool, dur time.Duration, size int64) {
 	switch {
 	case fresh:
 		l.cfg.Publish(&config.State{Snapshot: snap})
+		ls := l.loader.Stats()
 		l.log.Info("Loaded new config", "path", l.cfg.Path, "serial", snap.Serial(), "cluster_serial", snap.ClusterSerial(),
-			"bytes", size, "duration", dur.Round(time.Microsecond))
+			"bytes", size, "duration", dur.Round(time.Microsecond), "parts", ls.Leaves, "parts_read", ls.Made)
 	case !serving:
 		l.cfg.Publish(&config.State{Snapshot: snap})
 		l.log.Info("config content is the last one loaded; serving it again", "path", l.cfg.Path, "cluster_serial", snap.ClusterSerial())
