@@ -284,13 +284,18 @@ func TestLeafPointers(t *testing.T) {
 
 // FuzzLoader checks the Loader against the reference on any text, alone
 // and after a load of a reference config (so that leaves are reused).
+//
+// The seeds are the reference configs, compact: each execution loads its
+// input three times and checks it against the reference, so a few seeds
+// keep the fuzzer fast (every case of cases.json runs in the tests
+// above).
 func FuzzLoader(f *testing.F) {
-	for _, text := range testTexts(f) {
-		if len(text) < 64<<10 {
-			f.Add(text)
-		}
+	texts := testTexts(f)
+	for _, name := range baseConfigs {
+		f.Add(texts[name])
 	}
-	seed := testTexts(f)["rich.json"]
+	f.Add([]byte(`{"version":3000000,"cluster":{"a":[1]},"nodes":{"n":{}}}`))
+	seed := texts["rich.json"]
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var fresh Loader
 		checkAgainstReference(t, &fresh, data, 100)
