@@ -128,7 +128,12 @@ type Loader struct {
 	// (rare). Every text there passed the syntax check at depth 2.
 	prev      map[textHash]*leaf
 	prevOther map[leafKey]*leaf
-	stats     LoadStats
+	// prevSeq are the hashes of the last good load's Raw texts, in
+	// document order: a new version mostly has them in the same order,
+	// so the next one can be found by hashing the bytes where it would
+	// end, rather than by matching brackets up to there (guess).
+	prevSeq []textHash
+	stats   LoadStats
 	// data is what Parse reads, while it does.
 	data []byte
 }
@@ -140,6 +145,9 @@ type Loader struct {
 type LoadStats struct {
 	Leaves int
 	Made   int
+	// Found counts the texts found where the load before had them (by
+	// hashing, without looking for their end).
+	Found int
 }
 
 // Stats returns the counts of the last good load.
@@ -174,7 +182,56 @@ func (ld *Loader) Parse(data []byte) (s *Snapshot, err error) {
 }
 
 // Forget drops the leaves kept for reuse; the next load makes all anew.
-func (ld *Loader) Forget() { ld.prev, ld.prevOther = nil, nil }
+func (ld *Loader) Forget() { ld.prev, ld.prevOther, ld.prevSeq = nil, nil, nil }
+
+// guess proposes the length of the Raw text that rest begins with: that
+// of the last good load's text expected next (prevSeq at lm.cursor), if
+// the bytes of that length have its hash and it is a leaf's (checked). A
+// rewrite that changed one instance has every other text where the
+// order says, so a reload finds most texts by hashing them, at several
+// GB/s, instead of looking at every byte.
+func (ld *Loader) guess(lm *leafMaker, rest string) int {
+	if lm.cursor >= len(ld.prevSeq) {
+		return 0
+	}
+	want := ld.prevSeq[lm.cursor]
+	if want.n > len(rest) {
+		return 0
+	}
+	if _, ok := ld.prev[want]; !ok {
+		return 0
+	}
+	if h := ld.hash(rest[:want.n]); h != want {
+		return 0
+	}
+	lm.guessed, lm.guessOK = want, true
+	lm.found++
+	return want.n
+}
+
+// follow moves lm.cursor past the text with hash h in prevSeq: to the
+// next one when h is the one expected, or past h when it comes a little
+// later (texts were deleted) or earlier (texts were inserted, and taken
+// for changes); a text that is not there (new) is taken to replace the
+// one expected. A wrong place only costs a guess that fails.
+func (ld *Loader) follow(lm *leafMaker, h textHash) {
+	const window = 16
+	// Ahead first: identical texts are common (empty parameter maps),
+	// and the one expected is the right one.
+	for i := lm.cursor; i < min(lm.cursor+window, len(ld.prevSeq)); i++ {
+		if ld.prevSeq[i] == h {
+			lm.cursor = i + 1
+			return
+		}
+	}
+	for i := min(lm.cursor, len(ld.prevSeq)) - 1; i >= max(lm.cursor-window, 0); i-- {
+		if ld.prevSeq[i] == h {
+			lm.cursor = i + 1
+			return
+		}
+	}
+	lm.cursor++
+}
 
 // parse loads text. The snapshot does not keep text: every string it
 // holds is copied out of it.
@@ -190,11 +247,17 @@ func (ld *Loader) parse(text string) (*Snapshot, error) {
 		// The texts of the last good load passed the check: the same
 		// bytes are not checked again.
 		RawKnown: func(text string) bool {
-			h := ld.hash(text)
+			h, ok := lm.guessed, lm.guessOK && lm.guessed.n == len(text)
+			if !ok {
+				h = ld.hash(text)
+			}
+			lm.guessOK = false
 			lm.raw = append(lm.raw, h)
-			_, ok := ld.prev[h]
-			return ok
+			ld.follow(lm, h)
+			_, known := ld.prev[h]
+			return known
 		},
+		RawGuess: func(rest string) int { return ld.guess(lm, rest) },
 	})
 	if err != nil {
 		return nil, errParse(err)
@@ -231,7 +294,8 @@ func (ld *Loader) parse(text string) (*Snapshot, error) {
 		}
 	}
 	ld.prev, ld.prevOther = prev, other
-	ld.stats = LoadStats{Leaves: n, Made: lm.madeNew}
+	ld.prevSeq = lm.raw
+	ld.stats = LoadStats{Leaves: n, Made: lm.madeNew, Found: lm.found}
 	return s, nil
 }
 
@@ -268,6 +332,12 @@ type leafMaker struct {
 	enc    []byte
 	// madeNew counts the leaves made, not reused.
 	madeNew int
+	// cursor is where in Loader.prevSeq the next Raw text is expected;
+	// guessed is the hash guess verified for it, if guessOK.
+	cursor  int
+	guessed textHash
+	guessOK bool
+	found   int
 	// ahead is the walker of makeAhead, kept to save allocating one per
 	// leaf.
 	ahead walker
@@ -437,7 +507,7 @@ func (lm *leafMaker) makeAhead(t *schemaType, text string, want textHash) (*leaf
 		return nil, errChanged
 	}
 	var err error
-	if lm.tree, err = lm.parser.ParseString(text, tjson.Options{}); err != nil {
+	if lm.tree, err = lm.parser.ParseString(text, tjson.Options{Depth: rawLeafDepth}); err != nil {
 		return nil, nil
 	}
 	// The walker as the sequential walk has it at a leaf: two levels
@@ -502,7 +572,7 @@ func (w *walker) walkRaw(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 		// Not the text that was checked (see makeAhead).
 		return tjson.Value{}, errChanged
 	}
-	tree, err := lm.parser.ParseString(text, tjson.Options{})
+	tree, err := lm.parser.ParseString(text, tjson.Options{Depth: rawLeafDepth})
 	if err != nil {
 		// The text was checked with the rest of the file.
 		return tjson.Value{}, w.errorf("internal error: %v", err)

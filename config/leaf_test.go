@@ -207,6 +207,40 @@ func TestLoaderReuse(t *testing.T) {
 		t.Error("the first snapshot sees the rename")
 	}
 
+	// Texts are found where the last load had them, around a text that
+	// changed, one that was deleted and one that was inserted: all the
+	// leaves but the new ones. (Empty containers make no leaves: they
+	// are always looked for.)
+	if st := ld.Stats(); st.Found != st.Leaves-1 {
+		t.Errorf("after renaming one instance: %d of %d leaves found in place", st.Found, st.Leaves)
+	}
+	other := second.Instances()[len(second.Instances())/2]
+	lazy, err := tjson.Parse(edited, tjson.Options{RawDepth: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	insts, _ := lazy.Get("instances")
+	raw, _ := insts.Get(other.Key)
+	entry := []byte(`"` + other.Key + `":` + raw.Str + `,`)
+	if bytes.Count(edited, entry) != 1 {
+		t.Fatalf("instance %s not found as written", other.Key)
+	}
+	for _, v := range []struct {
+		name string
+		text []byte
+	}{
+		{"deleted", bytes.Replace(edited, entry, nil, 1)},
+		{"inserted", bytes.Replace(edited, entry, []byte(string(entry)+`"`+other.Key+`-copy":`+raw.Str+`,`), 1)},
+		{"back", edited},
+	} {
+		checkAgainstReference(t, &ld, v.text, 2000)
+		// Inserted: the deleted instance comes back, with a copy. Where
+		// texts were deleted, the first text after them is looked for.
+		if st := ld.Stats(); st.Made > 2 || st.Found < st.Leaves-st.Made-1 {
+			t.Errorf("%s: made %d, found %d of %d texts in place", v.name, st.Made, st.Found, st.Leaves)
+		}
+	}
+
 	// A bad version changes nothing; the good one after it reuses the
 	// leaves of the last good load.
 	if _, err := ld.Parse(edited[:len(edited)/2]); err == nil {

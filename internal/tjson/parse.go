@@ -35,6 +35,17 @@ type Options struct {
 	// the same bytes); when the brackets do not match, the container is
 	// checked first and RawKnown is called after, if it passed.
 	RawKnown func(text string) bool
+	// RawGuess, when set with RawKnown, is asked first for the length of
+	// each Raw container, given the rest of the text from its first byte:
+	// it returns the length of a container text that the rest begins
+	// with and that the caller has seen pass the check (verified, by a
+	// hash say), or 0 to have the brackets matched. Either way RawKnown
+	// then decides.
+	RawGuess func(rest string) int
+	// Depth is the depth of the text's value within its document, which
+	// counts toward MaxDepth: a container cut out of a larger text is
+	// read again as it was read there.
+	Depth int
 }
 
 // Parse reads one JSON text as Text.JSON does: no white space before it,
@@ -87,6 +98,7 @@ func (p *parser) parse(data []byte, src string, opt Options) (Value, error) {
 	p.src = src
 	p.rawDepth = opt.RawDepth
 	p.rawKnown = opt.RawKnown
+	p.rawGuess = opt.RawGuess
 	p.rawCount = 0
 	s := &p.s
 	s.Reset(data, opt.Latin1)
@@ -95,7 +107,7 @@ func (p *parser) parse(data []byte, src string, opt Options) (Value, error) {
 			return Value{}, &SyntaxError{0, ErrTopLevel}
 		}
 	}
-	v, err := p.value(0)
+	v, err := p.value(opt.Depth)
 	if err != nil {
 		return Value{}, &SyntaxError{s.Pos(), err}
 	}
@@ -119,6 +131,7 @@ type parser struct {
 	// counts the Raw values read.
 	rawDepth int
 	rawKnown func(string) bool
+	rawGuess func(string) int
 	rawCount uint32
 	// buf holds the characters of a string that needs unescaping.
 	buf []byte
@@ -419,7 +432,18 @@ func (p *parser) raw(depth int) (Value, error) {
 	p.rawCount++
 	asked := false
 	if p.rawKnown != nil {
-		if end, ok := matchBrackets(s.buf, start); ok {
+		end, ok := 0, false
+		// A length the caller proposes (it verified the bytes), else
+		// the brackets' count.
+		if p.rawGuess != nil {
+			if g := p.rawGuess(p.src[start:]); g > 0 && g <= len(p.src)-start {
+				end, ok = start+g, true
+			}
+		}
+		if !ok {
+			end, ok = matchBrackets(s.buf, start)
+		}
+		if ok {
 			text := p.src[start:end]
 			asked = true
 			if p.rawKnown(text) {
