@@ -524,7 +524,12 @@ func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
 	// INSTANCE_DISKS: getInstDisks looks the instance up again by its own
 	// uuid member and then every disk by exact key.
 	for _, inst := range s.instances {
-		owner, lerr := s.instance(inst.UUID)
+		// An instance's uuid is its key in every config Ganeti writes:
+		// then it is its own owner (keys are unique in instByKey).
+		owner, lerr := inst, (*LookupError)(nil)
+		if inst.UUID != inst.Key {
+			owner, lerr = s.instance(inst.UUID)
+		}
 		if lerr != nil {
 			inst.disksErr = "Could not retrieve disks: " + lerr.Error()
 			continue
