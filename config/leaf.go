@@ -501,25 +501,37 @@ func (ld *Loader) freshBytes(jobs []leafJob) int {
 // rewritten in place) was never checked, and fails the load with
 // errChanged.
 func (lm *leafMaker) makeAhead(t *schemaType, text string, want textHash) (*leaf, error) {
-	text = lm.private(text)
-	h := lm.ld.hash(text)
-	if h != want {
-		return nil, errChanged
-	}
-	var err error
-	if lm.tree, err = lm.parser.ParseString(text, tjson.Options{Depth: rawLeafDepth}); err != nil {
-		return nil, nil
-	}
 	// The walker as the sequential walk has it at a leaf: two levels
 	// deep, which counts toward the nesting limit.
 	w := &lm.ahead
 	*w = walker{inPlace: true, depth: rawLeafDepth}
 	w.path = w.pathBuf[:0]
-	lm.out, err = w.walk(t, &lm.tree)
-	if err != nil || !isLeafValue(&lm.out) {
+	h, err := lm.read(w, t, text, want)
+	switch {
+	case errors.Is(err, errChanged):
+		return nil, err
+	case err != nil || !isLeafValue(&lm.out):
 		return nil, nil
 	}
 	return lm.makeLeaf(t, h, &lm.out), nil
+}
+
+// read reads a Raw text as t with w, into lm.out (valid until the next
+// call): from a private copy, which must have the hash want of the text
+// that was checked (else errChanged), parsed at the text's depth.
+func (lm *leafMaker) read(w *walker, t *schemaType, text string, want textHash) (textHash, error) {
+	text = lm.private(text)
+	h := lm.ld.hash(text)
+	if h != want {
+		return h, errChanged
+	}
+	var err error
+	if lm.tree, err = lm.parser.ParseString(text, tjson.Options{Depth: rawLeafDepth}); err != nil {
+		// The text was checked with the rest of the file.
+		return h, w.errorf("internal error: %v", err)
+	}
+	lm.out, err = w.walk(t, &lm.tree)
+	return h, err
 }
 
 // errChanged is the error of a text that changed while it was read: the
@@ -566,30 +578,20 @@ func (w *walker) walkRaw(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 	if l := lm.ld.reusable(t, lm.raw[n]); l != nil {
 		return lm.use(n, l), nil
 	}
-	text := lm.private(v.Str)
-	h := lm.ld.hash(text)
-	if h != lm.raw[n] {
-		// Not the text that was checked (see makeAhead).
-		return tjson.Value{}, errChanged
-	}
-	tree, err := lm.parser.ParseString(text, tjson.Options{Depth: rawLeafDepth})
-	if err != nil {
-		// The text was checked with the rest of the file.
-		return tjson.Value{}, w.errorf("internal error: %v", err)
-	}
-	out, err := w.walk(t, &tree)
+	h, err := lm.read(w, t, v.Str, lm.raw[n])
 	if err != nil {
 		return tjson.Value{}, err
 	}
-	if !isLeafValue(&out) {
+	out := &lm.out
+	if !isLeafValue(out) {
 		if out.Kind == tjson.Object || out.Kind == tjson.Array {
 			return tjson.Value{Kind: out.Kind}, nil
 		}
 		// A scalar, whose strings may be the private copy's.
-		return lm.scalars.detach(&out), nil
+		return lm.scalars.detach(out), nil
 	}
 	lm.madeNew++
-	return lm.use(n, lm.makeLeaf(t, h, &out)), nil
+	return lm.use(n, lm.makeLeaf(t, h, out)), nil
 }
 
 // use records l as the leaf of Raw value n and returns the skeleton's

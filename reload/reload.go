@@ -623,11 +623,7 @@ func (l *Loader) checkConfig(now time.Time, read, settle bool) work {
 		// A mapping shows a rewrite in place at once: the content must
 		// be the same after the load as before, or the snapshot may mix
 		// two versions.
-		var after uint64
-		if gerr := mapfile.Guard(file.Data, func() error {
-			after = maphash.Bytes(l.seed, file.Data)
-			return nil
-		}); gerr != nil || after != sum {
+		if after, gerr := l.hashData(file.Data); gerr != nil || after != sum {
 			err = mapfile.ErrTruncated
 		}
 	}
@@ -666,15 +662,22 @@ func (l *Loader) readFile() (*mapfile.File, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	var sum uint64
-	if err := mapfile.Guard(file.Data, func() error {
-		sum = maphash.Bytes(l.seed, file.Data)
-		return nil
-	}); err != nil {
+	sum, err := l.hashData(file.Data)
+	if err != nil {
 		file.Close()
 		return nil, 0, err
 	}
 	return file, sum, nil
+}
+
+// hashData hashes content that may be a mapping (a truncated file is
+// mapfile.ErrTruncated).
+func (l *Loader) hashData(data []byte) (sum uint64, err error) {
+	err = mapfile.Guard(data, func() error {
+		sum = maphash.Bytes(l.seed, data)
+		return nil
+	})
+	return sum, err
 }
 
 // readRace notes that config.data changed while it was read (rewritten
