@@ -8,7 +8,7 @@
 // of valid replies is in, or the query's time is up (10 s by default, as
 // Ganeti's client expiry, or the context's deadline if earlier). It keeps
 // every server's reply, chooses the newest-serial answer and says whether
-// the answers agree (PROTOCOL.md §8). A server that is silent, slow or
+// the answers agree (docs/protocol.md §8). A server that is silent, slow or
 // sends something invalid costs no more than its share: a bad or late
 // reply never counts as an answer, and never makes a query wait past its
 // deadline.
@@ -144,7 +144,7 @@ func dialUDP(addr netip.AddrPort) (conn, error) {
 	return net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(addr))
 }
 
-// Reply is one server's valid reply (PROTOCOL.md §2.4).
+// Reply is one server's valid reply (docs/protocol.md §2.4).
 type Reply struct {
 	// Protocol is the version the server wrote (1).
 	Protocol int64

@@ -29,7 +29,7 @@ const (
 )
 
 // Test data: the rich cluster of the conformance suite and the key of
-// PROTOCOL.md §1.8.
+// docs/protocol.md §1.8.
 const (
 	richConfig = "../config/testdata/rich.json"
 	refKeyFile = "../conformance/testdata/hmac.key"

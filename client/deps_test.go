@@ -9,7 +9,7 @@ import (
 
 const module = "github.com/goconfd/goconfd"
 
-// serverSide are the packages a client must never pull in (DESIGN.md:
+// serverSide are the packages a client must never pull in (docs/architecture.md:
 // arrows point down, protocol and client never import the server side).
 var serverSide = []string{"config", "query", "server", "reload", "internal/daemon", "internal/clustergen"}
 

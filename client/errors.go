@@ -133,7 +133,7 @@ func (e *QuorumError) Unwrap() []error {
 }
 
 // StatusError is a reply with a status other than OK: the server
-// answered, and the answer is an error (PROTOCOL.md §2.6).
+// answered, and the answer is an error (docs/protocol.md §2.6).
 type StatusError struct {
 	// Type is the request type asked.
 	Type protocol.Type

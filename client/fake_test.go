@@ -14,7 +14,7 @@ import (
 	"github.com/goconfd/goconfd/protocol"
 )
 
-// testKey is the key of PROTOCOL.md §1.8 (with its newline).
+// testKey is the key of docs/protocol.md §1.8 (with its newline).
 var testKey = []byte("0123456789abcdef0123456789abcdef01234567\n")
 
 // behavior says how a fake server replies to a valid request.

@@ -13,7 +13,7 @@ import (
 )
 
 // ErrBadQuery is wrapped by the error for a query that no server would
-// answer: Ganeti 3.0 silently drops such requests (PROTOCOL.md §2.2), so
+// answer: Ganeti 3.0 silently drops such requests (docs/protocol.md §2.2), so
 // sending one would only wait for the timeout.
 var ErrBadQuery = errors.New("invalid query")
 
@@ -25,7 +25,7 @@ func PlainQuery(s string) json.RawMessage {
 }
 
 // DictQuery is the dict query of types 2 (NODE_PIP_BY_INSTANCE_IP) and 3
-// (CLUSTER_MASTER); PROTOCOL.md §2.2. Zero fields are left out.
+// (CLUSTER_MASTER); docs/protocol.md §2.2. Zero fields are left out.
 type DictQuery struct {
 	// Link is key "0", a NIC link; "" means the cluster's default link.
 	Link string

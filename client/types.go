@@ -195,7 +195,7 @@ type NIC struct {
 }
 
 // Instance is an instance object as NODE_INSTANCES returns it (the
-// instance serialization of Ganeti 3.0, PROTOCOL.md §5.2). Node and disk
+// instance serialization of Ganeti 3.0, docs/protocol.md §5.2). Node and disk
 // references are UUIDs.
 type Instance struct {
 	// Name is the instance's name.
@@ -213,7 +213,7 @@ type Instance struct {
 	// OSParams are the OS parameters set on it.
 	OSParams map[string]any `json:"osparams"`
 	// OSParamsPrivate are the private OS parameters, which the server
-	// sends in clear (PROTOCOL.md §9).
+	// sends in clear (docs/protocol.md §9).
 	OSParamsPrivate map[string]any `json:"osparams_private"`
 	// AdminState is "up", "down" or "offline".
 	AdminState string `json:"admin_state"`
@@ -278,7 +278,7 @@ const (
 	DiskExt        DiskType = "ext"
 )
 
-// Disk is a disk object as INSTANCE_DISKS returns it (PROTOCOL.md §5.2),
+// Disk is a disk object as INSTANCE_DISKS returns it (docs/protocol.md §5.2),
 // children included.
 type Disk struct {
 	// LogicalID depends on the type: see DRBD and Volume.

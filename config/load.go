@@ -37,7 +37,7 @@ func Load(path string) (*Snapshot, error) {
 
 // UnavailableText returns the answer Ganeti 3.0 gives to every request
 // while no config is loaded because loading path failed with err
-// (PROTOCOL.md §2.6): "Failure during configuration update: …" for a file
+// (docs/protocol.md §2.6): "Failure during configuration update: …" for a file
 // that cannot be read, "Cannot load configuration from …" for one that
 // does not parse.
 func UnavailableText(path string, err error) string {

@@ -36,7 +36,7 @@ const maxDepth = 1000
 
 // normalizeDocument checks the parsed config.data doc against the object
 // model of Ganeti 3.0.2 and returns the document that model writes back,
-// which is what CONFIG_QUERY walks (PROTOCOL.md §3.11, §5.2): defaults
+// which is what CONFIG_QUERY walks (docs/protocol.md §3.11, §5.2): defaults
 // filled in, optional members that are absent left out, empty static
 // states dropped, numbers renormalized, tag sets sorted, maps in key order
 // and object members in declaration order. It refuses exactly what the

@@ -39,7 +39,7 @@ func diffValues(path string, got, want *tjson.Value) string {
 		}
 	case tjson.String:
 		// The golden answers are what the server sent: each character cut
-		// to its low 8 bits (PROTOCOL.md 1.5).
+		// to its low 8 bits (docs/protocol.md 1.5).
 		if char8(got.Str) != want.Str {
 			return fmt.Sprintf("%s: got %q, want %q", path, got.Str, want.Str)
 		}

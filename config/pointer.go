@@ -13,7 +13,7 @@ import (
 //
 // The pointer syntax is the one Ganeti 3.0 implements, quirks included
 // (pointerFromString and extractValue in src/Ganeti/Confd/Utils.hs;
-// PROTOCOL.md §3.11): a leading '/', then tokens separated by '/', where
+// docs/protocol.md §3.11): a leading '/', then tokens separated by '/', where
 // a token is a non-empty run of characters other than '~' and '/' with
 // "~0" for '~' and "~1" for '/', or the empty token at the very end.
 // Parsing stops silently where the grammar stops fitting. An array index

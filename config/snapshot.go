@@ -126,7 +126,7 @@ func (s *Snapshot) ClusterSerial() int64 { return s.clusterSerial }
 func (s *Snapshot) VersionJSON() []byte { return s.versionJSON }
 
 // NodePipListJSON returns the encoded NODE_PIP_LIST answer: every node's
-// primary IP, by node key descending (PROTOCOL.md §3.5).
+// primary IP, by node key descending (docs/protocol.md §3.5).
 func (s *Snapshot) NodePipListJSON() []byte { return s.nodePipListJSON }
 
 // McPipListJSON returns the encoded MC_PIP_LIST answer.

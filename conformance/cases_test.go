@@ -36,7 +36,7 @@ type shape struct {
 }
 
 // shapes are query values of every kind, valid and invalid, sent with
-// every request type (PROTOCOL.md §2.2: number, boolean and array queries,
+// every request type (docs/protocol.md §2.2: number, boolean and array queries,
 // unknown dict keys and wrongly typed dict values drop the request).
 var shapes = []shape{
 	{"absent", "", false},
@@ -252,7 +252,7 @@ func genIPs(l *caseList, m *model) {
 const sampledNearMisses = 5
 
 // maxDatagram is the size a generated request must stay within: the real
-// server's receive buffer (PROTOCOL.md §1.6), less room for a long rsalt.
+// server's receive buffer (docs/protocol.md §1.6), less room for a long rsalt.
 const maxDatagram = 4000
 
 // splitToFit cuts list into consecutive parts whose query, as render
@@ -320,7 +320,7 @@ func genLinks(l *caseList, m *model) {
 }
 
 // genPaths: type 10 for every pointer into the configuration, and the
-// parser's corner cases (PROTOCOL.md §3.11).
+// parser's corner cases (docs/protocol.md §3.11).
 func genPaths(l *caseList, m *model) {
 	for _, p := range m.paths {
 		l.add(Spec{Name: "type10/path=" + q(p), Type: 10, Query: pyJSON(p)})
@@ -383,7 +383,7 @@ func arrayLen(m *model, p string) int {
 const testKey = "0123456789abcdef0123456789abcdef01234567\n"
 
 // genTransport: the envelope, the MAC, the salt, the sizes and the request
-// object's members (PROTOCOL.md §1).
+// object's members (docs/protocol.md §1).
 func genTransport(l *caseList, m *model) {
 	t := func(name string, s Spec) {
 		s.Name = "transport/" + name

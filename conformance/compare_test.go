@@ -62,7 +62,7 @@ var documentedDiffs = []documented{
 		when:    func(_ *exchangeResult, ref, _ *reply) bool { return corruptReply(ref) },
 		reason: "the 3.0.2 server writes every character of a reply truncated to its low 8 bits while signing the " +
 			"proper text, so a reply with any character above U+007F is corrupt: non-ASCII bytes, a raw NUL or a " +
-			"wrong ASCII letter, and an HMAC no client accepts (PROTOCOL.md §1.5, §9.11)",
+			"wrong ASCII letter, and an HMAC no client accepts (docs/protocol.md §1.5, §9.11)",
 		want: "an ASCII-only reply (\\uXXXX escapes) with a valid HMAC, the rsalt as its salt, and the text the real " +
 			"server meant to send: the real server's HMAC matches goconfd's text with the escapes undone, or the " +
 			"values are equal once goconfd's characters are truncated to 8 bits",
@@ -139,7 +139,7 @@ var documentedDiffs = []documented{
 		},
 		reason: "a configuration that does not load is answered with status 1, serial 0 and a text; after the " +
 			"common prefix \"Cannot load configuration from <path>: parsing configuration: \" the real server " +
-			"names the failure in the words of its JSON library, goconfd in its own (PROTOCOL.md §2.6: the texts " +
+			"names the failure in the words of its JSON library, goconfd in its own (docs/protocol.md §2.6: the texts " +
 			"are informative, clients only print them; docs/compatibility.md)",
 		want:  "a valid reply with protocol 1, status 1, serial 0 and a text with the same prefix (path included) and a reason after it",
 		check: checkLoadError,
@@ -147,7 +147,7 @@ var documentedDiffs = []documented{
 }
 
 // loadErrorPrefix and loadErrorDetail frame the text of a configuration
-// that failed to load (PROTOCOL.md §2.6).
+// that failed to load (docs/protocol.md §2.6).
 const (
 	loadErrorPrefix = "Cannot load configuration from "
 	loadErrorDetail = ": parsing configuration: "

@@ -57,7 +57,7 @@ type generated struct {
 }
 
 // Sampling of the big configurations: how many nodes, instances, NIC IPs
-// and pointers the case generators see (PROTOCOL.md's rules do not depend
+// and pointers the case generators see (docs/protocol.md's rules do not depend
 // on the count, and every kind of object is kept).
 var (
 	sampleMedium = &sampling{entities: 30, nics: 40, paths: 900}
@@ -82,7 +82,7 @@ var generatedConfigs = []generated{
 
 // refusedName is the configuration the real server refuses: gen-small
 // without cluster.ssh_key_type, which is how the 2.14–2.16 test-suite
-// files fail in 3.0 (REFERENCE.md).
+// files fail in 3.0 (conformance/reference/README.md).
 const refusedName = "refused-no-ssh-key-type"
 
 // shortConfig is the one configuration -short runs.

@@ -236,7 +236,7 @@ func (c *suiteConfig) cases(t *testing.T) []Spec {
 }
 
 // servedPaths returns the pointers into the document the real server
-// serves (PROTOCOL.md §3.11: its object model writes defaulted members the
+// serves (docs/protocol.md §3.11: its object model writes defaulted members the
 // file may lack) that the file does not have. It asks the real server for
 // each top-level member and walks the answers; a member whose reply does
 // not come (too big for UDP) is skipped.

@@ -37,7 +37,7 @@ const (
 	// texts.
 	rootPlaceholder = "$GANETI_ROOTDIR"
 	// notLoaded is the real server's answer before its first attempt to
-	// load the configuration (PROTOCOL.md §2.6).
+	// load the configuration (docs/protocol.md §2.6).
 	notLoaded = "Configuration not yet loaded"
 )
 

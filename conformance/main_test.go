@@ -49,7 +49,7 @@ const (
 	// refConfd is the real daemon's path inside the cache (env.sh).
 	refConfd = "root/usr/lib/ganeti/3.0/usr/sbin/ganeti-confd"
 	// python is the interpreter with Debian's python3 modules, which the
-	// Ganeti client library needs (REFERENCE.md).
+	// Ganeti client library needs (conformance/reference/README.md).
 	python = "/usr/bin/python3"
 )
 

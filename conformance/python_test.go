@@ -31,7 +31,7 @@ sys.path.insert(0, sys.argv[1])
 import pyquery
 
 # The library raises out of ReceiveReply on a reply it cannot decode (the
-# real server's non-ASCII bug, PROTOCOL.md §1.5). ProbeClient has already
+# real server's non-ASCII bug, docs/protocol.md §1.5). ProbeClient has already
 # recorded the datagram with its error; keep going, as a client that
 # survived would, and say the error escaped.
 _handle = pyquery.ProbeClient.HandleResponse

@@ -2,7 +2,7 @@ package conformance
 
 // The request side of the harness: a Spec describes one request datagram
 // with every knob the transport cases need, and build turns it into bytes
-// exactly as the Ganeti 3.0 Python client would (PROTOCOL.md §1.5, §1.8),
+// exactly as the Ganeti 3.0 Python client would (docs/protocol.md §1.5, §1.8),
 // except where a knob says otherwise. Nothing here uses goconfd's own
 // packages.
 
@@ -131,7 +131,7 @@ func newRsalt() string {
 }
 
 // signHMAC is the confd MAC: lowercase hex HMAC-SHA1 over salt ∥ msg with
-// the key file's bytes verbatim (PROTOCOL.md §1.3).
+// the key file's bytes verbatim (docs/protocol.md §1.3).
 func signHMAC(key []byte, salt, msg string) string {
 	m := hmac.New(sha1.New, key)
 	m.Write([]byte(salt))

@@ -1,6 +1,6 @@
 package conformance
 
-// Tests of the harness's own builder and checker against PROTOCOL.md's test
+// Tests of the harness's own builder and checker against docs/protocol.md's test
 // vectors and captured real-server bytes. They need no server.
 
 import (
@@ -12,7 +12,7 @@ import (
 
 const (
 	vectorRsalt = "9aa6ce92-8336-11de-af38-001d093e835f"
-	// vectorRequest is PROTOCOL.md §1.8's request datagram.
+	// vectorRequest is docs/protocol.md §1.8's request datagram.
 	vectorRequest = `plj0{"msg": "{\"protocol\": 1, \"type\": 0, \"rsalt\": \"9aa6ce92-8336-11de-af38-001d093e835f\"}\n", "salt": "1249637704", "hmac": "55e1d3f72252018be0a30ad2bc721c87b95dc359"}` + "\n"
 	// vectorReply is the 3.0.2 server's reply to it (§1.8).
 	vectorReply = `plj0{"hmac":"e8a79478344855c9c903ef36f64f25647125290c","msg":"{\"protocol\":1,\"status\":0,\"answer\":3000000,\"serial\":0}","salt":"9aa6ce92-8336-11de-af38-001d093e835f"}`

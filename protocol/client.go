@@ -46,7 +46,7 @@ func AppendRequest(dst, key []byte, now time.Time, typ Type, query []byte, rsalt
 	return append(dst, "\"}\n"...)
 }
 
-// Reply is a parsed, authenticated reply (PROTOCOL.md §2.4).
+// Reply is a parsed, authenticated reply (docs/protocol.md §2.4).
 type Reply struct {
 	Protocol int64
 	Status   Status

@@ -1,7 +1,7 @@
 // Package protocol implements the wire protocol of Ganeti's configuration
 // daemon: the "plj0" magic, the HMAC-SHA1 signed envelope, request and
 // reply messages, and every numeric code of the protocol, as Ganeti 3.0
-// speaks it (PROTOCOL.md §1–§2; src/Ganeti/Confd/Types.hs and
+// speaks it (docs/protocol.md §1–§2; src/Ganeti/Confd/Types.hs and
 // src/Ganeti/Confd/Utils.hs in Ganeti).
 //
 // The package depends on the standard library and goconfd's own JSON
@@ -197,7 +197,7 @@ const (
 // datagram.
 type Outcome uint8
 
-// The outcomes, in the order the checks run (PROTOCOL.md §1.4, §1.7).
+// The outcomes, in the order the checks run (docs/protocol.md §1.4, §1.7).
 const (
 	// Answered: a reply was produced.
 	Answered Outcome = iota

@@ -13,7 +13,7 @@ import (
 	"github.com/goconfd/goconfd/internal/tjson"
 )
 
-// The test vectors of PROTOCOL.md §1.8, checked against the real 3.0.2
+// The test vectors of docs/protocol.md §1.8, checked against the real 3.0.2
 // server.
 var (
 	vectorKey   = []byte("0123456789abcdef0123456789abcdef01234567\n")

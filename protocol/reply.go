@@ -22,7 +22,7 @@ const MaxReplyDatagram = 65535 - 8
 var ErrReplyTooBig = errors.New("reply is longer than a UDP datagram")
 
 // RawReply is an authenticated reply whose answer is kept as JSON text,
-// so that a client can decode it into its own types (PROTOCOL.md §2.4).
+// so that a client can decode it into its own types (docs/protocol.md §2.4).
 type RawReply struct {
 	// Protocol is the version the server wrote (always 1 in Ganeti).
 	Protocol int64

@@ -5,7 +5,7 @@ import (
 	"github.com/goconfd/goconfd/internal/tjson"
 )
 
-// QueryKind is the shape of a request's query (PROTOCOL.md §2.2).
+// QueryKind is the shape of a request's query (docs/protocol.md §2.2).
 type QueryKind uint8
 
 const (
@@ -36,7 +36,7 @@ type Query struct {
 	Fields []Field
 }
 
-// Request is a parsed and authenticated request (PROTOCOL.md §2.1).
+// Request is a parsed and authenticated request (docs/protocol.md §2.1).
 type Request struct {
 	// Protocol is the version the client sent; 3.0 does not check it.
 	Protocol int64

@@ -5,7 +5,7 @@
 //
 // The handlers follow buildResponse in Ganeti 3.0's
 // src/Ganeti/Confd/Server.hs, including its error texts and serials
-// (PROTOCOL.md §3).
+// (docs/protocol.md §3).
 package query
 
 import (

@@ -2,7 +2,7 @@
 // config.data and hmac.key, publishes a snapshot (or the reason there is
 // none) and the key, and watches both files for changes.
 //
-// Ganeti 3.0 (PROTOCOL.md §6) watches config.data's inode with inotify,
+// Ganeti 3.0 (docs/protocol.md §6) watches config.data's inode with inotify,
 // falls back to polling, and compares (whole-second mtime, inode, size) to
 // decide whether to reload; a bad file replaces the good config, and the
 // key is read once. goconfd differs on purpose:
@@ -303,7 +303,7 @@ func New(cfg Config) *Loader {
 // loads config.data and publishes a snapshot or the reason there is none.
 // It returns an error only when the key cannot be read, and then loads
 // nothing: a daemon without a key cannot verify any request, so that is a
-// start-up error (Ganeti 3.0 exits too, PROTOCOL.md §6.6). Problems with
+// start-up error (Ganeti 3.0 exits too, docs/protocol.md §6.6). Problems with
 // config.data are published and logged, never returned: the daemon answers
 // them.
 //

@@ -27,7 +27,7 @@ func (f fsWatcher) Close() error                  { return f.w.Close() }
 //
 // Directories rather than the files: Ganeti replaces config.data by
 // renaming a new file over it, and a watch on the file would stay on the
-// old inode (PROTOCOL.md §6.2).
+// old inode (docs/protocol.md §6.2).
 func newFSWatcher(dirs []string) (watcher, error) {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {

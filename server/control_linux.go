@@ -67,7 +67,7 @@ func parseControl(oob []byte) (dst netip.Addr, drops uint32, ok bool) {
 // unspecified, multicast, broadcast): the kernel then picks the source.
 //
 // Ganeti's server sends its reply from its listening socket with no
-// source address (PROTOCOL.md §1.1), so on a wildcard bind of a host
+// source address (docs/protocol.md §1.1), so on a wildcard bind of a host
 // with several addresses the kernel may pick another address than the
 // one asked, and a client that checks the source, or a stateful
 // firewall, loses the reply. We keep the address the client used.

@@ -99,7 +99,7 @@ func setSockopts(fd int, opts sockOpts, reusePort bool) error {
 	}
 	if opts.fixSource && opts.v6 {
 		// Go binds "udp6" sockets IPv6-only; "::" must also take IPv4,
-		// as Ganeti's server does (PROTOCOL.md §7).
+		// as Ganeti's server does (docs/protocol.md §7).
 		set = append(set,
 			opt{"IPV6_V6ONLY", unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0},
 			opt{"IPV6_RECVPKTINFO", unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1})

@@ -4,7 +4,7 @@ package main
 // tools/confd-client and prints what it prints, so that operators'
 // scripts keep working. Two of Ganeti's bugs are not copied: the master
 // fields are sent as integers (3.0 drops the string codes Ganeti's tool
-// sends, so the tool fails against its own server, PROTOCOL.md §8.3), and
+// sends, so the tool fails against its own server, docs/protocol.md §8.3), and
 // the IP-to-node check sends the instance IPs it just received (Ganeti's
 // sends null, because _ProcessIpList returns nothing).
 

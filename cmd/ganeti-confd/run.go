@@ -20,7 +20,7 @@ var version = "devel"
 // servicesFile is the services database searched for the default port.
 const servicesFile = "/etc/services"
 
-// run is the whole daemon, in Ganeti's order (PROTOCOL.md §7): options,
+// run is the whole daemon, in Ganeti's order (docs/protocol.md §7): options,
 // user checks, bind address and port, detaching, logs and pid file,
 // socket, config, key, serving. It returns the process's exit status.
 // Ganeti's node-name check is left out: confd does not use the name

@@ -165,7 +165,7 @@ class Daemon(object):
 
         The reply's HMAC is not checked: the 3.0 server truncates non-ASCII
         characters on the wire but signs the proper UTF-8, so such replies
-        never verify (PROTOCOL.md 1.5), and we still want to read them.
+        never verify (docs/protocol.md 1.5), and we still want to read them.
         """
         req = {"protocol": 1, "type": rtype, "rsalt": str(uuid.uuid4())}
         if query is not None:

@@ -55,7 +55,7 @@ const (
 // Facts describe a generated cluster, so that a test can predict confd's
 // answers without parsing the config. Names are Go (UTF-8) strings; with
 // Options.NonASCII and raw UTF-8 output, note that Ganeti 3.0 reads the file
-// as Latin-1 (see PROTOCOL.md §1.5).
+// as Latin-1 (see docs/protocol.md §1.5).
 type Facts struct {
 	// Size is the length of the generated document in bytes.
 	Size int
@@ -215,7 +215,7 @@ type NetworkFact struct {
 	Serial int
 }
 
-// DRBDRow is one row of a NODE_DRBD answer (PROTOCOL.md §3.8).
+// DRBDRow is one row of a NODE_DRBD answer (docs/protocol.md §3.8).
 type DRBDRow struct {
 	// Node is the queried node's name.
 	Node string
@@ -305,7 +305,7 @@ func (f *Facts) instancesAsc() []InstanceFact {
 	return is
 }
 
-// ipOwners builds confd's link → IP → instance map (PROTOCOL.md §4.3): a
+// ipOwners builds confd's link → IP → instance map (docs/protocol.md §4.3): a
 // later instance in UUID order wins a duplicate IP.
 func (f *Facts) ipOwners() map[string]map[string]InstanceFact {
 	m := make(map[string]map[string]InstanceFact)
@@ -372,7 +372,7 @@ func (f *Facts) DuplicateIPs() map[string][]string {
 }
 
 // DRBDRows predicts the NODE_DRBD answer for the node with the given UUID
-// (PROTOCOL.md §3.8). It is never nil.
+// (docs/protocol.md §3.8). It is never nil.
 func (f *Facts) DRBDRows(nodeUUID string) []DRBDRow {
 	rows := []DRBDRow{}
 	self, ok := f.Node(nodeUUID)

@@ -10,7 +10,7 @@ import (
 	"github.com/goconfd/goconfd/internal/clustergen/reftest"
 )
 
-// Request types (PROTOCOL.md §2.3).
+// Request types (docs/protocol.md §2.3).
 const (
 	reqPing             = 0
 	reqNodeRoleByName   = 1
@@ -154,7 +154,7 @@ func TestReferenceServer(t *testing.T) {
 		name string
 		opts Options
 		// full: every answer (names are ASCII); otherwise only the
-		// answers that contain no non-ASCII text (PROTOCOL.md §1.5).
+		// answers that contain no non-ASCII text (docs/protocol.md §1.5).
 		full bool
 	}{
 		{"small", Default(), true},

@@ -1,7 +1,7 @@
 // Package daemon makes goconfd's ganeti-confd behave like Ganeti 3.0's on
 // the command line and as a process, so that init scripts, systemd units,
 // daemon-util, the watcher and logrotate cannot tell them apart
-// (PROTOCOL.md §7):
+// (docs/protocol.md §7):
 //
 //   - the command line, parsed as Haskell's System.Console.GetOpt does,
 //     with Ganeti's messages and exit codes (options.go);

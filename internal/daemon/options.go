@@ -29,7 +29,7 @@ const (
 	SyslogOnly SyslogUsage = "only" // syslog and stderr, no log file of its own
 )
 
-// Options are ganeti-confd's command-line options (PROTOCOL.md §7).
+// Options are ganeti-confd's command-line options (docs/protocol.md §7).
 type Options struct {
 	Foreground   bool // -f: do not detach
 	Debug        bool // -d: log at DEBUG

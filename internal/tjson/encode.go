@@ -8,7 +8,7 @@ const hexDigits = "0123456789abcdef"
 // is written as a \uxxxx escape (a surrogate pair above U+FFFF), so the
 // output is ASCII. The 3.0 server writes such characters raw and
 // truncated to 8 bits while signing their UTF-8 form, which no client can
-// verify (PROTOCOL.md §1.5).
+// verify (docs/protocol.md §1.5).
 //
 // s holds characters as the Scanner stores them (UTF-8, surrogates
 // allowed); an invalid byte is written as the character of the same value.

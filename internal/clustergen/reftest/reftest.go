@@ -4,7 +4,7 @@
 // against the reference.
 //
 // It uses the scripts of the project's shared/reference directory
-// (REFERENCE.md): start-ref.sh and stop-ref.sh to run the daemon and
+// (conformance/reference/README.md): start-ref.sh and stop-ref.sh to run the daemon and
 // pyquery.py to query it. A test that needs the server calls Start, which
 // skips the test with a clear reason when the unpacked Debian binary is
 // missing (run shared/reference/setup.sh to get it).
