@@ -1,0 +1,189 @@
+package reload
+
+import (
+	"context"
+	"path/filepath"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// runner is the state of one Run: the watcher, the timers, and what is
+// due.
+type runner struct {
+	l *Loader
+	w watcher
+	// confStat and confRead are set when config.data must be stat'ed or
+	// read (hashed); keyDue when hmac.key must be read.
+	confStat, confRead, keyDue bool
+	// nextLoad is the earliest start of the next read of config.data.
+	nextLoad time.Time
+	// retryAt is when polling mode tries inotify again.
+	retryAt time.Time
+}
+
+func (r *runner) run(ctx context.Context) {
+	l := r.l
+	r.startWatcher(time.Now(), true)
+	defer func() {
+		if r.w != nil {
+			r.w.Close()
+		}
+		l.setStatus(func(s *Status) { s.Mode = Idle })
+	}()
+	poll := time.NewTicker(l.cfg.PollInterval)
+	defer poll.Stop()
+	safety := time.NewTicker(l.cfg.SafetyInterval)
+	defer safety.Stop()
+	wake := time.NewTimer(time.Hour)
+	defer wake.Stop()
+
+	for {
+		var events <-chan fsnotify.Event
+		var errs <-chan error
+		if r.w != nil {
+			events, errs = r.w.Events(), r.w.Errors()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-events:
+			if !ok {
+				r.lost(time.Now(), "inotify watcher stopped")
+				break
+			}
+			r.onEvent(time.Now(), ev)
+		case err, ok := <-errs:
+			if !ok {
+				r.lost(time.Now(), "inotify watcher stopped")
+				break
+			}
+			// An overflow means lost events: look at everything.
+			l.log.Debug("inotify error; checking both files", "err", err)
+			r.confRead, r.keyDue = true, true
+		case <-poll.C:
+			r.confStat, r.keyDue = true, true
+		case <-safety.C:
+			r.confRead, r.keyDue = true, true
+		case <-wake.C:
+		}
+		now := time.Now()
+		if r.w == nil && !l.cfg.Polling && !now.Before(r.retryAt) {
+			r.startWatcher(now, false)
+		}
+		next := r.step(now)
+		if r.w == nil && !l.cfg.Polling && (next.IsZero() || r.retryAt.Before(next)) {
+			next = r.retryAt
+		}
+		wake.Stop()
+		if !next.IsZero() {
+			wake.Reset(max(time.Until(next), 0))
+		}
+	}
+}
+
+// onEvent notes what a directory event means for the two files.
+func (r *runner) onEvent(now time.Time, ev fsnotify.Event) {
+	name := filepath.Clean(ev.Name)
+	switch {
+	case name == r.l.path:
+		r.confRead = true
+	case r.l.keyPath != "" && name == r.l.keyPath:
+		r.keyDue = true
+	case ev.Op&(fsnotify.Remove|fsnotify.Rename) != 0 && r.isWatchedDir(name):
+		// The directory itself went away: its watch is gone.
+		r.lost(now, "watched directory "+name+" was removed or renamed")
+	}
+}
+
+func (r *runner) isWatchedDir(name string) bool {
+	return name == filepath.Dir(r.l.path) || (r.l.keyPath != "" && name == filepath.Dir(r.l.keyPath))
+}
+
+// step does the checks that are due and returns when the next deferred
+// one is (zero if none).
+func (r *runner) step(now time.Time) time.Time {
+	l := r.l
+	var next time.Time
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if r.keyDue {
+		r.keyDue = false
+		l.checkKey()
+	}
+	if l.conf.confirming && !now.Before(l.conf.confirmAt) {
+		r.confRead = true
+	}
+	if r.confStat || r.confRead {
+		if now.Before(r.nextLoad) {
+			next = r.nextLoad
+		} else {
+			did := l.checkConfig(now, r.confRead, true)
+			r.confStat, r.confRead = false, false
+			// Rate limit: after a look at the content, wait at least as
+			// long as it took; after a load, at least MinInterval too. A
+			// regular content check that finds nothing new does not delay
+			// the next write's load by MinInterval.
+			end := time.Now()
+			switch did {
+			case parsed:
+				r.nextLoad = end.Add(max(l.cfg.MinInterval, end.Sub(now)))
+			case hashed:
+				r.nextLoad = end.Add(end.Sub(now))
+			}
+		}
+	}
+	if l.conf.confirming && l.conf.confirmAt.After(now) && (next.IsZero() || l.conf.confirmAt.Before(next)) {
+		next = l.conf.confirmAt
+	}
+	return next
+}
+
+// startWatcher sets up inotify on the files' directories, or polling.
+func (r *runner) startWatcher(now time.Time, first bool) {
+	l := r.l
+	if l.cfg.Polling {
+		l.setStatus(func(s *Status) { s.Mode = Polling })
+		if first {
+			l.log.Info("watching the config by polling", "path", l.path, "poll", l.cfg.PollInterval)
+		}
+		return
+	}
+	dirs := []string{filepath.Dir(l.path)}
+	if l.keyPath != "" && filepath.Dir(l.keyPath) != dirs[0] {
+		dirs = append(dirs, filepath.Dir(l.keyPath))
+	}
+	w, err := l.newWatcher(dirs)
+	if err != nil {
+		r.retryAt = now.Add(inotifyRetry)
+		if first {
+			// Logged once; retries are silent until one succeeds.
+			l.log.Warn("inotify unavailable; polling instead", "err", err, "poll", l.cfg.PollInterval, "retry", inotifyRetry)
+			l.setStatus(func(s *Status) { s.Mode = Polling })
+		}
+		return
+	}
+	r.w = w
+	l.setStatus(func(s *Status) { s.Mode = Inotify })
+	if first {
+		l.log.Info("watching the config with inotify", "path", l.path)
+	} else {
+		l.log.Info("inotify available again; leaving polling mode", "path", l.path)
+	}
+	// Anything may have happened while we were not watching.
+	r.confRead, r.keyDue = true, true
+}
+
+// lost gives up a watcher that stopped working and polls until a new one
+// can be set up.
+func (r *runner) lost(now time.Time, why string) {
+	if r.w == nil {
+		return
+	}
+	r.w.Close()
+	r.w = nil
+	r.retryAt = now.Add(inotifyRetry)
+	r.confRead, r.keyDue = true, true
+	r.l.setStatus(func(s *Status) { s.Mode = Polling })
+	r.l.log.Warn("inotify lost; polling instead", "why", why, "poll", r.l.cfg.PollInterval)
+}
