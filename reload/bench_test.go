@@ -129,7 +129,7 @@ func liveHeap() uint64 {
 //     served; it includes the new snapshot;
 //   - peak-x-file: peak-MB / file-MB (the new snapshot shares the parts
 //     that did not change with the served one);
-//   - max-heap-MB: the most heap (live or not yet swept) the loader's
+//   - max-heap-MB: the most heap (live or not yet swept) the watcher's
 //     data took over all the renames, garbage included: what the
 //     process's memory grows to under repeated reloads;
 //   - cold-load-ms: the first load, with nothing to reuse;

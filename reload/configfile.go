@@ -13,7 +13,7 @@ import (
 	"github.com/goconfd/goconfd/internal/mapfile"
 )
 
-// fileState is what the Loader knows about config.data. Guarded by mu.
+// fileState is what the Watcher knows about config.data. Guarded by mu.
 type fileState struct {
 	// id is the file's identity when it was last read (or found missing);
 	// a poll that finds the same identity does not read the file.
@@ -63,7 +63,7 @@ const (
 // safety timer asked) is first hashed without being kept, so that the
 // regular content check costs no allocation, and read again only if its
 // content changed.
-func (l *Loader) checkConfig(now time.Time, read, settle bool) work {
+func (l *Watcher) checkConfig(now time.Time, read, settle bool) work {
 	st := &l.conf
 	fi, err := os.Stat(l.cfg.Path)
 	if err != nil {
@@ -174,7 +174,7 @@ func (l *Loader) checkConfig(now time.Time, read, settle bool) work {
 
 // readFile reads config.data (mapping it when it is large) and hashes
 // it. A mapped file truncated meanwhile is mapfile.ErrTruncated.
-func (l *Loader) readFile() (*mapfile.File, uint64, error) {
+func (l *Watcher) readFile() (*mapfile.File, uint64, error) {
 	file, err := mapfile.Open(l.cfg.Path)
 	if err != nil {
 		return nil, 0, err
@@ -189,7 +189,7 @@ func (l *Loader) readFile() (*mapfile.File, uint64, error) {
 
 // hashData hashes content that may be a mapping (a truncated file is
 // mapfile.ErrTruncated).
-func (l *Loader) hashData(data []byte) (sum uint64, err error) {
+func (l *Watcher) hashData(data []byte) (sum uint64, err error) {
 	err = mapfile.Guard(data, func() error {
 		sum = maphash.Bytes(l.seed, data)
 		return nil
@@ -200,14 +200,14 @@ func (l *Loader) hashData(data []byte) (sum uint64, err error) {
 // readRace notes that config.data changed while it was read (rewritten
 // in place): nothing is published, and the next check reads it again
 // (the writer's events, or the safety check within a second).
-func (l *Loader) readRace() {
+func (l *Watcher) readRace() {
 	l.conf.haveSum, l.conf.confirming = false, false
 	l.setStatus(func(s *Status) { s.ReadRaces++ })
 	l.log.Info("config file changed while being read; reading it again", "path", l.cfg.Path)
 }
 
 // hashFile hashes config.data's content without keeping it.
-func (l *Loader) hashFile() (uint64, error) {
+func (l *Watcher) hashFile() (uint64, error) {
 	f, err := os.Open(l.cfg.Path)
 	if err != nil {
 		return 0, err

@@ -37,7 +37,7 @@
 //     again. The parts of the config that did not change since the last
 //     good load are reused, not read again (config.Loader).
 //
-// Everything heavy (reading, hashing, parsing) happens on the Loader's own
+// Everything heavy (reading, hashing, parsing) happens on the Watcher's own
 // goroutine (parsing fans out to one worker per CPU when much is new);
 // readers only ever see a finished snapshot, published by one pointer
 // store. docs/snapshot.md has the measured costs.

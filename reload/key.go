@@ -6,7 +6,7 @@ import (
 	"os"
 )
 
-// keyState is what the Loader knows about hmac.key. Guarded by mu.
+// keyState is what the Watcher knows about hmac.key. Guarded by mu.
 type keyState struct {
 	cur  []byte
 	have bool
@@ -17,7 +17,7 @@ type keyState struct {
 // checkKey reads hmac.key and publishes it if it changed. A key that
 // cannot be read, or is empty (a file being rewritten in place), keeps
 // the last good one.
-func (l *Loader) checkKey() {
+func (l *Watcher) checkKey() {
 	if l.keyPath == "" {
 		return
 	}
@@ -48,7 +48,7 @@ func (l *Loader) checkKey() {
 	l.publishKey(key, ks.have)
 }
 
-func (l *Loader) publishKey(key []byte, changed bool) {
+func (l *Watcher) publishKey(key []byte, changed bool) {
 	l.key.cur, l.key.have = key, true
 	if l.cfg.PublishKey != nil {
 		l.cfg.PublishKey(key)

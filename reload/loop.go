@@ -11,8 +11,8 @@ import (
 // runner is the state of one Run: the watcher, the timers, and what is
 // due.
 type runner struct {
-	l *Loader
-	w watcher
+	l *Watcher
+	w eventSource
 	// confStat and confRead are set when config.data must be stat'ed or
 	// read (hashed); keyDue when hmac.key must be read.
 	confStat, confRead, keyDue bool

@@ -12,7 +12,7 @@ import (
 // publishGood publishes the good snapshot: a new one when fresh is true
 // (it took dur to load size bytes), else the last one again, if it is not
 // served already.
-func (l *Loader) publishGood(fresh bool, dur time.Duration, size int64) {
+func (l *Watcher) publishGood(fresh bool, dur time.Duration, size int64) {
 	st := &l.conf
 	snap := st.good
 	serving := st.publishedAny && st.published == ""
@@ -43,7 +43,7 @@ func (l *Loader) publishGood(fresh bool, dur time.Duration, size int64) {
 
 // publishUnavailable makes every request answer text, unless it already
 // does.
-func (l *Loader) publishUnavailable(text string) {
+func (l *Watcher) publishUnavailable(text string) {
 	st := &l.conf
 	if st.publishedAny && st.published == text {
 		return
@@ -54,7 +54,7 @@ func (l *Loader) publishUnavailable(text string) {
 }
 
 // found notes that config.data exists (again).
-func (l *Loader) found() {
+func (l *Watcher) found() {
 	if l.conf.missing {
 		l.conf.missing = false
 		l.log.Info("config file is back", "path", l.cfg.Path)
@@ -64,7 +64,7 @@ func (l *Loader) found() {
 // readFailed handles a config.data that cannot be stat'ed or read. A
 // missing file stops the answers, as in Ganeti; any other error keeps the
 // last good snapshot.
-func (l *Loader) readFailed(err error) {
+func (l *Watcher) readFailed(err error) {
 	st := &l.conf
 	text := config.UnavailableText(l.cfg.Path, err)
 	st.haveID, st.haveSum, st.confirming = false, false, false
@@ -93,7 +93,7 @@ func (l *Loader) readFailed(err error) {
 
 // loadFailed handles a content that does not parse or validate: the last
 // good snapshot stays, if one is served.
-func (l *Loader) loadFailed(err error) {
+func (l *Watcher) loadFailed(err error) {
 	st := &l.conf
 	l.report(err.Error())
 	if !st.publishedAny || st.published != "" {
@@ -102,7 +102,7 @@ func (l *Loader) loadFailed(err error) {
 }
 
 // report logs and counts a failure, once per distinct failure.
-func (l *Loader) report(msg string) {
+func (l *Watcher) report(msg string) {
 	st := &l.conf
 	serving := st.publishedAny && st.published == ""
 	if msg != st.reported {

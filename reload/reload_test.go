@@ -349,7 +349,7 @@ var fileChanges = []fileChange{
 	}},
 }
 
-// TestRunPicksUpChanges applies every kind of change to a running Loader,
+// TestRunPicksUpChanges applies every kind of change to a running Watcher,
 // with inotify and by polling only, and waits for each new serial.
 func TestRunPicksUpChanges(t *testing.T) {
 	for _, mode := range []Mode{Inotify, Polling} {
@@ -367,7 +367,7 @@ func TestRunPicksUpChanges(t *testing.T) {
 			if err := l.LoadNow(); err != nil {
 				t.Fatal(err)
 			}
-			stop := runLoader(t, l)
+			stop := runWatcher(t, l)
 			defer stop()
 			eventually(t, "mode "+string(mode), func() bool { return l.Status().Mode == mode })
 
@@ -417,8 +417,8 @@ func TestRunPicksUpChanges(t *testing.T) {
 	}
 }
 
-// runLoader runs l until the returned function is called.
-func runLoader(t testing.TB, l *Loader) (stop func()) {
+// runWatcher runs l until the returned function is called.
+func runWatcher(t testing.TB, l *Watcher) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { l.Run(ctx); close(done) }()
@@ -432,7 +432,7 @@ func runLoader(t testing.TB, l *Loader) (stop func()) {
 	}
 }
 
-// TestRunKey checks that a running Loader follows hmac.key: a new key is
+// TestRunKey checks that a running Watcher follows hmac.key: a new key is
 // published, a missing or empty one keeps the last good key.
 func TestRunKey(t *testing.T) {
 	dir := t.TempDir()
@@ -446,7 +446,7 @@ func TestRunKey(t *testing.T) {
 	if err := l.LoadNow(); err != nil {
 		t.Fatal(err)
 	}
-	stop := runLoader(t, l)
+	stop := runWatcher(t, l)
 	defer stop()
 	if rec.keyText() != "key-1\n" {
 		t.Fatalf("key %q", rec.keyText())

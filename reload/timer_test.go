@@ -14,13 +14,13 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// The tests in this file run in synctest bubbles: the Loader's tickers and
+// The tests in this file run in synctest bubbles: the Watcher's tickers and
 // timers use the bubble's fake clock, so each test checks when things
 // happen, to the nanosecond, in no real time. File system calls are real
 // (and quick); inotify is replaced by fakeWatcher, whose events the test
 // sends itself.
 
-// fakeWatcher is a watcher whose events the test sends.
+// fakeWatcher is an eventSource whose events the test sends.
 type fakeWatcher struct {
 	events chan fsnotify.Event
 	errs   chan error
@@ -47,13 +47,13 @@ func (f *fakeWatcher) send(name string, op fsnotify.Op) {
 	f.events <- fsnotify.Event{Name: name, Op: op}
 }
 
-// bubbleSetup is a config.data in a temporary directory and a Loader on it,
+// bubbleSetup is a config.data in a temporary directory and a Watcher on it,
 // loaded, with inotify replaced by a fakeWatcher (or failing with
 // watchErr), running until the bubble's test ends.
 type bubbleSetup struct {
 	path string
 	rec  *recorder
-	l    *Loader
+	l    *Watcher
 	w    *fakeWatcher
 	logs *logRecorder
 }
@@ -72,7 +72,7 @@ func setupBubble(t *testing.T, cfg Config, watchErrs ...error) *bubbleSetup {
 		writeAtomic(t, cfg.KeyPath, []byte("key-1\n"))
 	}
 	b.l = New(cfg)
-	b.l.newWatcher = func([]string) (watcher, error) {
+	b.l.newWatcher = func([]string) (eventSource, error) {
 		if len(watchErrs) > 0 {
 			err := watchErrs[0]
 			watchErrs = watchErrs[1:]
@@ -267,7 +267,7 @@ func TestSettle(t *testing.T) {
 	})
 }
 
-// TestInotifyUnavailable: without inotify the Loader polls, says so once,
+// TestInotifyUnavailable: without inotify the Watcher polls, says so once,
 // and tries inotify again every inotifyRetry.
 func TestInotifyUnavailable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {

@@ -76,10 +76,10 @@ type Config struct {
 	Settle time.Duration
 }
 
-// Mode says how the Loader learns about changes.
+// Mode says how the Watcher learns about changes.
 type Mode string
 
-// The modes of a Loader.
+// The modes of a Watcher.
 const (
 	// Idle is the mode before Run and after it returns.
 	Idle Mode = "idle"
@@ -92,7 +92,7 @@ const (
 )
 
 // Status is what an operator or a metrics collector wants to know about
-// the Loader.
+// the Watcher.
 type Status struct {
 	// Mode is how changes are found.
 	Mode Mode
@@ -142,8 +142,8 @@ type Status struct {
 	KeyError string
 }
 
-// Loader loads and watches config.data and hmac.key.
-type Loader struct {
+// Watcher loads and watches config.data and hmac.key.
+type Watcher struct {
 	cfg  Config
 	log  *slog.Logger
 	seed maphash.Seed
@@ -152,7 +152,7 @@ type Loader struct {
 
 	// newWatcher starts watching dirs, and identify tells versions of a
 	// file apart by their stat; tests replace them.
-	newWatcher func(dirs []string) (watcher, error)
+	newWatcher func(dirs []string) (eventSource, error)
 	identify   func(os.FileInfo) fileID
 	// afterRead, when set, runs between reading a new content and
 	// parsing it (tests rewrite the file there).
@@ -171,8 +171,8 @@ type Loader struct {
 	status   Status
 }
 
-// New returns a Loader; nothing is loaded until LoadNow or Run.
-func New(cfg Config) *Loader {
+// New returns a Watcher; nothing is loaded until LoadNow or Run.
+func New(cfg Config) *Watcher {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
 	}
@@ -192,7 +192,7 @@ func New(cfg Config) *Loader {
 	if log == nil {
 		log = slog.Default()
 	}
-	l := &Loader{
+	l := &Watcher{
 		cfg:        cfg,
 		log:        log,
 		seed:       maphash.MakeSeed(),
@@ -218,7 +218,7 @@ func New(cfg Config) *Loader {
 //
 // LoadNow is meant for start-up, before Run; later calls look at both
 // files at once.
-func (l *Loader) LoadNow() error {
+func (l *Watcher) LoadNow() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.keyPath != "" {
@@ -236,21 +236,21 @@ func (l *Loader) LoadNow() error {
 	return nil
 }
 
-// Status returns the Loader's counters and state.
-func (l *Loader) Status() Status {
+// Status returns the Watcher's counters and state.
+func (l *Watcher) Status() Status {
 	l.statusMu.Lock()
 	defer l.statusMu.Unlock()
 	return l.status
 }
 
-func (l *Loader) setStatus(f func(*Status)) {
+func (l *Watcher) setStatus(f func(*Status)) {
 	l.statusMu.Lock()
 	f(&l.status)
 	l.statusMu.Unlock()
 }
 
 // Run watches both files until ctx ends; call LoadNow first.
-func (l *Loader) Run(ctx context.Context) {
+func (l *Watcher) Run(ctx context.Context) {
 	var r runner
 	r.l = l
 	r.run(ctx)

@@ -87,16 +87,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return d.Fail(daemon.BindError(err))
 	}
-	// The loader publishes the config and the key and keeps both
+	// The watcher publishes the config and the key and keeps both
 	// current. Unlike Ganeti 3.0, the key is read before the daemon
 	// reports that it is ready: a missing key makes the starting command
 	// fail.
-	loader := reload.New(reload.Config{
+	watcher := reload.New(reload.Config{
 		Path: paths.Config, Publish: pipe.SetState,
 		KeyPath: paths.Key, PublishKey: pipe.SetKey,
 		Logger: d.Log,
 	})
-	if err := loader.LoadNow(); err != nil {
+	if err := watcher.LoadNow(); err != nil {
 		srv.Close()
 		var pe *fs.PathError // the error os.ReadFile gave, for ReadError's text
 		if errors.As(err, &pe) {
@@ -104,17 +104,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return d.Stop(daemon.ReadError(paths.Key, err))
 	}
-	loaderCtx, stopLoader := context.WithCancel(ctx)
-	loaderDone := make(chan struct{})
+	watcherCtx, stopWatcher := context.WithCancel(ctx)
+	watcherDone := make(chan struct{})
 	go func() {
-		loader.Run(loaderCtx)
-		close(loaderDone)
+		watcher.Run(watcherCtx)
+		close(watcherDone)
 	}()
 
 	err = srv.Serve(ctx)
-	stopLoader()
-	<-loaderDone
-	d.Log.Info("served", "stats", fmt.Sprintf("%+v", srv.Stats()), "reload", fmt.Sprintf("%+v", loader.Status()))
+	stopWatcher()
+	<-watcherDone
+	d.Log.Info("served", "stats", fmt.Sprintf("%+v", srv.Stats()), "reload", fmt.Sprintf("%+v", watcher.Status()))
 	if errors.Is(err, context.Canceled) || errors.Is(err, server.ErrClosed) {
 		err = nil
 	}

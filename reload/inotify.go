@@ -6,15 +6,15 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// watcher is the source of directory events: fsnotify, or a fake in
+// eventSource is the source of directory events: fsnotify, or a fake in
 // tests.
-type watcher interface {
+type eventSource interface {
 	Events() <-chan fsnotify.Event
 	Errors() <-chan error
 	Close() error
 }
 
-// fsWatcher is an fsnotify.Watcher as a watcher.
+// fsWatcher is an fsnotify.Watcher as an eventSource.
 type fsWatcher struct{ w *fsnotify.Watcher }
 
 func (f fsWatcher) Events() <-chan fsnotify.Event { return f.w.Events }
@@ -28,7 +28,7 @@ func (f fsWatcher) Close() error                  { return f.w.Close() }
 // Directories rather than the files: Ganeti replaces config.data by
 // renaming a new file over it, and a watch on the file would stay on the
 // old inode (docs/protocol.md §6.2).
-func newFSWatcher(dirs []string) (watcher, error) {
+func newFSWatcher(dirs []string) (eventSource, error) {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, fmt.Errorf("starting inotify: %w", err)
