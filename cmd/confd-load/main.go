@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/goconfd/goconfd/internal/tjson"
+	"github.com/goconfd/goconfd/internal/version"
 	"github.com/goconfd/goconfd/protocol"
 )
 
@@ -35,8 +36,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("w", 2, "workers, each with its own socket")
 	window := fs.Int("window", 16, "outstanding requests per worker")
 	verify := fs.Bool("verify", false, "verify every reply's HMAC and salt")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "confd-load (goconfd) version %s\n", version.String())
+		return 0
 	}
 	if fs.NArg() < 1 || fs.NArg() > 2 || *keyFile == "" {
 		fmt.Fprintln(stderr, "usage: confd-load --key-file FILE [-s ADDR:PORT] [-d DUR] [-w N] [-window N] TYPE [QUERY]")

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goconfd/goconfd/internal/version"
 	"github.com/goconfd/goconfd/protocol"
 )
 
@@ -27,6 +28,16 @@ func TestUsage(t *testing.T) {
 		if code := run(args, &out, &errOut); code != 2 {
 			t.Errorf("run(%q) = %d, want 2", args, code)
 		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"--version"}, &out, &errOut); code != 0 {
+		t.Fatalf("run(--version) = %d, stderr %q", code, errOut.String())
+	}
+	if want := "confd-load (goconfd) version " + version.String() + "\n"; out.String() != want {
+		t.Errorf("--version printed %q, want %q", out.String(), want)
 	}
 }
 

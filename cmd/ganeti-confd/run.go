@@ -9,13 +9,14 @@ import (
 	"os"
 
 	"github.com/goconfd/goconfd/internal/daemon"
+	goversion "github.com/goconfd/goconfd/internal/version"
 	"github.com/goconfd/goconfd/reload"
 	"github.com/goconfd/goconfd/server"
 )
 
-// version is goconfd's version, set at link time with
-// -ldflags "-X main.version=…".
-var version = "devel"
+// version is goconfd's version, as every binary and the package report it
+// (internal/version).
+var version = goversion.String()
 
 // servicesFile is the services database searched for the default port.
 const servicesFile = "/etc/services"
@@ -79,6 +80,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return d.Fail(err)
 	}
 	ctx = d.Context()
+	// The version in the log is the one dpkg and -V report, so a log shows
+	// which build served.
+	d.Log.Info(daemon.Program+" (goconfd) version "+version+" starting", "pid", os.Getpid())
 	pipe := server.NewPipeline()
 	srv, err := server.New(server.Config{Addr: addr, Port: port, Handler: pipe, Logger: d.Log, Ready: d.Ready})
 	if err == nil {
