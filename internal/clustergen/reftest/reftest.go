@@ -3,11 +3,11 @@
 // tests can check generated configs (and, later, goconfd's answers)
 // against the reference.
 //
-// It uses the scripts of the project's shared/reference directory
-// (conformance/reference/README.md): start-ref.sh and stop-ref.sh to run the daemon and
-// pyquery.py to query it. A test that needs the server calls Start, which
-// skips the test with a clear reason when the unpacked Debian binary is
-// missing (run shared/reference/setup.sh to get it).
+// It uses the scripts of the module's conformance/reference directory
+// (conformance/reference/README.md): start-ref.sh and stop-ref.sh to run
+// the daemon and pyquery.py to query it. A test that needs the server calls
+// Start, which skips the test with a clear reason when the unpacked Debian
+// binary is missing (run conformance/reference/setup.sh to get it).
 package reftest
 
 import (
@@ -34,8 +34,10 @@ var (
 	// ConfdBinary is the unpacked Debian ganeti-confd 3.0.2.
 	ConfdBinary = filepath.Join(envOr("GANETI_REF_CACHE", "/tmp/ganeti-ref"),
 		"root/usr/lib/ganeti/3.0/usr/sbin/ganeti-confd")
-	// ScriptDir holds start-ref.sh, stop-ref.sh and pyquery.py.
-	ScriptDir = envOr("GOCONFD_REF_DIR", "/work/shared/reference")
+	// ScriptDir holds start-ref.sh, stop-ref.sh and pyquery.py: the
+	// module's conformance/reference, found from the working directory
+	// (a test runs in its package's directory).
+	ScriptDir = envOr("GOCONFD_REF_DIR", filepath.Join(moduleRoot(), "conformance", "reference"))
 	// Python is the interpreter with Debian's python3 modules.
 	Python = "/usr/bin/python3"
 )
@@ -52,6 +54,25 @@ const (
 )
 
 var nextPort atomic.Int64
+
+// moduleRoot returns the nearest directory at or above the working
+// directory that holds a go.mod, or "." if there is none.
+func moduleRoot() string {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "."
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "."
+		}
+		dir = parent
+	}
+}
 
 func envOr(k, def string) string {
 	if v := os.Getenv(k); v != "" {
