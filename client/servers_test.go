@@ -154,16 +154,16 @@ func checkHelpers(t *testing.T, d *daemon) {
 	var wantIPs, wantMCs []netip.Addr
 	for _, u := range uuids {
 		n := f.Nodes[u]
-		want := protocol.RoleRegular
+		want := RoleRegular
 		switch {
 		case u == f.Cluster.MasterNode:
-			want = protocol.RoleMaster
+			want = RoleMaster
 		case n.Drained:
-			want = protocol.RoleDrained
+			want = RoleDrained
 		case n.Offline:
-			want = protocol.RoleOffline
+			want = RoleOffline
 		case n.MC:
-			want = protocol.RoleCandidate
+			want = RoleCandidate
 		}
 		if r, err := c.NodeRole(ctx, n.Name); err != nil || r != want {
 			t.Errorf("NodeRole(%s) = %v, %v; want %v", n.Name, r, err, want)

@@ -142,7 +142,7 @@ func renderAnswer(w io.Writer, typ protocol.Type, query json.RawMessage, r *clie
 	case protocol.TypePing:
 		ok = scalar(tw, r)
 	case protocol.TypeNodeRoleByName:
-		if role, err := client.Decode[protocol.NodeRole](r); err == nil {
+		if role, err := client.Decode[client.Role](r); err == nil {
 			fmt.Fprintln(tw, role)
 			ok = true
 		}

@@ -117,7 +117,7 @@ func ganetiChecks(ctx context.Context, c *client.Client, o *options, stdout, std
 
 	q := client.PlainQuery(master)
 	if r = k.query(protocol.TypeNodeRoleByName, q); !k.notOK(r, protocol.TypeNodeRoleByName, q, "") {
-		if role, err := client.Decode[protocol.NodeRole](r); err != nil || role != protocol.RoleMaster {
+		if role, err := client.Decode[client.Role](r); err != nil || role != client.RoleMaster {
 			fmt.Fprintf(stderr, "Node role for master: wrong: %s\n", r.Answer)
 			return exitStatus
 		}
