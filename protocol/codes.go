@@ -209,6 +209,9 @@ const (
 	DropHMAC
 	// DropRequest: the inner message is not a valid request.
 	DropRequest
+	// DropType: the inner message's type is a number outside
+	// 0..NumTypes-1 (Ganeti refuses it as an invalid request too).
+	DropType
 	// DropTimestamp: the salt is not an integer or is outside ±300 s.
 	DropTimestamp
 	// DropNoKey: no HMAC key is loaded.
@@ -223,7 +226,7 @@ const (
 
 var outcomeNames = [NumOutcomes]string{
 	"answered", "bad_magic", "bad_envelope", "bad_hmac", "bad_request",
-	"bad_timestamp", "no_key", "reply_too_big", "internal_error",
+	"unknown_type", "bad_timestamp", "no_key", "reply_too_big", "internal_error",
 }
 
 // String returns the outcome's metric label, e.g. "bad_hmac".

@@ -30,6 +30,9 @@ type Decoder struct {
 	ipList             [][]byte
 	fields             []Field
 	saltUTF8           []byte
+	// badType is set by parseRequest when the type is a number out of
+	// range.
+	badType bool
 }
 
 // NewDecoder returns a Decoder that verifies requests with key, the raw
@@ -70,6 +73,9 @@ func (d *Decoder) Decode(dgram []byte, now time.Time, req *Request) Outcome {
 		return DropHMAC
 	}
 	if !d.parseRequest(d.msg, req) {
+		if d.badType {
+			return DropType
+		}
 		return DropRequest
 	}
 	ts, fits, ok := parseTimestamp(d.salt)

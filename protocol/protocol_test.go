@@ -148,8 +148,8 @@ func TestDecode(t *testing.T) {
 		{name: "missing protocol", dgram: ok(`{"type": 0, "rsalt": "x"}`), want: DropRequest},
 		{name: "type as string", dgram: ok(`{"protocol": 1, "type": "0", "rsalt": "x"}`), want: DropRequest},
 		{name: "protocol as string", dgram: ok(`{"protocol": "1", "type": 0, "rsalt": "x"}`), want: DropRequest},
-		{name: "type 12", dgram: ok(`{"protocol": 1, "type": 12, "rsalt": "x"}`), want: DropRequest},
-		{name: "type -1", dgram: ok(`{"protocol": 1, "type": -1, "rsalt": "x"}`), want: DropRequest},
+		{name: "type 12", dgram: ok(`{"protocol": 1, "type": 12, "rsalt": "x"}`), want: DropType},
+		{name: "type -1", dgram: ok(`{"protocol": 1, "type": -1, "rsalt": "x"}`), want: DropType},
 		{name: "type 1.5 rounds to 2", dgram: ok(`{"protocol": 1, "type": 1.5, "query": {}, "rsalt": "x"}`), want: Answered,
 			check: func(t *testing.T, r *Request) {
 				if r.Type != 2 {
@@ -158,7 +158,7 @@ func TestDecode(t *testing.T) {
 			}},
 		{name: "type 0.4 rounds to 0", dgram: ok(`{"protocol": 1, "type": 0.4, "rsalt": "x"}`), want: Answered},
 		{name: "type 1e0", dgram: ok(`{"protocol": 1, "type": 1e0, "rsalt": "x"}`), want: Answered},
-		{name: "type 11.5 rounds to 12", dgram: ok(`{"protocol": 1, "type": 11.5, "rsalt": "x"}`), want: DropRequest},
+		{name: "type 11.5 rounds to 12", dgram: ok(`{"protocol": 1, "type": 11.5, "rsalt": "x"}`), want: DropType},
 		{name: "unknown request member", dgram: ok(`{"protocol": 1, "type": 0, "rsalt": "x", "extra": 1}`), want: DropRequest},
 		{name: "duplicate type first wins", dgram: ok(`{"protocol": 1, "type": 3, "type": "bad", "rsalt": "x"}`), want: Answered,
 			check: func(t *testing.T, r *Request) {

@@ -55,6 +55,7 @@ func (d *Decoder) parseRequest(msg []byte, req *Request) bool {
 	s := &d.scan
 	s.Reset(msg, false)
 	var haveProto, haveType, haveQuery, haveRSalt bool
+	d.badType = false
 	req.Query = Query{Kind: QueryEmpty, IPList: d.ipList[:0], Fields: d.fields[:0]}
 	ok := s.Members(&d.key, func(key []byte) bool {
 		switch {
@@ -67,7 +68,8 @@ func (d *Decoder) parseRequest(msg []byte, req *Request) bool {
 			haveType = true
 			n, ok := d.readInt()
 			req.Type = Type(n)
-			return ok && n >= 0 && n < NumTypes
+			d.badType = ok && (n < 0 || n >= NumTypes)
+			return ok && !d.badType
 		case string(key) == "query" && !haveQuery:
 			haveQuery = true
 			return d.readQuery(&req.Query)

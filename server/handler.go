@@ -6,9 +6,29 @@ import "github.com/goconfd/goconfd/protocol"
 type Handler interface {
 	// Handle answers the datagram req (at most protocol.MaxRequestSize
 	// bytes; longer datagrams are truncated before Handle sees them) by
-	// appending the reply to buf[:0] and returning it with
-	// protocol.Answered, or returns nil and the reason for dropping it.
-	// Handle must not keep req or buf. It is called concurrently from
-	// every socket loop.
-	Handle(req, buf []byte) ([]byte, protocol.Outcome)
+	// appending the reply to buf[:0] and returning it with a Verdict
+	// whose Outcome is protocol.Answered, or returns nil and a Verdict
+	// giving the reason for dropping it. Handle must not keep req or buf.
+	// It is called concurrently from every socket loop.
+	Handle(req, buf []byte) ([]byte, Verdict)
 }
+
+// Verdict is what a Handler made of one datagram. The socket loops count
+// datagrams by Outcome, and answered ones by Type and Status too.
+type Verdict struct {
+	// Outcome is protocol.Answered or why the datagram was dropped.
+	Outcome protocol.Outcome
+	// Type is the request's type and Status the reply's status; both are
+	// meaningful only when Outcome is protocol.Answered. A Type outside
+	// 0..protocol.NumTypes-1 or a Status outside 0..NumStatuses-1 is
+	// counted as the last one (a handler bug).
+	Type   protocol.Type
+	Status protocol.Status
+}
+
+// Drop returns the Verdict of a datagram dropped for reason out.
+func Drop(out protocol.Outcome) Verdict { return Verdict{Outcome: out} }
+
+// NumStatuses is the number of reply statuses counted apart
+// (protocol.StatusOK, StatusError and StatusNotImplemented).
+const NumStatuses = 3

@@ -58,6 +58,9 @@ type loopEnv struct {
 	// done is closed when the server shuts down; it ends the back-off of
 	// a loop whose reads fail.
 	done <-chan struct{}
+	// sample is Config.LatencySample: time one answered datagram in
+	// sample (0: none).
+	sample int
 	// panics and readErrs limit log lines to one per second each.
 	panics   rateLimit
 	readErrs rateLimit
@@ -97,7 +100,9 @@ type sockLoop struct {
 
 	// lastDrops is the kernel's cumulative drop count last seen.
 	lastDrops uint32
-	t         tally
+	// untilSample counts down the datagrams to the next one timed.
+	untilSample int
+	t           tally
 }
 
 // newSockLoop allocates a loop with batch slots serving conn.
@@ -216,7 +221,14 @@ func (l *sockLoop) serveBatch() error {
 				l.noteDrops(drops)
 			}
 		}
-		reply, out := l.handle(req, l.wbufs[w][:0])
+		var reply []byte
+		var v Verdict
+		if l.untilSample--; l.untilSample < 0 && l.env.sample > 0 {
+			reply, v = l.timedHandle(req, l.wbufs[w][:0])
+		} else {
+			reply, v = l.handle(req, l.wbufs[w][:0])
+		}
+		out := v.Outcome
 		if out >= protocol.NumOutcomes || (out == protocol.Answered && len(reply) == 0) {
 			// A handler bug: an unknown outcome, or an "answer" that
 			// cannot be a confd reply.
@@ -226,6 +238,7 @@ func (l *sockLoop) serveBatch() error {
 		if out != protocol.Answered {
 			continue
 		}
+		l.t.answers[min(uint(v.Type), protocol.NumTypes-1)][min(uint(v.Status), NumStatuses-1)]++
 		if c := cap(reply); c > cap(l.wbufs[w]) && c <= maxKeptReplyCap {
 			// append grew the slot's buffer; keep the larger one.
 			l.wbufs[w] = reply[:0]
@@ -251,13 +264,29 @@ func (l *sockLoop) serveBatch() error {
 	return err
 }
 
+// timedHandle is handle, timed: an answered datagram's time goes into
+// the latency histogram, and the countdown to the next sample starts
+// again (a dropped datagram leaves it at 0, so the next one is timed).
+func (l *sockLoop) timedHandle(req, buf []byte) ([]byte, Verdict) {
+	start := time.Now()
+	reply, v := l.handle(req, buf)
+	if v.Outcome == protocol.Answered {
+		ns := uint64(max(time.Since(start), 0))
+		l.t.latBuckets[latencyBucket(ns)]++
+		l.t.latSum += ns
+		l.t.sampled = true
+		l.untilSample = l.env.sample - 1
+	}
+	return reply, v
+}
+
 // handle calls the Handler. A panic is a bug: it is recovered as a last
 // resort, counted as protocol.DropInternal, and logged at most once per
 // second, so that one bad datagram does not take the daemon down.
-func (l *sockLoop) handle(req, buf []byte) (reply []byte, out protocol.Outcome) {
+func (l *sockLoop) handle(req, buf []byte) (reply []byte, verdict Verdict) {
 	defer func() {
 		if v := recover(); v != nil {
-			reply, out = nil, protocol.DropInternal
+			reply, verdict = nil, Drop(protocol.DropInternal)
 			if ok, n := l.env.panics.allow(); ok {
 				l.env.log.Error("request handler panicked; datagram dropped",
 					"panic", v, "suppressed", n, "stack", string(debug.Stack()))
@@ -274,6 +303,9 @@ func (l *sockLoop) writeAll(ms []ipv4.Message) error {
 		k, err := l.conn.WriteBatch(ms, 0)
 		k = max(0, min(k, len(ms))) // sendmmsg returns -1 with an error
 		l.t.sent += uint64(k)
+		for i := range k {
+			l.t.sentBytes += uint64(len(ms[i].Buffers[0]))
+		}
 		ms = ms[k:]
 		switch {
 		case err != nil && errors.Is(err, net.ErrClosed):

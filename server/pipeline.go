@@ -69,10 +69,10 @@ func (p *Pipeline) SetKey(key []byte) {
 }
 
 // Handle implements Handler.
-func (p *Pipeline) Handle(dgram, buf []byte) ([]byte, protocol.Outcome) {
+func (p *Pipeline) Handle(dgram, buf []byte) ([]byte, Verdict) {
 	key := p.key.Load()
 	if key == nil {
-		return nil, protocol.DropNoKey
+		return nil, Drop(protocol.DropNoKey)
 	}
 	w := p.pool.Get().(*work)
 	defer p.pool.Put(w)
@@ -81,7 +81,7 @@ func (p *Pipeline) Handle(dgram, buf []byte) ([]byte, protocol.Outcome) {
 		w.keyGen = key.gen
 	}
 	if o := w.dec.Decode(dgram, p.now(), &w.req); o != protocol.Answered {
-		return nil, o
+		return nil, Drop(o)
 	}
 	st := p.state.Load()
 	var res query.Result
@@ -91,16 +91,16 @@ func (p *Pipeline) Handle(dgram, buf []byte) ([]byte, protocol.Outcome) {
 		res = query.Answer(st.Snapshot, &w.req, w.answer)
 	}
 	if res.NoReply {
-		return nil, protocol.DropInternal
+		return nil, Drop(protocol.DropInternal)
 	}
 	if len(res.Answer) > protocol.MaxReplySize {
 		// Too big for any datagram (and possibly cut short by the
 		// encoder's budget): do not sign and escape it first.
-		return nil, protocol.DropReplyTooBig
+		return nil, Drop(protocol.DropReplyTooBig)
 	}
 	reply := w.dec.AppendReply(buf[:0], w.req.RSalt, res.Status, res.Answer, res.Serial)
 	if len(reply) > protocol.MaxReplySize {
-		return nil, protocol.DropReplyTooBig
+		return nil, Drop(protocol.DropReplyTooBig)
 	}
-	return reply, protocol.Answered
+	return reply, Verdict{Outcome: protocol.Answered, Type: w.req.Type, Status: res.Status}
 }

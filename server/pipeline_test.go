@@ -42,14 +42,15 @@ func TestPipeline(t *testing.T) {
 		name    string
 		dgram   []byte
 		want    protocol.Outcome
+		typ     protocol.Type
 		status  protocol.Status
 		answer  string
 		serial  int64
 		withKey []byte
 	}{
 		{name: "ping", dgram: protocol.AppendRequest(nil, testKey, now, protocol.TypePing, nil, "r1"), want: protocol.Answered, answer: "3000000"},
-		{name: "master", dgram: protocol.AppendRequest(nil, testKey, now, protocol.TypeClusterMaster, nil, "r2"), want: protocol.Answered, answer: `"node1.example.com"`, serial: 3190},
-		{name: "type 8 is answered", dgram: protocol.AppendRequest(nil, testKey, now, protocol.TypeNodeInstances, []byte(`"nodeX"`), "r3"), want: protocol.Answered, status: 1,
+		{name: "master", dgram: protocol.AppendRequest(nil, testKey, now, protocol.TypeClusterMaster, nil, "r2"), want: protocol.Answered, typ: protocol.TypeClusterMaster, answer: `"node1.example.com"`, serial: 3190},
+		{name: "type 8 is answered", dgram: protocol.AppendRequest(nil, testKey, now, protocol.TypeNodeInstances, []byte(`"nodeX"`), "r3"), want: protocol.Answered, typ: protocol.TypeNodeInstances, status: 1,
 			answer: `"Node not found in the configuration: OpPrereqError \"Node name nodeX not found\" ECodeNoEnt"`},
 		{name: "wrong key", dgram: protocol.AppendRequest(nil, []byte("other\n"), now, protocol.TypePing, nil, "r4"), want: protocol.DropHMAC},
 		{name: "stale", dgram: protocol.AppendRequest(nil, testKey, now.Add(-301*time.Second), protocol.TypePing, nil, "r5"), want: protocol.DropTimestamp},
@@ -57,7 +58,8 @@ func TestPipeline(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			reply, o := p.Handle(tt.dgram, make([]byte, 0, 1024))
+			reply, v := p.Handle(tt.dgram, make([]byte, 0, 1024))
+			o := v.Outcome
 			if o != tt.want {
 				t.Fatalf("outcome = %v, want %v", o, tt.want)
 			}
@@ -78,6 +80,9 @@ func TestPipeline(t *testing.T) {
 			if err != nil {
 				t.Fatalf("reply %s: %v", reply, err)
 			}
+			if v.Status != tt.status || v.Type != tt.typ {
+				t.Errorf("verdict = %+v, want type %v status %d", v, tt.typ, tt.status)
+			}
 			if r.Status != tt.status || r.Serial != tt.serial || string(tjson.Marshal(&r.Answer)) != tt.answer {
 				t.Errorf("reply = %d %s %d, want %d %s %d", r.Status, tjson.Marshal(&r.Answer), r.Serial, tt.status, tt.answer, tt.serial)
 			}
@@ -90,11 +95,11 @@ func TestPipelineUnavailable(t *testing.T) {
 	p := NewPipeline()
 	p.now = func() time.Time { return now }
 	dgram := protocol.AppendRequest(nil, testKey, now, protocol.TypePing, nil, "r")
-	if _, o := p.Handle(dgram, nil); o != protocol.DropNoKey {
+	if _, o := handleOutcome(p, dgram, nil); o != protocol.DropNoKey {
 		t.Fatalf("without a key: outcome = %v, want no_key", o)
 	}
 	p.SetKey(testKey)
-	reply, o := p.Handle(dgram, nil)
+	reply, o := handleOutcome(p, dgram, nil)
 	if o != protocol.Answered {
 		t.Fatalf("outcome = %v", o)
 	}
@@ -107,7 +112,7 @@ func TestPipelineUnavailable(t *testing.T) {
 	}
 	// A new key takes effect for the next request.
 	p.SetKey([]byte("new key\n"))
-	if _, o := p.Handle(dgram, nil); o != protocol.DropHMAC {
+	if _, o := handleOutcome(p, dgram, nil); o != protocol.DropHMAC {
 		t.Fatalf("after key change: outcome = %v, want bad_hmac", o)
 	}
 }
@@ -137,7 +142,7 @@ func TestPipelineReplyTooBig(t *testing.T) {
 	p.SetKey(testKey)
 	p.SetState(&config.State{Snapshot: snap})
 	dgram := protocol.AppendRequest(nil, testKey, now, protocol.TypeConfigQuery, []byte(`"/cluster"`), "r")
-	if reply, o := p.Handle(dgram, nil); o != protocol.DropReplyTooBig || reply != nil {
+	if reply, o := handleOutcome(p, dgram, nil); o != protocol.DropReplyTooBig || reply != nil {
 		t.Fatalf("outcome = %v (reply %d bytes), want reply_too_big", o, len(reply))
 	}
 	// The encoder stops at the budget: the work for a reply that cannot be
@@ -158,7 +163,7 @@ func TestPipelineAllocs(t *testing.T) {
 	buf := make([]byte, 0, 4096)
 	p.Handle(dgram, buf) // warm the pool
 	allocs := testing.AllocsPerRun(200, func() {
-		if _, o := p.Handle(dgram, buf); o != protocol.Answered {
+		if _, o := handleOutcome(p, dgram, buf); o != protocol.Answered {
 			t.Fatal(o)
 		}
 	})
@@ -257,10 +262,16 @@ func BenchmarkPipeline(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(dgram)))
 			for b.Loop() {
-				if _, o := p.Handle(dgram, buf); o != protocol.Answered {
+				if _, o := handleOutcome(p, dgram, buf); o != protocol.Answered {
 					b.Fatal(o)
 				}
 			}
 		})
 	}
+}
+
+// handleOutcome is p.Handle with the Verdict's outcome only.
+func handleOutcome(p *Pipeline, dgram, buf []byte) ([]byte, protocol.Outcome) {
+	reply, v := p.Handle(dgram, buf)
+	return reply, v.Outcome
 }

@@ -111,7 +111,7 @@ func reloadUnderQueries(t *testing.T, version func(n int) []byte) {
 			for i := 0; !stop.Load(); i++ {
 				rsalt := fmt.Sprintf("g%d-%d", g, i)
 				req := protocol.AppendRequest(nil, testKey, time.Now(), protocol.TypeClusterMaster, nil, rsalt)
-				dgram, o := p.Handle(req, buf)
+				dgram, o := handleOutcome(p, req, buf)
 				if o != protocol.Answered {
 					t.Errorf("outcome %v", o)
 					return

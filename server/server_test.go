@@ -26,7 +26,17 @@ import (
 // ("drop:<n>", n a digit) or panics ("panic").
 type echoHandler struct{}
 
-func (echoHandler) Handle(req, buf []byte) ([]byte, protocol.Outcome) {
+func (echoHandler) Handle(req, buf []byte) ([]byte, Verdict) {
+	reply, out := echo(req, buf)
+	// "type:<t><s>" answers as request type t, status s (digits).
+	if bytes.HasPrefix(req, []byte("type:")) && len(req) == 7 {
+		return reply, Verdict{Outcome: out, Type: protocol.Type(req[5] - '0'), Status: protocol.Status(req[6] - '0')}
+	}
+	return reply, Verdict{Outcome: out}
+}
+
+// echo is echoHandler's answer and outcome.
+func echo(req, buf []byte) ([]byte, protocol.Outcome) {
 	switch {
 	case bytes.HasPrefix(req, []byte("panic")):
 		panic("test handler panics on request " + strconv.Quote(string(req)))
@@ -178,6 +188,15 @@ func checkSums(t testing.TB, st Stats) {
 	}
 	if a := st.Outcomes[protocol.Answered]; a != st.Sent+st.SendErrors {
 		t.Errorf("answered %d != sent %d + send errors %d", a, st.Sent, st.SendErrors)
+	}
+	var answers uint64
+	for _, byStatus := range st.Answers {
+		for _, n := range byStatus {
+			answers += n
+		}
+	}
+	if a := st.Outcomes[protocol.Answered]; a != answers {
+		t.Errorf("answered %d != %d answers by type and status", a, answers)
 	}
 }
 
