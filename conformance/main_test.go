@@ -185,10 +185,15 @@ func (s *suite) buildGoconfd() (string, error) {
 	return bin, nil
 }
 
-// configFiles lists the configurations under testdata, sorted.
+// configFiles lists the configuration files: the reference configs of
+// config/testdata (mkconfig.py's, see conformance/reference/README.md) and
+// those under testdata, sorted by name.
 func configFiles() ([]string, error) {
 	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	sort.Strings(files)
+	for _, name := range []string{"cluster_config_2.14-upgraded.json", "cluster_config_2.16-upgraded.json", "rich.json"} {
+		files = append(files, filepath.Join("..", "config", "testdata", name))
+	}
+	sort.Slice(files, func(i, j int) bool { return filepath.Base(files[i]) < filepath.Base(files[j]) })
 	return files, err
 }
 

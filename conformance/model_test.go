@@ -392,7 +392,7 @@ func deriveVariant(rich []byte) ([]byte, error) {
 }
 
 func TestVariantConfig(t *testing.T) {
-	rich, err := os.ReadFile(filepath.Join("testdata", "rich.json"))
+	rich, err := os.ReadFile(filepath.Join("..", "config", "testdata", "rich.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,11 +5,8 @@ package conformance
 // differences of the live and refused cases, the Python client's verdicts.
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -313,46 +310,6 @@ func TestDocumentedLiveAndLoadError(t *testing.T) {
 			}
 		})
 	}
-}
-
-// TestReferenceConfigsCopied checks that testdata holds the reference's
-// configurations and key as they are (the suite runs the copies, so that
-// it works where ../shared is not beside the clone).
-func TestReferenceConfigsCopied(t *testing.T) {
-	_, dir := findScripts("..")
-	shared, err := filesIn(filepath.Join(dir, "configs"))
-	if err != nil || len(shared) == 0 {
-		t.Skipf("no reference configs beside the project (%v)", err)
-	}
-	have, err := filesIn("testdata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, data := range shared {
-		if !bytes.Equal(have[name], data) {
-			t.Errorf("testdata/%s is not a copy of %s", name, filepath.Join(dir, "configs", name))
-		}
-	}
-}
-
-// filesIn reads the regular files of a directory, by name.
-func filesIn(dir string) (map[string][]byte, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string][]byte{}
-	for _, e := range entries {
-		if !e.Type().IsRegular() {
-			continue
-		}
-		p, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			return nil, err
-		}
-		out[e.Name()] = p
-	}
-	return out, nil
 }
 
 func TestCapTypes(t *testing.T) {
