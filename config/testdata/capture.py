@@ -3,8 +3,9 @@
 
 This script writes the golden files used by the tests of package config
 (normalize_test.go). It needs the reference daemon unpacked by
-/work/shared/reference/setup.sh and runs it with start-ref.sh/stop-ref.sh
-(see REFERENCE.md there; REF_DIR moves that directory), on 127.0.0.1 only.
+conformance/reference/setup.sh and runs it with that directory's
+start-ref.sh/stop-ref.sh (see its README.md; REF_DIR names another
+directory), on 127.0.0.1 only.
 It signs its requests itself (HMAC-SHA1 with the key file's bytes) and does
 not check the replies' HMAC, because the 3.0 server signs non-ASCII text it
 then sends cut to 8 bits. It never edits cases.json, which is written by
@@ -54,7 +55,8 @@ import time
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REF_DIR = os.environ.get("REF_DIR", "/work/shared/reference")
+REF_DIR = os.environ.get(
+    "REF_DIR", os.path.join(HERE, "..", "..", "conformance", "reference"))
 
 MEMBERS = ["version", "cluster", "nodes", "nodegroups", "instances",
            "networks", "disks", "filters", "ctime", "mtime", "serial_no"]
@@ -144,7 +146,8 @@ class Daemon(object):
     def __init__(self, port):
         self.port = port
         self.root = "/tmp/goconfd-capture-%d" % port
-        self.keyfile = os.path.join(REF_DIR, "configs", "hmac.key")
+        self.keyfile = os.path.join(HERE, "..", "..", "conformance",
+                                    "testdata", "hmac.key")
         with open(self.keyfile) as f:
             self.key = f.read()  # verbatim, trailing newline included
         self.cfg = os.path.join(self.root, "var/lib/ganeti/config.data")
