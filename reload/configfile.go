@@ -1,6 +1,8 @@
 package reload
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -28,6 +30,8 @@ type fileState struct {
 	// without parsing it. A deleted file drops it.
 	good    *config.Snapshot
 	goodSum uint64
+	// goodSHA is the SHA-256 of good's content, in hex.
+	goodSHA string
 	// published is the unavailable text last published, or "" while good
 	// is published; publishedAny is false before the first publication.
 	published    string
@@ -136,6 +140,15 @@ func (l *Watcher) checkConfig(now time.Time, read, settle bool) work {
 		l.afterRead()
 	}
 	snap, err := l.loader.Parse(file.Data)
+	var digest [sha256.Size]byte
+	if err == nil {
+		// For operators, who compare it with sha256sum's (the /status
+		// endpoint); the check below covers it too.
+		err = mapfile.Guard(file.Data, func() error {
+			digest = sha256.Sum256(file.Data)
+			return nil
+		})
+	}
 	if !errors.Is(err, mapfile.ErrTruncated) {
 		// A mapping shows a rewrite in place at once: the content must
 		// be the same after the load as before, or the snapshot may mix
@@ -159,7 +172,7 @@ func (l *Watcher) checkConfig(now time.Time, read, settle bool) work {
 		l.loadFailed(err)
 		return parsed
 	}
-	st.good, st.goodSum = snap, sum
+	st.good, st.goodSum, st.goodSHA = snap, sum, hex.EncodeToString(digest[:])
 	l.publishGood(true, dur, size)
 	if size >= gcAfterLoad {
 		// The old snapshot is garbage now. Collecting it at once, here

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"time"
 )
 
 // keyState is what the Watcher knows about hmac.key. Guarded by mu.
@@ -50,6 +51,8 @@ func (l *Watcher) checkKey() {
 
 func (l *Watcher) publishKey(key []byte, changed bool) {
 	l.key.cur, l.key.have = key, true
+	now := time.Now()
+	l.setStatus(func(s *Status) { s.KeyTime = now })
 	if l.cfg.PublishKey != nil {
 		l.cfg.PublishKey(key)
 	}

@@ -37,6 +37,7 @@ func (l *Watcher) publishGood(fresh bool, dur time.Duration, size int64) {
 			s.Loads++
 			s.LastGoodSerial, s.LastGoodClusterSerial, s.LastGoodTime = snap.Serial(), snap.ClusterSerial(), now
 			s.LastLoadDuration, s.LastLoadBytes = dur, size
+			s.LastGoodSHA256 = st.goodSHA
 		}
 	})
 }
@@ -118,6 +119,10 @@ func (l *Watcher) report(msg string) {
 		if s.LastError != msg || !s.FailingNow {
 			s.Failures++
 		}
-		s.LastError, s.LastErrorTime, s.FailingNow = msg, time.Now(), true
+		now := time.Now()
+		if !s.FailingNow {
+			s.FailingSince = now
+		}
+		s.LastError, s.LastErrorTime, s.FailingNow = msg, now, true
 	})
 }

@@ -116,6 +116,9 @@ type Status struct {
 	// FailingNow is true when the file's current content is the one that
 	// failed: goconfd then answers from an older one (or not at all).
 	FailingNow bool
+	// FailingSince is when FailingNow last became true (the start of the
+	// current run of failures, which may have had several errors).
+	FailingSince time.Time
 
 	// LastGoodSerial and LastGoodClusterSerial are the top-level and the
 	// cluster serial_no of the last snapshot loaded, LastGoodTime when it
@@ -127,6 +130,9 @@ type Status struct {
 	// new content took; LastLoadBytes is its size.
 	LastLoadDuration time.Duration
 	LastLoadBytes    int64
+	// LastGoodSHA256 is the SHA-256 of the last snapshot's content, in
+	// hex, as sha256sum prints it; empty if none was loaded.
+	LastGoodSHA256 string
 
 	// Checks counts the times config.data's content was read and hashed.
 	Checks uint64
@@ -140,6 +146,9 @@ type Status struct {
 	KeyFailures uint64
 	// KeyError is why the last good key is kept, or empty.
 	KeyError string
+	// KeyTime is when the key in use was read (its age is
+	// time.Since(KeyTime)); zero before the first key.
+	KeyTime time.Time
 }
 
 // Watcher loads and watches config.data and hmac.key.
