@@ -157,3 +157,4 @@ func TestProtocolSectionsExist(t *testing.T) {
 		t.Fatal("no citation of docs/protocol.md found: the scan is broken")
 	}
 }
+
