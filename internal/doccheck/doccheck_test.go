@@ -157,4 +157,3 @@ func TestProtocolSectionsExist(t *testing.T) {
 		t.Fatal("no citation of docs/protocol.md found: the scan is broken")
 	}
 }
-
