@@ -11,7 +11,8 @@ const module = "github.com/goconfd/goconfd"
 
 // serverSide are the packages a client must never pull in (docs/architecture.md:
 // arrows point down, protocol and client never import the server side).
-var serverSide = []string{"config", "query", "server", "reload", "internal/daemon", "internal/clustergen"}
+// confdtest runs a server too: only tests import it.
+var serverSide = []string{"config", "query", "server", "reload", "internal/daemon", "internal/clustergen", "confdtest"}
 
 // TestImports checks the promise of the package comment with the go
 // command's own view of the import graph: client and the confd-client
