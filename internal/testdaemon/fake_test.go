@@ -1,0 +1,169 @@
+//go:build unix
+
+package testdaemon
+
+// The test binary doubles as a fake confd: started with envFake set it
+// serves pings (see fakeMain) instead of running the tests.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// envFake selects the fake daemon's behaviour: "confd" answers pings,
+// "loading" answers the first pings with NotLoaded, "exit" exits at once,
+// "stubborn" is "confd" ignoring SIGTERM.
+const envFake = "TESTDAEMON_FAKE"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(envFake); mode != "" {
+		os.Exit(fakeMain(mode, os.Args[1:]))
+	}
+	code := m.Run()
+	RemoveBuilt()
+	os.Exit(code)
+}
+
+// fakeMain serves pings on the -p port with the root's key.
+func fakeMain(mode string, args []string) int {
+	fmt.Println("fake daemon", mode, args)
+	if mode == "exit" {
+		return 7
+	}
+	if mode == "stubborn" {
+		signal.Ignore(syscall.SIGTERM)
+	}
+	var port string
+	for i, a := range args {
+		if a == "-p" && i+1 < len(args) {
+			port = args[i+1]
+		}
+	}
+	key, err := os.ReadFile(filepath.Join(os.Getenv("GANETI_ROOTDIR"), KeyRel))
+	if err != nil {
+		fmt.Println(err)
+		return 2
+	}
+	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	pc, err := lc.ListenPacket(context.Background(), "udp4", "127.0.0.1:"+port)
+	if err != nil {
+		fmt.Println(err)
+		return 1
+	}
+	buf := make([]byte, 65536)
+	for n := 0; ; n++ {
+		size, from, err := pc.ReadFrom(buf)
+		if err != nil {
+			return 1
+		}
+		var env struct{ Msg string }
+		var msg struct{ Rsalt string }
+		if json.Unmarshal(buf[4:size], &env) != nil || json.Unmarshal([]byte(env.Msg), &msg) != nil {
+			continue
+		}
+		body := `{"protocol":1,"status":0,"answer":"pong","serial":1}`
+		if mode == "loading" && n < 3 {
+			body = `{"protocol":1,"status":1,"answer":"` + NotLoaded + `","serial":0}`
+		}
+		out, _ := json.Marshal(map[string]string{"msg": body, "salt": msg.Rsalt, "hmac": sign(key, msg.Rsalt, body)})
+		_, _ = pc.WriteTo(append([]byte("plj0"), out...), from)
+	}
+}
+
+// fakeConfig is a Config running the fake in mode with a root under a
+// new temporary directory.
+func fakeConfig(t *testing.T, mode string) (Config, []byte) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	key := []byte("0123456789abcdef0123456789abcdef01234567\n")
+	if err := LayoutRoot(root, []byte("{}"), key); err != nil {
+		t.Fatal(err)
+	}
+	return Config{
+		Bin: exe, Args: ConfdArgs, Dir: dir, Env: ConfdEnv(root, envFake+"="+mode),
+		Ready: PingProbe(key), ReadyTimeout: 10 * time.Second, StopTimeout: time.Second,
+	}, key
+}
+
+func TestStart(t *testing.T) {
+	tests := []struct {
+		mode    string
+		wantErr string
+	}{
+		{"confd", ""},
+		{"loading", ""},
+		{"stubborn", ""},
+		{"exit", "exited"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			cfg, key := fakeConfig(t, tt.mode)
+			d, err := Start(cfg)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "fake daemon exit") {
+					t.Fatalf("Start: %v, want an error with %q and the daemon's output", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Stop()
+			r, err := Ping(context.Background(), d.Addr, key)
+			if err != nil || r.Status != 0 || string(r.Answer) != `"pong"` {
+				t.Errorf("Ping: %+v, %v", r, err)
+			}
+			if !strings.Contains(d.Output(), "fake daemon "+tt.mode) {
+				t.Errorf("output %q lacks the daemon's first line", d.Output())
+			}
+			if !strings.Contains(d.Output(), strconv.Itoa(int(d.Addr.Port()))) {
+				t.Errorf("output %q: the daemon was not given its port %d", d.Output(), d.Addr.Port())
+			}
+			began := time.Now()
+			d.Stop()
+			if d.Alive() {
+				t.Fatal("alive after Stop")
+			}
+			if took := time.Since(began); took > 3*cfg.StopTimeout {
+				t.Errorf("Stop took %v", took)
+			}
+			d.Stop() // a second call returns at once
+		})
+	}
+}
+
+func TestStartWrongKey(t *testing.T) {
+	cfg, _ := fakeConfig(t, "confd")
+	cfg.Ready = PingProbe([]byte("another key\n"))
+	cfg.ReadyTimeout = time.Second
+	if d, err := Start(cfg); err == nil {
+		d.Stop()
+		t.Fatal("Start succeeded although no reply verifies")
+	} else if !strings.Contains(err.Error(), "wrong HMAC") {
+		t.Errorf("Start: %v, want the HMAC failure", err)
+	}
+}
