@@ -1,6 +1,10 @@
 package server
 
-import "github.com/goconfd/goconfd/protocol"
+import (
+	"net"
+
+	"github.com/goconfd/goconfd/protocol"
+)
 
 // Handler turns one request datagram into a reply.
 type Handler interface {
@@ -32,3 +36,22 @@ func Drop(out protocol.Outcome) Verdict { return Verdict{Outcome: out} }
 // NumStatuses is the number of reply statuses counted apart
 // (protocol.StatusOK, StatusError and StatusNotImplemented).
 const NumStatuses = 3
+
+// DropObserver is told about each datagram a server does not answer:
+// the hook for logging refusals (internal/droplog). Dropped is called
+// from the socket loop that read the datagram, concurrently from every
+// loop, and must be quick; it must not keep from or req.
+type DropObserver interface {
+	// Dropped says that the datagram req from from was dropped for
+	// reason why (never protocol.Answered).
+	Dropped(from net.Addr, req []byte, why protocol.Outcome)
+}
+
+// AnswerObserver is told about each request a server answers, before
+// the reply is sent: the hook for -d's request log. It is called like
+// DropObserver, and a server without one pays nothing per answer.
+type AnswerObserver interface {
+	// Answered says that the datagram req from from is answered with
+	// reply.
+	Answered(from net.Addr, req, reply []byte)
+}

@@ -55,6 +55,9 @@ const (
 type loopEnv struct {
 	handler Handler
 	log     *slog.Logger
+	// drops and answers are Config.Drops and Config.Answers.
+	drops   DropObserver
+	answers AnswerObserver
 	// done is closed when the server shuts down; it ends the back-off of
 	// a loop whose reads fail.
 	done <-chan struct{}
@@ -236,9 +239,15 @@ func (l *sockLoop) serveBatch() error {
 		}
 		l.t.outcomes[out]++
 		if out != protocol.Answered {
+			if l.env.drops != nil {
+				l.env.drops.Dropped(m.Addr, req, out)
+			}
 			continue
 		}
 		l.t.answers[min(uint(v.Type), protocol.NumTypes-1)][min(uint(v.Status), NumStatuses-1)]++
+		if l.env.answers != nil {
+			l.env.answers.Answered(m.Addr, req, reply)
+		}
 		if c := cap(reply); c > cap(l.wbufs[w]) && c <= maxKeptReplyCap {
 			// append grew the slot's buffer; keep the larger one.
 			l.wbufs[w] = reply[:0]

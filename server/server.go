@@ -50,6 +50,11 @@ type Config struct {
 	// Stats.Latency histogram; 0 times none. Timing costs two clock
 	// reads per timed datagram (docs/metrics.md).
 	LatencySample int
+	// Drops, if set, is told about every datagram that is not answered.
+	Drops DropObserver
+	// Answers, if set, is told about every answered request; leave it
+	// nil unless every answer is to be looked at (as with -d).
+	Answers AnswerObserver
 	// Ready, if set, is called by Serve once every socket has its loop
 	// running: the daemon's cue to tell systemd it is ready, and a test's
 	// cue to start sending.
@@ -114,7 +119,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{cfg: cfg, closing: make(chan struct{})}
-	s.env = loopEnv{handler: cfg.Handler, log: cfg.Logger, done: s.closing, sample: cfg.LatencySample}
+	s.env = loopEnv{handler: cfg.Handler, log: cfg.Logger, done: s.closing, sample: cfg.LatencySample, drops: cfg.Drops, answers: cfg.Answers}
 	return s, nil
 }
 

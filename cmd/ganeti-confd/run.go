@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/goconfd/goconfd/internal/daemon"
+	"github.com/goconfd/goconfd/internal/droplog"
 	goversion "github.com/goconfd/goconfd/internal/version"
 	"github.com/goconfd/goconfd/reload"
 	"github.com/goconfd/goconfd/server"
@@ -84,7 +85,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// which build served.
 	d.Log.Info(daemon.Program+" (goconfd) version "+version+" starting", "pid", os.Getpid())
 	pipe := server.NewPipeline()
-	srv, err := server.New(server.Config{Addr: addr, Port: port, Handler: pipe, Logger: d.Log, Ready: d.Ready})
+	// Refusals are logged in Ganeti's words within a budget, and with
+	// -d the requests and replies too (docs/compatibility.md).
+	drops := droplog.New(droplog.Config{Logger: d.Log})
+	defer drops.Close()
+	scfg := server.Config{Addr: addr, Port: port, Handler: pipe, Logger: d.Log, Ready: d.Ready, Drops: drops}
+	if opts.Debug {
+		scfg.Answers = drops
+	}
+	srv, err := server.New(scfg)
 	if err == nil {
 		err = srv.Listen()
 	}
@@ -116,6 +125,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}()
 
 	err = srv.Serve(ctx)
+	drops.Close() // its last summaries, before the log closes
 	stopWatcher()
 	<-watcherDone
 	d.Log.Info("served", "stats", fmt.Sprintf("%+v", srv.Stats()), "reload", fmt.Sprintf("%+v", watcher.Status()))
