@@ -9,10 +9,8 @@ import (
 	"os"
 
 	"github.com/goconfd/goconfd/internal/daemon"
-	"github.com/goconfd/goconfd/internal/droplog"
+	"github.com/goconfd/goconfd/internal/service"
 	goversion "github.com/goconfd/goconfd/internal/version"
-	"github.com/goconfd/goconfd/reload"
-	"github.com/goconfd/goconfd/server"
 )
 
 // version is goconfd's version, as every binary and the package report it
@@ -84,53 +82,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// The version in the log is the one dpkg and -V report, so a log shows
 	// which build served.
 	d.Log.Info(daemon.Program+" (goconfd) version "+version+" starting", "pid", os.Getpid())
-	pipe := server.NewPipeline()
-	// Refusals are logged in Ganeti's words within a budget, and with
-	// -d the requests and replies too (docs/compatibility.md).
-	drops := droplog.New(droplog.Config{Logger: d.Log})
-	defer drops.Close()
-	scfg := server.Config{Addr: addr, Port: port, Handler: pipe, Logger: d.Log, Ready: d.Ready, Drops: drops}
-	if opts.Debug {
-		scfg.Answers = drops
-	}
-	srv, err := server.New(scfg)
-	if err == nil {
-		err = srv.Listen()
-	}
+	svc, err := service.Listen(service.Config{
+		Addr: addr, Port: port, ConfigPath: paths.Config, KeyPath: paths.Key,
+		Logger: d.Log, Debug: opts.Debug, Ready: d.Ready,
+	})
 	if err != nil {
 		return d.Fail(daemon.BindError(err))
 	}
-	// The watcher publishes the config and the key and keeps both
-	// current. Unlike Ganeti 3.0, the key is read before the daemon
-	// reports that it is ready: a missing key makes the starting command
-	// fail.
-	watcher := reload.New(reload.Config{
-		Path: paths.Config, Publish: pipe.SetState,
-		KeyPath: paths.Key, PublishKey: pipe.SetKey,
-		Logger: d.Log,
-	})
-	if err := watcher.LoadNow(); err != nil {
-		srv.Close()
+	if err := svc.Load(); err != nil {
+		_ = svc.Close()
 		var pe *fs.PathError // the error os.ReadFile gave, for ReadError's text
 		if errors.As(err, &pe) {
 			err = pe
 		}
 		return d.Stop(daemon.ReadError(paths.Key, err))
 	}
-	watcherCtx, stopWatcher := context.WithCancel(ctx)
-	watcherDone := make(chan struct{})
-	go func() {
-		watcher.Run(watcherCtx)
-		close(watcherDone)
-	}()
-
-	err = srv.Serve(ctx)
-	drops.Close() // its last summaries, before the log closes
-	stopWatcher()
-	<-watcherDone
-	d.Log.Info("served", "stats", fmt.Sprintf("%+v", srv.Stats()), "reload", fmt.Sprintf("%+v", watcher.Status()))
-	if errors.Is(err, context.Canceled) || errors.Is(err, server.ErrClosed) {
-		err = nil
-	}
-	return d.Stop(err)
+	return d.Stop(svc.Serve(ctx))
 }

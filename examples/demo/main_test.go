@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer that the demo's log goroutines may share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDemo starts the demo on a free port, takes the command it prints,
+// runs it (with the confd-client binary for "go run ./cmd/confd-client",
+// from the repository's root) with the printed question and others, and
+// checks the answers; then it stops the demo and checks that its
+// temporary files are gone.
+func TestDemo(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := filepath.Join(t.TempDir(), "confd-client")
+	buildCtx, cancelBuild := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancelBuild()
+	build := exec.CommandContext(buildCtx, "go", "build", "-o", client, "./cmd/confd-client")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building confd-client: %v\n%s", err, out)
+	}
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	pr, pw := io.Pipe()
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, []string{"-port", "0"}, pw, &stderr)
+		pw.Close()
+		done <- err
+	}()
+	lines := make(chan string, 16)
+	go func() { // drains stdout to the end, so that the demo never blocks on it
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+
+	var command string
+	timeout := time.After(20 * time.Second)
+	for command == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("the demo ended without printing a command: %v\nstderr:\n%s", <-done, stderr.String())
+			}
+			if c, found := strings.CutPrefix(strings.TrimSpace(l), "go run ./cmd/confd-client "); found {
+				command = c
+			}
+		case <-timeout:
+			t.Fatalf("no command printed within 20 s; stderr:\n%s", stderr.String())
+		}
+	}
+	args := strings.Fields(command)
+	if len(args) < 2 || args[len(args)-1] != "cluster-master" {
+		t.Fatalf("printed command %q does not end with the question cluster-master", command)
+	}
+	keyFile := ""
+	for i, a := range args[:len(args)-1] {
+		if a == "--key-file" {
+			keyFile = args[i+1]
+		}
+	}
+	if keyFile == "" {
+		t.Fatalf("printed command %q names no key file", command)
+	}
+
+	tests := []struct {
+		question []string
+		want     string // the answer's first line
+	}{
+		{[]string{"cluster-master"}, "node1.example.org"}, // as printed
+		{[]string{"node-role", "node2"}, "candidate"},
+		{[]string{"ping"}, "3000000"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.question, " "), func(t *testing.T) {
+			qctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(qctx, client, append(append([]string{}, args[:len(args)-1]...), tt.question...)...)
+			cmd.Dir = root
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", cmd, err, out)
+			}
+			if first, _, _ := strings.Cut(string(out), "\n"); first != tt.want {
+				t.Errorf("%s answered %q, want %q first", cmd, out, tt.want)
+			}
+		})
+	}
+
+	stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo: %v\nstderr:\n%s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the demo did not stop within 10 s")
+	}
+	if !strings.Contains(stderr.String(), "INFO serving addr=127.0.0.1:") {
+		t.Errorf("stderr has no line saying where it serves:\n%s", stderr.String())
+	}
+	if filepath.IsAbs(keyFile) { // a temporary copy, not examples/hmac.key
+		if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("temporary key file %s not removed: %v", keyFile, err)
+		}
+	}
+}
+
+// TestUsage checks that arguments the demo does not take are refused.
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"unknown flag", []string{"--demo"}},
+		{"argument", []string{"extra"}},
+		{"port too big", []string{"-port", "65536"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := run(ctx, tt.args, &stdout, &stderr); err == nil {
+				t.Errorf("run(%q) served; stdout %q", tt.args, stdout.String())
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("run(%q) printed %q", tt.args, stdout.String())
+			}
+		})
+	}
+}
