@@ -359,6 +359,20 @@ func (s *suite) runAndReport(t *testing.T, c *suiteConfig, specs []Spec, tl *tal
 	if !c.ref.alive() || !c.got.alive() {
 		t.Errorf("%s: a server died during the run\n%s\n%s", c.name, c.ref.tail(), c.got.tail())
 	}
+	checkOwnPorts(t, c.name, c.ref, c.got)
+}
+
+// checkOwnPorts fails the test when a daemon's port is shared with
+// another socket: the replies "from" it may then have come from another
+// server (a real server sharing goconfd's port made the suite compare the
+// real server with itself; internal/testdaemon.TestReservationExcludesOthers).
+func checkOwnPorts(t *testing.T, name string, ds ...*daemon) {
+	t.Helper()
+	for _, d := range ds {
+		if err := d.CheckSoleOwner(); err != nil {
+			t.Errorf("%s: %s: %v; this run's results may be another server's", name, d.label, err)
+		}
+	}
 }
 
 // runOne sends one case to both servers and classifies the replies. A
@@ -484,7 +498,7 @@ func (s *suite) describe(x *exchangeResult) string {
 	if notes != "" {
 		fmt.Fprintf(&b, "    repro (approximate: pyquery.py cannot send %s):\n", notes)
 	} else {
-		b.WriteString("    repro (servers of this run; start them with ../shared/reference/start-ref.sh or the goconfd binary):\n")
+		fmt.Fprintf(&b, "    repro (servers of this run; start them with %s or the goconfd binary):\n", filepath.Join(s.scripts, "start-ref.sh"))
 	}
 	fmt.Fprintf(&b, "      %s\n", repro)
 	fmt.Fprintf(&b, "    rerun: %s", rerunLine(x.cfg.name, x.spec.Name))
@@ -497,8 +511,9 @@ func rerunLine(config, name string) string {
 		shq("TestConformance/configs/"+regexp.QuoteMeta(config)+"$"), shq("^"+regexp.QuoteMeta(config)+"$"), shq("^"+regexp.QuoteMeta(name)+"$"))
 }
 
-// Regression files: testdata/regressions/*.json, one case each, written by
-// TestRandom when it finds a difference and replayed by TestConformance.
+// Regression files: testdata/regressions/*.json, one case each, replayed
+// by TestConformance. TestRandom writes the cases it finds different into
+// a temporary directory, or with -conformance.keep-regressions here.
 
 // regression is the format of one regression file.
 type regression struct {
@@ -535,9 +550,10 @@ func loadRegressions() (map[string][]Spec, error) {
 	return out, nil
 }
 
-// writeRegression saves a differing case for replay.
-func writeRegression(c *suiteConfig, seed int64, x *exchangeResult) (string, error) {
-	if err := os.MkdirAll(regressionDir, 0o755); err != nil {
+// writeRegression saves a differing case for replay in dir, and returns
+// the file's path.
+func writeRegression(dir string, c *suiteConfig, seed int64, x *exchangeResult) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
 	name := fmt.Sprintf("%s-%d-%s.json", c.name, seed, strings.TrimPrefix(x.spec.Name, "random/"))
@@ -546,6 +562,6 @@ func writeRegression(c *suiteConfig, seed int64, x *exchangeResult) (string, err
 	if err != nil {
 		return "", err
 	}
-	path := filepath.Join(regressionDir, name)
+	path := filepath.Join(dir, name)
 	return path, os.WriteFile(path, append(p, '\n'), 0o644)
 }

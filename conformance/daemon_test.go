@@ -1,7 +1,8 @@
 package conformance
 
 // Starting and stopping confd daemons (the real one and goconfd, which
-// share a command line) on free loopback ports.
+// share a command line) on reserved loopback ports, with
+// internal/testdaemon.
 
 import (
 	"bytes"
@@ -10,14 +11,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strconv"
-	"strings"
-	"syscall"
 	"time"
+
+	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
 const (
@@ -36,217 +33,84 @@ const (
 	// rootPlaceholder stands for a daemon's GANETI_ROOTDIR in compared
 	// texts.
 	rootPlaceholder = "$GANETI_ROOTDIR"
-	// notLoaded is the real server's answer before its first attempt to
-	// load the configuration (docs/protocol.md §2.6).
-	notLoaded = "Configuration not yet loaded"
 )
-
-// errExited means the daemon ended before it was ready.
-var errExited = errors.New("exited")
 
 // daemon is one running confd process.
 type daemon struct {
+	*testdaemon.Daemon
 	label string // "reference" or "goconfd"
 	dir   string // its working directory, absolute
 	root  string // its GANETI_ROOTDIR: dir/rootDir
 	lib   string // root/var/lib/ganeti
 	addr  netip.AddrPort
-	cmd   *exec.Cmd
-	done  chan struct{} // closed when the process has exited
-	err   error         // Wait's result, valid after done
-	out   string        // file with its stdout and stderr
 	ready time.Duration // from the start to the first good ping reply
 }
 
-// spawner starts every child process from one goroutine locked to its OS
-// thread, which stays alive until the suite stops: Linux delivers the
-// parent-death signal (see procattr_linux_test.go) when the thread that
-// forked a child exits, so the children die with the test binary even when
-// it panics or times out, and not before.
-type spawner struct {
-	reqs chan spawnReq
-}
-
-type spawnReq struct {
-	cmd  *exec.Cmd
-	errc chan error
-}
-
-func newSpawner() *spawner {
-	s := &spawner{reqs: make(chan spawnReq)}
-	go func() {
-		runtime.LockOSThread()
-		// Deliberately never unlocked: when the channel closes every
-		// child has been stopped, and the thread may go with the
-		// goroutine.
-		for r := range s.reqs {
-			r.errc <- r.cmd.Start()
-		}
-	}()
-	return s
-}
-
-func (s *spawner) start(cmd *exec.Cmd) error {
-	errc := make(chan error, 1)
-	s.reqs <- spawnReq{cmd, errc}
-	return <-errc
-}
-
-func (s *spawner) close() { close(s.reqs) }
-
-// freePort returns a UDP port on 127.0.0.1 that was free a moment ago
-// (bound to port 0 and released). The real daemon sets SO_REUSEADDR and
-// would share a busy port silently, so the port is picked this way, as
-// start-ref.sh checks it.
-func freePort() (uint16, error) {
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close()
-	return uint16(c.LocalAddr().(*net.UDPAddr).Port), nil
-}
-
-// layoutRoot prepares a GANETI_ROOTDIR as start-ref.sh does: config.data
-// and hmac.key in var/lib/ganeti, and empty var/run/ganeti and
-// var/log/ganeti for the pid file and the log.
-func layoutRoot(root string, config, key []byte) error {
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return err
-	}
-	lib := filepath.Join(root, "var", "lib", "ganeti")
-	for _, d := range []string{lib, filepath.Join(root, "var", "run", "ganeti"), filepath.Join(root, "var", "log", "ganeti")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return err
-		}
-	}
-	if err := os.WriteFile(filepath.Join(lib, "config.data"), config, 0o640); err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(lib, "hmac.key"), key, 0o400)
-}
-
-// startDaemon lays out dir/rootDir, starts bin on a free port with the
-// common confd command line and waits until it answers a ping with status
-// 0, or with refused, with the error of a configuration that failed to
-// load.
+// startDaemon lays out dir/rootDir, starts bin on a reserved port with
+// the common confd command line and waits until it answers a ping with
+// status 0, or with refused, with the error of a configuration that
+// failed to load.
 func (s *suite) startDaemon(label, bin, dir string, config []byte, refused bool) (*daemon, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	if err := layoutRoot(filepath.Join(dir, rootDir), config, s.key); err != nil {
-		return nil, fmt.Errorf("laying out %s: %w", dir, err)
-	}
-	timeout := startTimeout + time.Duration(len(config)>>20)*startPerMB
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, fmt.Errorf("picking a port: %w", err)
-		}
-		d, err := s.startOnce(label, bin, dir, port, refused, timeout)
-		if err == nil || !errors.Is(err, errExited) {
-			return d, err
-		}
-		// The port may have been taken between freePort and the bind.
-		lastErr = err
-	}
-	return nil, lastErr
-}
-
-func (s *suite) startOnce(label, bin, dir string, port uint16, refused bool, timeout time.Duration) (*daemon, error) {
-	out := filepath.Join(dir, "daemon.out")
-	f, err := os.Create(out)
-	if err != nil {
+	root := filepath.Join(dir, rootDir)
+	if err := testdaemon.LayoutRoot(root, config, s.key); err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	cmd := exec.Command(bin, "-f", "-b", "127.0.0.1", "-p", strconv.Itoa(int(port)), "--no-user-checks")
-	cmd.Dir = dir
-	root := filepath.Join(dir, rootDir)
-	cmd.Env = daemonEnv(root)
-	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = childProcAttr()
-	if err := s.spawn.start(cmd); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	td, err := testdaemon.Start(testdaemon.Config{
+		Bin: bin, Args: testdaemon.ConfdArgs, Dir: dir, Env: testdaemon.ConfdEnv(root),
+		Ready:        s.readyProbe(refused),
+		ReadyTimeout: startTimeout + time.Duration(len(config)>>20)*startPerMB,
+		StopTimeout:  stopTimeout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
+	}
+	if err := td.CheckSoleOwner(); err != nil {
+		td.Stop()
+		return nil, fmt.Errorf("%s: %w", label, err)
 	}
 	d := &daemon{
-		label: label, dir: dir, root: root, lib: filepath.Join(root, "var", "lib", "ganeti"),
-		cmd: cmd, out: out, done: make(chan struct{}),
-		addr: netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port),
+		Daemon: td, label: label, dir: dir, root: root,
+		lib: filepath.Join(root, testdaemon.LibDir), addr: td.Addr, ready: td.Ready,
 	}
-	go func() {
-		d.err = cmd.Wait()
-		close(d.done)
-	}()
 	s.track(d)
-	began := time.Now()
-	if err := s.waitReady(d, refused, timeout); err != nil {
-		d.stop()
-		return nil, fmt.Errorf("%s %s on %v: %w\n%s", label, bin, d.addr, err, d.tail())
-	}
-	d.ready = time.Since(began)
 	return d, nil
 }
 
-// daemonEnv is the environment of both daemons: the test's, with
-// GANETI_ROOTDIR, GANETI_HOSTNAME (so that the real server never resolves
-// the machine's name) and a UTF-8 locale, which the real server reads
-// config.data with (docs/compatibility.md), whatever the caller's locale.
-func daemonEnv(root string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if k == "LANG" || k == "LANGUAGE" || strings.HasPrefix(k, "LC_") || strings.HasPrefix(k, "GANETI_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "LANG=C.UTF-8", "GANETI_ROOTDIR="+root, "GANETI_HOSTNAME=localhost")
-}
-
-// waitReady pings d until it answers with status 0 (with refused: with
-// status 1 and the error of a failed load), the process exits, or timeout
-// passes. Each ping waits at most 100 ms for its reply.
-func (s *suite) waitReady(d *daemon, refused bool, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+// readyProbe asks a daemon with the suite's own wire code (not
+// testdaemon.Ping, so that a refused configuration's reply is read as
+// the comparison reads it): ready on status 0 (with refused: on status 1
+// and the error of a failed load); the real server's "not yet loaded" and
+// a missing or unverified reply mean "ask again". Each ping waits at most
+// 100 ms for its reply.
+func (s *suite) readyProbe(refused bool) testdaemon.Probe {
 	ping := &Spec{Name: "ready"}
-	var last string
-	for {
-		select {
-		case <-d.done:
-			return fmt.Errorf("%w: %v", errExited, d.err)
-		case <-ctx.Done():
-			if last != "" {
-				return fmt.Errorf("no good ping reply within %v; last reply %s", timeout, last)
-			}
-			return fmt.Errorf("no ping reply within %v", timeout)
-		default:
-		}
+	return func(_ context.Context, addr netip.AddrPort) error {
 		b, err := ping.build(time.Now(), s.key, newRsalt())
 		if err != nil {
 			return err
 		}
-		p, err := roundTrip(d.addr, b.datagram, 100*time.Millisecond)
-		if err != nil || p == nil {
-			continue
+		p, err := roundTrip(addr, b.datagram, 100*time.Millisecond)
+		if err != nil {
+			return err
+		}
+		if p == nil {
+			return fmt.Errorf("%w: no ping reply", testdaemon.ErrNotReady)
 		}
 		r := parseReply(p, s.key, true)
-		last = fmt.Sprintf("%q", clip(string(p), 400))
+		last := fmt.Sprintf("%q", clip(string(p), 400))
 		if !r.hmacOK || r.inErr != "" {
-			continue
+			return fmt.Errorf("%w: last reply %s", testdaemon.ErrNotReady, last)
 		}
 		ok := jsonEqual(r.member("status"), jsonNumber(0))
-		if text, isText := r.member("answer").(string); !ok && isText && text == notLoaded {
-			time.Sleep(20 * time.Millisecond)
-			continue // still loading
+		if text, isText := r.member("answer").(string); !ok && isText && text == testdaemon.NotLoaded {
+			return fmt.Errorf("%w: still loading", testdaemon.ErrNotReady)
 		}
 		switch {
-		case ok && !refused:
-			return nil
-		case !ok && refused:
+		case ok == !refused:
 			return nil
 		case refused:
 			return fmt.Errorf("the configuration loaded although it should have been refused: %s", last)
@@ -286,46 +150,12 @@ func roundTrip(addr netip.AddrPort, p []byte, timeout time.Duration) ([]byte, er
 	}
 }
 
-// stop ends the process: SIGTERM, then SIGKILL after stopTimeout. It waits
-// a bounded time and is safe to call twice.
-func (d *daemon) stop() {
-	select {
-	case <-d.done:
-		return
-	default:
-	}
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-		return
-	case <-time.After(stopTimeout):
-	}
-	_ = d.cmd.Process.Kill()
-	select {
-	case <-d.done:
-	case <-time.After(stopTimeout):
-	}
-}
+// stop ends the process within a bounded time (testdaemon.Daemon.Stop);
+// safe to call twice.
+func (d *daemon) stop() { d.Stop() }
 
 // alive reports whether the process still runs.
-func (d *daemon) alive() bool {
-	select {
-	case <-d.done:
-		return false
-	default:
-		return true
-	}
-}
+func (d *daemon) alive() bool { return d.Alive() }
 
 // tail returns the end of the daemon's output, for error messages.
-func (d *daemon) tail() string {
-	p, err := os.ReadFile(d.out)
-	if err != nil {
-		return ""
-	}
-	const n = 2000
-	if len(p) > n {
-		p = p[len(p)-n:]
-	}
-	return "--- " + d.label + " output (" + d.out + ") ---\n" + string(p)
-}
+func (d *daemon) tail() string { return d.label + " " + d.Tail(2000) }

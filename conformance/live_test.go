@@ -88,6 +88,7 @@ func (s *suite) runLive(t *testing.T, tl *tally) {
 	if !c.ref.alive() || !c.got.alive() {
 		t.Errorf("live: a server died during the run\n%s\n%s", c.ref.tail(), c.got.tail())
 	}
+	checkOwnPorts(t, "live", c.ref, c.got)
 }
 
 func (l *liveRun) steps() error {

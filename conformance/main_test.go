@@ -4,24 +4,23 @@ package conformance
 // goconfd, and one reference daemon plus one goconfd per configuration.
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
 var (
 	flagRandom   = flag.Int("conformance.random", 300, "number of random requests sent by TestRandom")
-	flagSeed     = flag.Int64("conformance.seed", 0, "seed of TestRandom (0: taken from the clock and printed)")
+	flagSeed     = flag.String("conformance.seed", "", "seed of TestRandom: a number, or \"random\" for one from the clock (default: $"+envSeed+", else the fixed default seed; always printed)")
 	flagCase     = flag.String("conformance.case", "", "run only the cases whose name matches this regular expression")
 	flagWorkers  = flag.Int("conformance.workers", 8, "how many cases are in flight at once per configuration (twice as many of those expected to be dropped)")
 	flagParallel = flag.Int("conformance.parallel", 4, "how many configurations are tested at once")
@@ -30,31 +29,17 @@ var (
 	flagKeep     = flag.Bool("conformance.keep", false, "keep the daemons' directories (configurations, logs) after the run and print where")
 	flagConfig   = flag.String("conformance.config", "", "start and test only the configurations whose name matches this regular expression")
 	flagPython   = flag.Int("conformance.python", 24, "requests per configuration sent through the real Python client to both servers (0: none)")
+	flagKeepRegr = flag.Bool("conformance.keep-regressions", false, "write the regression files of TestRandom's differences into testdata/regressions (default: a temporary directory, printed)")
 )
 
-// Environment knobs (README.md).
+// Environment knobs (README.md), beside testdaemon's (GOCONFD_CONFORMANCE,
+// GOCONFD_BIN, GOCONFD_REF_DIR, GANETI_REF_CACHE).
 const (
-	envRequired = "GOCONFD_CONFORMANCE"         // "1": a missing reference fails instead of skipping
-	envSelf     = "GOCONFD_CONFORMANCE_SELF"    // "1": the goconfd side is a second real server
-	envStrict   = "GOCONFD_CONFORMANCE_STRICT"  // "1": byte differences with equal values fail too
-	envBin      = "GOCONFD_BIN"                 // a prebuilt goconfd binary instead of building one
-	envCache    = "GANETI_REF_CACHE"            // where setup.sh unpacked the reference
-	envScripts  = "GOCONFD_REF_SCRIPTS"         // directory of pyquery.py (repro lines, the Python client check)
-	envSummary  = "GOCONFD_CONFORMANCE_SUMMARY" // a file the summary lines are appended to
+	envSelf    = "GOCONFD_CONFORMANCE_SELF"    // "1": the goconfd side is a second real server
+	envStrict  = "GOCONFD_CONFORMANCE_STRICT"  // "1": byte differences with equal values fail too
+	envSummary = "GOCONFD_CONFORMANCE_SUMMARY" // a file the summary lines are appended to
+	envSeed    = "GOCONFD_RANDOM_SEED"         // TestRandom's seed: a number or "random"
 )
-
-const (
-	// buildTimeout bounds `go build` of goconfd.
-	buildTimeout = 5 * time.Minute
-	// refConfd is the real daemon's path inside the cache (env.sh).
-	refConfd = "root/usr/lib/ganeti/3.0/usr/sbin/ganeti-confd"
-	// python is the interpreter with Debian's python3 modules, which the
-	// Ganeti client library needs (conformance/reference/README.md).
-	python = "/usr/bin/python3"
-)
-
-// errNoReference means the real server is not installed.
-var errNoReference = errors.New("reference not installed")
 
 // suite is the running set of daemons shared by the tests.
 type suite struct {
@@ -65,10 +50,9 @@ type suite struct {
 	refBin     string
 	gotBin     string
 	tmp        string
-	modRoot    string // the module root (for go build and repro lines)
+	modRoot    string // the module root (for repro lines)
 	scripts    string // pyquery.py's directory, as printed in repro lines
 	scriptsDir string // the same, absolute
-	spawn      *spawner
 	configs    []*suiteConfig
 	// allConfigs: every configuration runs (no -short, no
 	// -conformance.config).
@@ -104,6 +88,7 @@ func TestMain(m *testing.M) {
 	if theSuite != nil {
 		theSuite.stop()
 	}
+	testdaemon.RemoveBuilt()
 	os.Exit(code)
 }
 
@@ -113,10 +98,8 @@ func needSuite(t *testing.T) *suite {
 	t.Helper()
 	suiteOnce.Do(func() { theSuite, suiteErr = newSuite() })
 	switch {
-	case errors.Is(suiteErr, errNoReference) && os.Getenv(envRequired) == "1":
-		t.Fatalf("%v; %s=1 requires it (run ../shared/reference/setup.sh from the project root)", suiteErr, envRequired)
-	case errors.Is(suiteErr, errNoReference):
-		t.Skipf("skipping the conformance suite: %v (run ../shared/reference/setup.sh from the project root; set %s=1 to make this a failure)", suiteErr, envRequired)
+	case errors.Is(suiteErr, testdaemon.ErrNoReference):
+		testdaemon.SkipOrFail(t, fmt.Errorf("the conformance suite: %w", suiteErr))
 	case suiteErr != nil:
 		t.Fatalf("conformance setup: %v", suiteErr)
 	}
@@ -124,20 +107,16 @@ func needSuite(t *testing.T) *suite {
 }
 
 func newSuite() (*suite, error) {
-	cache := os.Getenv(envCache)
-	if cache == "" {
-		cache = "/tmp/ganeti-ref"
+	if err := testdaemon.CheckReference(); err != nil {
+		return nil, err
 	}
 	s := &suite{
-		refBin: filepath.Join(cache, refConfd),
+		refBin: testdaemon.RefConfd(),
 		self:   os.Getenv(envSelf) == "1",
 		strict: os.Getenv(envStrict) == "1",
 	}
-	if fi, err := os.Stat(s.refBin); err != nil || fi.Mode()&0o111 == 0 {
-		return nil, fmt.Errorf("%w: no executable %s", errNoReference, s.refBin)
-	}
 	var err error
-	if s.modRoot, err = filepath.Abs(".."); err != nil {
+	if s.modRoot, err = testdaemon.ModuleRoot(); err != nil {
 		return nil, err
 	}
 	s.keyFile = filepath.Join("testdata", "hmac.key")
@@ -148,41 +127,22 @@ func newSuite() (*suite, error) {
 	if s.tmp, err = os.MkdirTemp("", "goconfd-conformance-"); err != nil {
 		return nil, err
 	}
-	s.spawn = newSpawner()
 	ok := false
 	defer func() {
 		if !ok {
 			s.stop()
 		}
 	}()
-	switch {
-	case s.self:
+	if s.self {
 		s.gotBin = s.refBin
-	case os.Getenv(envBin) != "":
-		s.gotBin = os.Getenv(envBin)
-	default:
-		if s.gotBin, err = s.buildGoconfd(); err != nil {
-			return nil, err
-		}
+	} else if s.gotBin, err = testdaemon.GoconfdBin(); err != nil {
+		return nil, fmt.Errorf("%w\n(set %s=1 to check the harness against two real servers)", err, envSelf)
 	}
 	if err := s.startAll(testing.Short()); err != nil {
 		return nil, err
 	}
 	ok = true
 	return s, nil
-}
-
-// buildGoconfd builds cmd/ganeti-confd once into the suite's directory.
-func (s *suite) buildGoconfd() (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
-	defer cancel()
-	bin := filepath.Join(s.tmp, "goconfd")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/goconfd/goconfd/cmd/ganeti-confd")
-	cmd.Dir = s.modRoot
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building goconfd: %v\n%s(set %s=1 to check the harness against two real servers)", err, out, envSelf)
-	}
-	return bin, nil
 }
 
 // configFiles lists the configuration files: the reference configs of
@@ -287,10 +247,6 @@ func (s *suite) stop() {
 		}()
 	}
 	wg.Wait()
-	if s.spawn != nil {
-		s.spawn.close()
-		s.spawn = nil
-	}
 	if s.tmp != "" && *flagKeep {
 		fmt.Printf("conformance: kept the daemons' directories in %s\n", s.tmp)
 	} else if s.tmp != "" {
@@ -298,22 +254,15 @@ func (s *suite) stop() {
 	}
 }
 
-// findScripts returns the reference scripts' directory as repro lines
-// should print it (relative to the module root when it is beside it), and
-// as an absolute path.
+// findScripts returns the reference scripts' directory
+// (testdaemon.RefDir) as repro lines should print it (relative to the
+// module root when it is inside it), and as an absolute path.
 func findScripts(modRoot string) (string, string) {
-	dir := os.Getenv(envScripts)
-	if dir == "" {
-		dir = filepath.Join(modRoot, "..", "shared", "reference")
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		abs = dir
-	}
-	if rel, err := filepath.Rel(modRoot, abs); err == nil {
+	abs := testdaemon.RefDir()
+	if rel, err := filepath.Rel(modRoot, abs); err == nil && filepath.IsLocal(rel) {
 		return rel, abs
 	}
-	return dir, abs
+	return abs, abs
 }
 
 // jsonNumber is a decoded JSON integer, for comparisons.

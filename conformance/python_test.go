@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
 // pyDriver answers one request per stdin line ({"type": T} or {"type": T,
@@ -149,15 +151,11 @@ type pyClient struct {
 }
 
 func (s *suite) startPython(c *suiteConfig) (*pyClient, error) {
-	if _, err := os.Stat(python); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", errNoReference, python, err)
+	if err := testdaemon.CheckReference("pyquery.py"); err != nil {
+		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(s.scriptsDir, "pyquery.py")); err != nil {
-		return nil, fmt.Errorf("%w: %v", errNoReference, err)
-	}
-	cmd := exec.Command(python, "-c", pyDriver, s.scriptsDir, filepath.Join(s.modRoot, "conformance", s.keyFile), c.ref.addr.String(), c.got.addr.String())
+	cmd := exec.Command(testdaemon.Python, "-c", pyDriver, s.scriptsDir, filepath.Join(s.modRoot, "conformance", s.keyFile), c.ref.addr.String(), c.got.addr.String())
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = childProcAttr()
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -166,7 +164,7 @@ func (s *suite) startPython(c *suiteConfig) (*pyClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.spawn.start(cmd); err != nil {
+	if err := testdaemon.StartChild(cmd); err != nil {
 		return nil, err
 	}
 	return &pyClient{cmd: cmd, in: in, out: bufio.NewReader(out)}, nil
@@ -239,7 +237,7 @@ func (s *suite) runPython(t *testing.T, c *suiteConfig, specs []Spec, tl *tally)
 	}
 	p, err := s.startPython(c)
 	if err != nil {
-		if os.Getenv(envRequired) == "1" {
+		if testdaemon.Required() {
 			t.Errorf("the Python client: %v", err)
 		} else {
 			t.Logf("skipping the Python client check: %v", err)

@@ -7,6 +7,8 @@ package conformance
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -330,5 +332,69 @@ func TestCapTypes(t *testing.T) {
 	}
 	if !specsEqual(got, capTypes(specs, map[int]int{7: 10}, 1)) {
 		t.Error("the same seed gave another choice")
+	}
+}
+
+func TestRandomSeed(t *testing.T) {
+	now := func() time.Time { return time.Unix(0, 42) }
+	tests := []struct {
+		name, flag, env string
+		want            int64
+		wantFrom        string // a part of the origin
+		wantErr         bool
+	}{
+		{"default", "", "", defaultSeed, "default", false},
+		{"flag", "7", "9", 7, "-conformance.seed", false},
+		{"environment", "", "9", 9, envSeed, false},
+		{"random by flag", "random", "", 42, "random", false},
+		{"random by environment", "", "random", 42, "random", false},
+		{"negative", "-3", "", -3, "-conformance.seed", false},
+		{"not a number", "soon", "", 0, "", true},
+		{"bad environment", "", "1e3", 0, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seed, from, err := randomSeed(tt.flag, tt.env, now)
+			if tt.wantErr {
+				if err == nil {
+					t.Errorf("seed %d, want an error", seed)
+				}
+				return
+			}
+			if err != nil || seed != tt.want || !strings.Contains(from, tt.wantFrom) {
+				t.Errorf("randomSeed(%q, %q) = %d, %q, %v; want %d from %q", tt.flag, tt.env, seed, from, err, tt.want, tt.wantFrom)
+			}
+		})
+	}
+}
+
+func TestRegressionOutDir(t *testing.T) {
+	dir, err := regressionOutDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *flagKeepRegr {
+		if dir != regressionDir {
+			t.Errorf("with -conformance.keep-regressions: %s, want %s", dir, regressionDir)
+		}
+		return
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel, err := filepath.Rel(root, abs); err == nil && filepath.IsLocal(rel) {
+		t.Errorf("regression files go to %s, inside the module", abs)
+	}
+	again, err := regressionOutDir()
+	if err != nil || again != dir {
+		t.Errorf("second call: %s, %v; want the same %s", again, err, dir)
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Errorf("the directory %s: %v", dir, err)
 	}
 }

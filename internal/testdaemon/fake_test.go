@@ -8,9 +8,11 @@ package testdaemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -165,5 +167,30 @@ func TestStartWrongKey(t *testing.T) {
 		t.Fatal("Start succeeded although no reply verifies")
 	} else if !strings.Contains(err.Error(), "wrong HMAC") {
 		t.Errorf("Start: %v, want the HMAC failure", err)
+	}
+}
+
+func TestStartChild(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), envFake+"=exit")
+	out := new(strings.Builder)
+	cmd.Stdout = out
+	if err := StartChild(cmd); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 7 || !strings.HasPrefix(out.String(), "fake daemon exit") {
+		t.Errorf("child: %v, output %q", err, out)
+	}
+	if cmd.SysProcAttr == nil || !cmd.SysProcAttr.Setpgid {
+		t.Errorf("child attributes %+v: not in its own process group", cmd.SysProcAttr)
+	}
+	if err := StartChild(exec.Command(filepath.Join(t.TempDir(), "missing"))); err == nil {
+		t.Error("starting a missing program succeeded")
 	}
 }

@@ -1,6 +1,7 @@
 package testdaemon
 
 import (
+	"fmt"
 	"os/exec"
 	"runtime"
 	"sync"
@@ -37,4 +38,18 @@ func spawn(cmd *exec.Cmd) error {
 	errc := make(chan error, 1)
 	spawnReqs <- spawnReq{cmd, errc}
 	return <-errc
+}
+
+// StartChild starts cmd as Start starts a daemon: from the thread that
+// outlives every child, in its own process group, and on Linux killed by
+// the kernel when the test binary dies. For helper processes (a Python
+// client driver) that are not daemons on a port.
+func StartChild(cmd *exec.Cmd) error {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = childProcAttr()
+	}
+	if err := spawn(cmd); err != nil {
+		return fmt.Errorf("starting %s: %w", cmd.Path, err)
+	}
+	return nil
 }

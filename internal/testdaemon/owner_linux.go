@@ -1,0 +1,91 @@
+package testdaemon
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// CheckSoleOwner reports an error unless the daemon's UDP port is bound
+// by exactly one socket, and that socket is the daemon's: the check that
+// no other process shares the port through SO_REUSEADDR and answers in
+// its place (see Reservation). It reads /proc/net/udp and the daemon's
+// file descriptors.
+func (d *Daemon) CheckSoleOwner() error {
+	inodes, err := udpPortInodes(d.Addr.Port())
+	if err != nil {
+		return err
+	}
+	own, err := socketInodes(d.Pid())
+	if err != nil {
+		return err
+	}
+	var foreign []string
+	mine := 0
+	for _, ino := range inodes {
+		if own[ino] {
+			mine++
+		} else {
+			foreign = append(foreign, ino)
+		}
+	}
+	switch {
+	case len(foreign) > 0:
+		return fmt.Errorf("UDP port %d is shared: %d socket(s) of another process (inodes %s) besides %d of the daemon %d",
+			d.Addr.Port(), len(foreign), strings.Join(foreign, ", "), mine, d.Pid())
+	case mine == 0:
+		return fmt.Errorf("UDP port %d: the daemon %d holds no socket on it", d.Addr.Port(), d.Pid())
+	}
+	return nil
+}
+
+// udpPortInodes returns the inodes of the IPv4 UDP sockets bound to port.
+func udpPortInodes(port uint16) ([]string, error) {
+	f, err := os.Open("/proc/net/udp")
+	if err != nil {
+		return nil, fmt.Errorf("listing UDP sockets: %w", err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Scan() // the header
+	for sc.Scan() {
+		// sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode ...
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 10 {
+			continue
+		}
+		_, hexPort, ok := strings.Cut(fields[1], ":")
+		p, err := strconv.ParseUint(hexPort, 16, 16)
+		if ok && err == nil && uint16(p) == port {
+			out = append(out, fields[9])
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("listing UDP sockets: %w", err)
+	}
+	return out, nil
+}
+
+// socketInodes returns the inodes of the sockets process pid has open.
+func socketInodes(pid int) (map[string]bool, error) {
+	dir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("listing the daemon's sockets: %w", err)
+	}
+	out := map[string]bool{}
+	for _, e := range ents {
+		link, err := os.Readlink(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue // closed meanwhile
+		}
+		if ino, ok := strings.CutPrefix(link, "socket:["); ok {
+			out[strings.TrimSuffix(ino, "]")] = true
+		}
+	}
+	return out, nil
+}

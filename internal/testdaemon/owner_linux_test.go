@@ -1,0 +1,29 @@
+package testdaemon
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestCheckSoleOwner: a daemon alone on its port passes; a second
+// SO_REUSEADDR socket on the port, the situation that made the
+// conformance suite compare the real server with itself, is reported.
+func TestCheckSoleOwner(t *testing.T) {
+	cfg, _ := fakeConfig(t, "confd")
+	d, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	if err := d.CheckSoleOwner(); err != nil {
+		t.Fatalf("a daemon alone on its port: %v", err)
+	}
+	intruder := listenReuse(t, d.Addr.Port())
+	if err := d.CheckSoleOwner(); err == nil || !strings.Contains(err.Error(), "is shared") {
+		t.Errorf("with a second socket on the port: %v, want a report of the sharing", err)
+	}
+	intruder.Close()
+	if err := d.CheckSoleOwner(); err != nil {
+		t.Errorf("after the intruder left: %v", err)
+	}
+}
