@@ -46,6 +46,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case opts.Completion:
 		fmt.Fprint(stdout, daemon.Completion())
 		return 0
+	case opts.CheckConfig:
+		return checkConfig(opts, getenv, stdout, stderr)
 	}
 	if !opts.NoUserChecks {
 		if err := daemon.CheckUser(daemon.SystemAccounts{}, os.Geteuid()); err != nil {

@@ -49,6 +49,12 @@ type Options struct {
 	Config string
 	Key    string
 	Root   string
+	// CheckConfig is goconfd's --check-config: load config.data and
+	// hmac.key as the daemon would, report, and exit. CheckFile is the
+	// config file to check instead of the default one, from
+	// --check-config=FILE or the one positional argument it allows.
+	CheckConfig bool
+	CheckFile   string
 	// Help, Version and Completion ask for -h, -V and
 	// --help-completion; Ganeti answers the first of them that is set,
 	// in this order, and exits 0.
@@ -113,6 +119,8 @@ var specs = []optSpec{
 		func(o *Options, v string) error { o.Key = v; return nil }},
 	{0, "root", "DIR", "goconfd: Ganeti's root directory (default: $GANETI_ROOTDIR)", "dir",
 		func(o *Options, v string) error { o.Root = v; return nil }},
+	{0, checkConfigLong, "FILE", "goconfd: load config.data (or =FILE, or one FILE argument) and the HMAC key as the daemon would, report, exit 0 or 1", "file",
+		func(o *Options, v string) error { o.CheckConfig, o.CheckFile = true, v; return nil }},
 	{'h', "help", "", "show help", "none",
 		func(o *Options, _ string) error { o.Help = true; return nil }},
 	{'V', "version", "", "show the version of the program", "none",
@@ -120,6 +128,14 @@ var specs = []optSpec{
 	{0, "help-completion", "", "show completion info", "none",
 		func(o *Options, _ string) error { o.Completion = true; return nil }},
 }
+
+// checkConfigLong is --check-config, the one option whose argument is
+// optional (GetOpt's OptArg): "--check-config=FILE" or "--check-config"
+// alone, which then takes at most one positional FILE.
+const checkConfigLong = "check-config"
+
+// optionalArg reports whether s's argument may be left out.
+func (s *optSpec) optionalArg() bool { return s.long == checkConfigLong }
 
 // setPort reads a port as Ganeti does (tryRead "reading port" into a
 // Word16, src/Ganeti/Utils.hs): Haskell's reads of an Int, so white space
@@ -187,6 +203,8 @@ func Parse(args []string) (*Options, error) {
 				errs = append(errs, usageTable("option `"+optStr+"' is ambiguous; could be one of:", matches))
 			case len(matches) == 0:
 				unrecs = append(unrecs, a)
+			case matches[0].optionalArg():
+				opts = append(opts, found{matches[0], val})
 			case matches[0].arg == "" && hasVal:
 				errs = append(errs, "option `"+optStr+"' doesn't allow an argument\n")
 			case matches[0].arg == "":
@@ -237,6 +255,9 @@ func Parse(args []string) (*Options, error) {
 		if err := f.spec.set(o, f.val); err != nil {
 			return nil, &UsageError{Code: 1, Text: "Error while parsing command line arguments:\n" + err.Error() + "\n"}
 		}
+	}
+	if o.CheckConfig && o.CheckFile == "" && len(nonOpts) == 1 {
+		o.CheckFile, nonOpts = nonOpts[0], nil
 	}
 	if len(nonOpts) > 0 && !o.Help && !o.Version && !o.Completion {
 		return nil, &UsageError{Code: 1, Text: "Error: This program doesn't take any arguments\n"}
@@ -293,7 +314,10 @@ func usageTable(header string, options []*optSpec) string {
 			}
 		}
 		long = "--" + s.long
-		if s.arg != "" {
+		// An optional argument is left out here (its help text tells):
+		// "--check-config[=FILE]" would widen the column and shift
+		// every line of Ganeti's own table.
+		if s.arg != "" && !s.optionalArg() {
 			long += "=" + s.arg
 		}
 		rows[i] = [3]string{short, long, s.help}

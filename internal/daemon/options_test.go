@@ -168,10 +168,14 @@ func TestCompletion(t *testing.T) {
 	const real = "-f,--foreground none\n--no-user-checks none\n-d,--debug none\n-p,--port integer\n-b,--bind inetaddr\n" +
 		"--syslog choices=yes,no,only\n-h,--help none\n-V,--version none\n--help-completion none\n"
 	var ganeti []string
+	extension := map[string]bool{}
+	for _, s := range specs {
+		if strings.HasPrefix(s.help, "goconfd: ") {
+			extension["--"+s.long] = true
+		}
+	}
 	for _, l := range strings.SplitAfter(Completion(), "\n") {
-		switch {
-		case strings.HasPrefix(l, "--config "), strings.HasPrefix(l, "--key "), strings.HasPrefix(l, "--root "):
-		default:
+		if name, _, _ := strings.Cut(l, " "); !extension[name] {
 			ganeti = append(ganeti, l)
 		}
 	}
