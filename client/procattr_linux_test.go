@@ -1,9 +1,0 @@
-package client
-
-import "syscall"
-
-// childProcAttr puts a daemon in its own process group and has the kernel
-// kill it when the test binary dies, even by a panic or a -timeout.
-func childProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-}
