@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -13,11 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/goconfd/goconfd/client"
+	"github.com/goconfd/goconfd/internal/testdaemon"
 	"github.com/goconfd/goconfd/protocol"
 )
 
@@ -28,18 +27,9 @@ const (
 	richKey    = "../../conformance/testdata/hmac.key"
 )
 
-var (
-	buildOnce sync.Once
-	buildBin  string
-	buildErr  error
-	buildDir  string
-)
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	testdaemon.RemoveBuilt()
 	os.Exit(code)
 }
 
@@ -47,109 +37,24 @@ func TestMain(m *testing.M) {
 // $GOCONFD_BIN).
 func goconfdBin(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		if b := os.Getenv("GOCONFD_BIN"); b != "" {
-			buildBin = b
-			return
-		}
-		if buildDir, buildErr = os.MkdirTemp("", "goconfd-confd-client-test-"); buildErr != nil {
-			return
-		}
-		buildBin = filepath.Join(buildDir, "ganeti-confd")
-		out, err := exec.Command("go", "build", "-o", buildBin, "../ganeti-confd").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("building goconfd: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return buildBin
+	return testdaemon.Goconfd(t)
 }
 
-// startConfd runs bin as a confd for config and key on a free loopback
-// port until the end of the test, and returns the port.
+// startConfd runs bin as a confd for config and key on a reserved
+// loopback port until the end of the test, and returns the port.
 func startConfd(t *testing.T, bin, config, keyFile string) uint16 {
 	t.Helper()
-	root := t.TempDir()
-	lib := filepath.Join(root, "var", "lib", "ganeti")
-	for _, d := range []string{lib, filepath.Join(root, "var", "run", "ganeti"), filepath.Join(root, "var", "log", "ganeti")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	key, err := os.ReadFile(keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := os.ReadFile(config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(lib, "config.data"), cfg, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(lib, "hmac.key"), key, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for range 3 {
-		port := freePort(t)
-		cmd := exec.Command(bin, "-f", "--no-user-checks", "-b", "127.0.0.1", "-p", strconv.Itoa(int(port)))
-		cmd.Env = append(os.Environ(), "GANETI_ROOTDIR="+root, "GANETI_HOSTNAME=localhost")
-		cmd.Dir = root
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		stop := func() {
-			select {
-			case <-done:
-				return
-			default:
-			}
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				_ = cmd.Process.Kill()
-				<-done
-			}
-		}
-		c, err := client.New(client.Options{Key: key, Peers: []client.Peer{{Host: "127.0.0.1", Port: port}}, Timeout: 100 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
-			select {
-			case <-done:
-				deadline = time.Time{}
-				continue
-			default:
-			}
-			if _, err := c.Ping(context.Background()); err == nil {
-				t.Cleanup(stop)
-				return port
-			}
-		}
-		stop()
-		t.Logf("%s on port %d did not come up:\n%s", bin, port, out.String())
-	}
-	t.Fatalf("could not start %s", bin)
-	return 0
+	return testdaemon.StartConfd(t, bin, config, keyFile).Addr.Port()
 }
 
+// freePort returns a loopback UDP port that nothing listens on.
 func freePort(t *testing.T) uint16 {
 	t.Helper()
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	p, err := testdaemon.FreeUDPPort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	return uint16(c.LocalAddr().(*net.UDPAddr).Port)
+	return p
 }
 
 // fakeConfd answers every valid request with the same reply, or not at
@@ -479,23 +384,8 @@ func TestGanetiChecks(t *testing.T) {
 // its third check (it sends field codes as strings, which its server
 // drops); up to there the output is the same, and ours goes on.
 func TestGanetiToolOutput(t *testing.T) {
-	cache := os.Getenv("GANETI_REF_CACHE")
-	if cache == "" {
-		cache = "/tmp/ganeti-ref"
-	}
-	bin := filepath.Join(cache, "root/usr/lib/ganeti/3.0/usr/sbin/ganeti-confd")
-	script, _ := filepath.Abs("../../../shared/reference/confd-client.sh")
-	if d := os.Getenv("GOCONFD_REF_SCRIPTS"); d != "" {
-		script = filepath.Join(d, "confd-client.sh")
-	}
-	_, errBin := os.Stat(bin)
-	_, errScript := os.Stat(script)
-	if errBin != nil || errScript != nil {
-		if os.Getenv("GOCONFD_CONFORMANCE") == "1" {
-			t.Fatalf("the reference is not installed (%v, %v); GOCONFD_CONFORMANCE=1 requires it", errBin, errScript)
-		}
-		t.Skipf("skipping: the real Ganeti 3.0.2 is not installed (%v, %v); run ../shared/reference/setup.sh, or set GOCONFD_CONFORMANCE=1 to make this a failure", errBin, errScript)
-	}
+	bin := testdaemon.RequireReference(t, "confd-client.sh")
+	script := filepath.Join(testdaemon.RefDir(), "confd-client.sh")
 	port := startConfd(t, bin, richConfig, richKey)
 	p := strconv.Itoa(int(port))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
