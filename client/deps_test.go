@@ -17,9 +17,9 @@ var serverSide = []string{"config", "query", "server", "reload", "internal/daemo
 // TestImports checks the promise of the package comment with the go
 // command's own view of the import graph: client and the confd-client
 // tool depend on the standard library and protocol (with the JSON reader
-// under it) only.
+// under it) only, and the tool on internal/version for --version.
 func TestImports(t *testing.T) {
-	allowed := []string{module + "/client", module + "/protocol", module + "/internal/tjson", module + "/internal/hs"}
+	allowed := []string{module + "/client", module + "/protocol", module + "/internal/tjson", module + "/internal/hs", module + "/internal/version"}
 	for _, pkg := range []string{"./", "../cmd/confd-client"} {
 		deps := goList(t, pkg)
 		if len(deps) == 0 {

@@ -52,14 +52,30 @@ func ReadNode(ctx context.Context, root string) (Options, error) {
 		return Options{}, fmt.Errorf("reading the confd key: %w", err)
 	}
 	opts.Key = key
-	if opts.Peers, err = readCandidates(filepath.Join(dir, CandidatesFile)); err != nil {
-		return Options{}, err
-	}
-	if opts.Family, err = readFamily(filepath.Join(dir, FamilyFile)); err != nil {
+	if opts.Peers, opts.Family, err = NodePeers(root); err != nil {
 		return Options{}, err
 	}
 	opts.Port = ServicePort(ctx)
 	return opts, nil
+}
+
+// NodePeers returns the servers that a node with Ganeti root directory
+// root ("" for $GANETI_ROOTDIR) asks, as ReadNode finds them: the master
+// candidates of ssconf_master_candidates_ips, and the address family of
+// ssconf_primary_ip_family (IPv4 when the file is missing). It reads
+// neither the key nor the services database, for callers that are given
+// those.
+func NodePeers(root string) ([]Peer, Family, error) {
+	dir := DataDir(root)
+	peers, err := readCandidates(filepath.Join(dir, CandidatesFile))
+	if err != nil {
+		return nil, AnyFamily, err
+	}
+	family, err := readFamily(filepath.Join(dir, FamilyFile))
+	if err != nil {
+		return nil, AnyFamily, err
+	}
+	return peers, family, nil
 }
 
 // FromNode returns a Client for the cluster this machine is a node of,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -143,5 +144,38 @@ func TestFromNode(t *testing.T) {
 	t.Setenv("GANETI_ROOTDIR", filepath.Join(root, "nothing"))
 	if _, err := FromNode(context.Background()); err == nil || !strings.Contains(err.Error(), "nothing/var/lib/ganeti/hmac.key") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestNodePeers checks that NodePeers finds the servers without a key
+// file, and fails as ReadNode does without the candidates.
+func TestNodePeers(t *testing.T) {
+	tests := []struct {
+		name       string
+		files      map[string]string
+		wantPeers  []Peer
+		wantFamily Family
+		wantErr    string
+	}{
+		{"no key needed", map[string]string{CandidatesFile: "192.0.2.1\n127.0.0.1:1815\n"}, []Peer{{Host: "192.0.2.1"}, {Host: "127.0.0.1", Port: 1815}}, IPv4, ""},
+		{"ipv6", map[string]string{CandidatesFile: "2001:db8::1\n", FamilyFile: "10\n"}, []Peer{{Host: "2001:db8::1"}}, IPv6, ""},
+		{"no candidates file", map[string]string{KeyFile: string(testKey)}, nil, AnyFamily, "reading the master candidates"},
+		{"bad family", map[string]string{CandidatesFile: "192.0.2.1", FamilyFile: "x"}, nil, AnyFamily, "unknown address family"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeNode(t, root, tc.files)
+			peers, family, err := NodePeers(root)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || peers != nil {
+					t.Fatalf("NodePeers = %v, %v; want the error %q", peers, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || family != tc.wantFamily || !slices.Equal(peers, tc.wantPeers) {
+				t.Errorf("NodePeers = %v, %v, %v; want %v, %v", peers, family, err, tc.wantPeers, tc.wantFamily)
+			}
+		})
 	}
 }

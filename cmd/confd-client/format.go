@@ -42,6 +42,9 @@ func writeHuman(stdout, stderr io.Writer, res *client.Result, query json.RawMess
 		if hint := silenceHint(res); hint != "" {
 			fmt.Fprintf(stderr, "confd-client: %s\n", hint)
 		}
+		if hint := quorumHint(res, all); hint != "" {
+			fmt.Fprintf(stderr, "confd-client: %s\n", hint)
+		}
 	}
 	if timing != nil {
 		writeTiming(stdout, timing)
@@ -151,7 +154,7 @@ func renderAnswer(w io.Writer, typ protocol.Type, query json.RawMessage, r *clie
 	case protocol.TypeClusterMaster:
 		ok = scalar(tw, r) || masterFields(tw, query, r)
 	case protocol.TypeNodePipList:
-		ok = column(tw, "NODE IP", r)
+		ok = column(tw, "NODE PRIMARY IP", r)
 	case protocol.TypeMcPipList:
 		ok = column(tw, "CANDIDATE IP", r)
 	case protocol.TypeInstancesIPsList:

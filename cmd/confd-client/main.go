@@ -29,6 +29,12 @@
 // object instead; --all asks every server, waits for all of them and
 // shows each one's reply.
 //
+// A command line no server could answer is refused before anything is
+// sent: no server given on a machine that lists no master candidates, a
+// type that needs a name (node-role, node-drbd, node-instances,
+// instance-disks, node-pip-by-instance-ip, config-query) given none, a
+// pointer without its leading '/'. --version prints the version.
+//
 // Exit status: 0 the answer is a result; 1 the answer is an error (an
 // unknown node, say); 2 usage or setup error; 3 not enough servers
 // answered in time (no quorum). Without TYPE, as Ganeti's tool: 0 or 1.

@@ -41,6 +41,7 @@ type options struct {
 	all      bool
 	requests int
 	reqSet   bool
+	version  bool
 	args     []string
 }
 
@@ -125,6 +126,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.all, "all", false, "ask every server, wait for all of them, show each one's reply")
 	fs.IntVar(&o.requests, "r", 0, "timing run: send the query `N` times and print the time per request (Ganeti's checks: default 100)")
 	fs.IntVar(&o.requests, "requests", 0, "`N` (same as -r)")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageHead)
 		fs.PrintDefaults()
@@ -201,11 +203,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "confd-client: %v\n", err)
 		return exitUsage
 	}
+	if o.version {
+		fmt.Fprint(stdout, versionText())
+		return exitAnswered
+	}
 	if len(o.args) == 0 {
 		c, err := newClient(ctx, o)
 		if err != nil {
-			fmt.Fprintf(stderr, "confd-client: %v\n", err)
-			return exitUsage
+			return setupFailed(stderr, err)
 		}
 		return ganetiChecks(ctx, c, o, stdout, stderr)
 	}
@@ -214,31 +219,43 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "confd-client: %v\n", err)
 		return exitUsage
 	}
+	if err := checkQuery(typ, o.args); err != nil {
+		return reportUsage(stderr, err)
+	}
 	var query json.RawMessage
 	if len(o.args) == 2 {
 		query = parseQuery(typ, o.args[1])
 	}
 	c, err := newClient(ctx, o)
 	if err != nil {
-		fmt.Fprintf(stderr, "confd-client: %v\n", err)
-		return exitUsage
+		return setupFailed(stderr, err)
 	}
 	return ask(ctx, c, o, typ, query, stdout, stderr)
 }
 
+// setupFailed reports an error of newClient: a usage error with the
+// synopsis, anything else on its own line; both exit with exitUsage.
+func setupFailed(stderr io.Writer, err error) int {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return reportUsage(stderr, err)
+	}
+	fmt.Fprintf(stderr, "confd-client: %v\n", err)
+	return exitUsage
+}
+
 // newClient builds the client from the flags and, for whatever they leave
-// open, the node's files.
+// open, the node's files: the servers first (-a, else the master
+// candidates; neither is a *usageError), then the key.
 func newClient(ctx context.Context, o *options) (*client.Client, error) {
 	var opts client.Options
 	dir := client.DataDir(o.root)
-	if len(o.addrs) == 0 || (!o.hmacSet && o.keyFile == "") {
-		node, err := client.ReadNode(ctx, o.root)
-		switch {
-		case err == nil:
-			opts = node
-		case len(o.addrs) == 0:
-			return nil, fmt.Errorf("%w (not a Ganeti node? give the servers with -a and the key with --key-file)", err)
+	if len(o.addrs) == 0 {
+		peers, family, err := client.NodePeers(o.root)
+		if err != nil {
+			return nil, noServers(err)
 		}
+		opts.Peers, opts.Family, opts.Port = peers, family, client.ServicePort(ctx)
 	}
 	switch {
 	case o.hmacSet:
@@ -254,12 +271,19 @@ func newClient(ctx context.Context, o *options) (*client.Client, error) {
 			return nil, fmt.Errorf("reading the HMAC key: %w", err)
 		}
 		opts.Key = key
-	case opts.Key == nil:
+	default:
 		key, err := os.ReadFile(filepath.Join(dir, client.KeyFile))
 		if err != nil {
-			return nil, fmt.Errorf("reading the HMAC key: %w (give it with --key-file or --hmac)", err)
+			return nil, &usageError{fmt.Sprintf("no HMAC key: give it with --key-file FILE or --hmac KEY (not a Ganeti node? reading the HMAC key: %v)", err)}
 		}
 		opts.Key = key
+		if len(o.addrs) > 0 {
+			// On a node, host names given with -a resolve in the
+			// cluster's family, as the candidates would.
+			if _, family, err := client.NodePeers(o.root); err == nil {
+				opts.Family = family
+			}
+		}
 	}
 	if len(o.addrs) > 0 {
 		opts.Peers = nil
