@@ -256,3 +256,14 @@ func (s *Server) Stats() Stats {
 	}
 	return st
 }
+
+// Sockets returns how many sockets are open: Config.Sockets (or one)
+// from Listen until Close, 0 before and after.
+func (s *Server) Sockets() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0
+	}
+	return len(s.socks)
+}

@@ -227,6 +227,9 @@ func TestServeRoundTrip(t *testing.T) {
 			if addr.Port() == 0 || addr.Addr() != netip.MustParseAddr(tt.addr).Unmap() {
 				t.Fatalf("Addr() = %v, want %v with a port", addr, tt.addr)
 			}
+			if got, want := srv.Sockets(), max(tt.sockets, 1); got < 1 || tt.sockets > 0 && runtime.GOOS == "linux" && got != want {
+				t.Errorf("Sockets() = %d while serving, want %d", got, want)
+			}
 			c := newClient(t, tt.client)
 			const n = 50
 			for i := range n {
@@ -240,6 +243,9 @@ func TestServeRoundTrip(t *testing.T) {
 				}
 			}
 			stop()
+			if got := srv.Sockets(); got != 0 {
+				t.Errorf("Sockets() = %d after the stop, want 0", got)
+			}
 			st := srv.Stats()
 			checkSums(t, st)
 			if st.Received != n || st.Sent != n || st.Outcomes[protocol.Answered] != n {

@@ -87,6 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	svc, err := service.Listen(service.Config{
 		Addr: addr, Port: port, ConfigPath: paths.Config, KeyPath: paths.Key,
 		Logger: d.Log, Debug: opts.Debug, Ready: d.Ready,
+		Metrics: opts.MetricsAddress != "",
 	})
 	if err != nil {
 		return d.Fail(daemon.BindError(err))
@@ -99,5 +100,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return d.Stop(daemon.ReadError(paths.Key, err))
 	}
-	return d.Stop(svc.Serve(ctx))
+	stopMetrics := func() {}
+	if opts.MetricsAddress != "" {
+		if stopMetrics, err = startMetrics(ctx, opts.MetricsAddress, svc, d.Log); err != nil {
+			_ = svc.Close()
+			return d.Fail(err)
+		}
+	}
+	err = svc.Serve(ctx)
+	stopMetrics()
+	return d.Stop(err)
 }

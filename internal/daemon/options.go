@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"net"
 	"runtime"
 	"strconv"
 	"strings"
@@ -55,6 +56,10 @@ type Options struct {
 	// --check-config=FILE or the one positional argument it allows.
 	CheckConfig bool
 	CheckFile   string
+	// MetricsAddress is the --metrics-address value, HOST:PORT, a
+	// goconfd extension: serve metrics, /healthz and /status there over
+	// HTTP. Empty (the default) serves none.
+	MetricsAddress string
 	// Help, Version and Completion ask for -h, -V and
 	// --help-completion; Ganeti answers the first of them that is set,
 	// in this order, and exits 0.
@@ -121,6 +126,8 @@ var specs = []optSpec{
 		func(o *Options, v string) error { o.Root = v; return nil }},
 	{0, checkConfigLong, "FILE", "goconfd: load config.data (or =FILE, or one FILE argument) and the HMAC key as the daemon would, report, exit 0 or 1", "file",
 		func(o *Options, v string) error { o.CheckConfig, o.CheckFile = true, v; return nil }},
+	{0, "metrics-address", "HOST:PORT", "goconfd: serve Prometheus metrics, /healthz and /status over HTTP on HOST:PORT (default: off)", "string",
+		setMetricsAddress},
 	{'h', "help", "", "show help", "none",
 		func(o *Options, _ string) error { o.Help = true; return nil }},
 	{'V', "version", "", "show the version of the program", "none",
@@ -150,6 +157,16 @@ func setPort(o *Options, v string) error {
 		return valueError("reading port: leftover characters when parsing '" + v + "': '" + rest + "'")
 	}
 	o.Port, o.HasPort = uint16(n.Int()), true
+	return nil
+}
+
+// setMetricsAddress reads --metrics-address: HOST:PORT, the host
+// possibly empty (every address) or a bracketed IPv6 address.
+func setMetricsAddress(o *Options, v string) error {
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		return valueError("invalid metrics address '" + v + "': expected HOST:PORT")
+	}
+	o.MetricsAddress = v
 	return nil
 }
 
@@ -281,6 +298,14 @@ func lookupLong(name string) []*optSpec {
 	return prefixed
 }
 
+// extensionHelp starts the help of every option that is goconfd's, not
+// Ganeti's.
+const extensionHelp = "goconfd: "
+
+// isExtension reports whether s is one of goconfd's options rather than
+// Ganeti's.
+func (s *optSpec) isExtension() bool { return strings.HasPrefix(s.help, extensionHelp) }
+
 func lookupShort(c rune) *optSpec {
 	for i := range specs {
 		if rune(specs[i].short) == c && c != 0 {
@@ -301,10 +326,13 @@ func Usage(version string) string {
 }
 
 // usageTable is GetOpt's usageInfo: header, then one line per option in
-// three columns padded to their widest entry.
+// three columns padded to their widest entry. Only Ganeti's own options
+// set the widths, when there are any among options, so that Ganeti's
+// lines stay as Ganeti prints them; a longer extension pushes its own
+// help to the right.
 func usageTable(header string, options []*optSpec) string {
 	rows := make([][3]string, len(options))
-	var w0, w1 int
+	var w0, w1, e0, e1 int
 	for i, s := range options {
 		var short, long string
 		if s.short != 0 {
@@ -321,7 +349,14 @@ func usageTable(header string, options []*optSpec) string {
 			long += "=" + s.arg
 		}
 		rows[i] = [3]string{short, long, s.help}
-		w0, w1 = max(w0, len(short)), max(w1, len(long))
+		if s.isExtension() {
+			e0, e1 = max(e0, len(short)), max(e1, len(long))
+		} else {
+			w0, w1 = max(w0, len(short)), max(w1, len(long))
+		}
+	}
+	if w0 == 0 && w1 == 0 {
+		w0, w1 = e0, e1
 	}
 	var b strings.Builder
 	b.WriteString(header + "\n")

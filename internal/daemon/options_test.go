@@ -36,6 +36,9 @@ func TestParse(t *testing.T) {
 		{name: "syslog prefix", args: []string{"--sys", "yes"}, want: Options{Syslog: SyslogYes}},
 		{name: "required value may look like an option", args: []string{"-b", "-f"}, want: Options{Bind: "-f", HasBind: true}},
 		{name: "overrides", args: []string{"--config", "c", "--key=k", "--root", "r"}, want: Options{Config: "c", Key: "k", Root: "r"}},
+		{name: "metrics address", args: []string{"--metrics-address", "127.0.0.1:9814"}, want: Options{MetricsAddress: "127.0.0.1:9814"}},
+		{name: "metrics address prefix", args: []string{"--m=[::1]:9814"}, want: Options{MetricsAddress: "[::1]:9814"}},
+		{name: "metrics address on every address", args: []string{"--metrics-address=:9814"}, want: Options{MetricsAddress: ":9814"}},
 		{name: "help", args: []string{"-h"}, want: Options{Help: true}},
 		{name: "version", args: []string{"--version"}, want: Options{Version: true}},
 		{name: "completion", args: []string{"--help-completion"}, want: Options{Completion: true}},
@@ -107,6 +110,8 @@ func TestParseErrors(t *testing.T) {
 		{"syslog value shown as Haskell does", []string{"--syslog=é\n"}, 1, "Error while parsing command line arguments:\nInvalid string value for type SyslogUsage: \"\\233\\n\"\n", false},
 		{"first bad value wins", []string{"--syslog=bad", "-p", "x"}, 1, "Error while parsing command line arguments:\nInvalid string value for type SyslogUsage: \"bad\"\n", false},
 		{"bad value beats help", []string{"-h", "-p", "x"}, 1, "Error while parsing command line arguments:\nreading port: cannot parse string 'x'\n", false},
+		{"metrics address without a port", []string{"--metrics-address", "127.0.0.1"}, 1, "Error while parsing command line arguments:\ninvalid metrics address '127.0.0.1': expected HOST:PORT\n", false},
+		{"missing metrics address", []string{"--metrics-address"}, 2, "Command line error: option `--metrics-address' requires an argument HOST:PORT\n\n", true},
 		{"positional", []string{"extra"}, 1, "Error: This program doesn't take any arguments\n", false},
 		{"single dash is positional", []string{"-"}, 1, "Error: This program doesn't take any arguments\n", false},
 		{"positional after double dash", []string{"--", "-f"}, 1, "Error: This program doesn't take any arguments\n", false},
@@ -157,7 +162,7 @@ func TestUsage(t *testing.T) {
 	if g := strings.Join(ganeti, ""); g != realHelp {
 		t.Errorf("usage without extensions:\n%s\nwant\n%s", g, realHelp)
 	}
-	for _, ext := range []string{"--config=FILE", "--key=FILE", "--root=DIR"} {
+	for _, ext := range []string{"--config=FILE", "--key=FILE", "--root=DIR", "--metrics-address=HOST:PORT"} {
 		if !strings.Contains(rest, ext) {
 			t.Errorf("usage lacks %s:\n%s", ext, rest)
 		}

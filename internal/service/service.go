@@ -46,6 +46,10 @@ type Config struct {
 	// Ready, if set, is called once the service answers (see
 	// server.Config.Ready).
 	Ready func()
+	// Metrics says the service's metrics are read (ganeti-confd's
+	// --metrics-address): the server then also samples the request
+	// latency (server.DefaultLatencySample, docs/metrics.md).
+	Metrics bool
 }
 
 // Service is a confd service with its sockets bound. Listen creates it,
@@ -70,6 +74,9 @@ func Listen(cfg Config) (*Service, error) {
 	scfg := server.Config{Addr: cfg.Addr, Port: cfg.Port, Handler: pipe, Logger: log, Ready: cfg.Ready, Drops: drops}
 	if cfg.Debug {
 		scfg.Answers = drops
+	}
+	if cfg.Metrics {
+		scfg.LatencySample = server.DefaultLatencySample
 	}
 	srv, err := server.New(scfg)
 	if err == nil {
@@ -98,6 +105,15 @@ func Listen(cfg Config) (*Service, error) {
 func (s *Service) Load() error {
 	return s.watcher.LoadNow()
 }
+
+// Stats returns the server's counters (server.Server.Stats).
+func (s *Service) Stats() server.Stats { return s.srv.Stats() }
+
+// Sockets returns how many UDP sockets are open (server.Server.Sockets).
+func (s *Service) Sockets() int { return s.srv.Sockets() }
+
+// Status returns the reload watcher's state (reload.Watcher.Status).
+func (s *Service) Status() reload.Status { return s.watcher.Status() }
 
 // Addr returns the address and port the service is bound to.
 func (s *Service) Addr() netip.AddrPort { return s.srv.Addr() }
