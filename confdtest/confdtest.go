@@ -1,9 +1,10 @@
 // Package confdtest runs a goconfd server inside a test process, so that
 // a program that asks confd questions through package client can be
-// tested without Ganeti: the server is goconfd's own (the server, reload
-// and config packages, assembled as the ganeti-confd daemon assembles
-// them), bound to 127.0.0.1 on a free port, and serves a config.data
-// given as bytes, as a file, or the demo cluster of examples/.
+// tested without Ganeti: the server is goconfd's own (internal/service,
+// which ganeti-confd runs once it is a daemon: the server's sockets, the
+// request pipeline and the reload watcher), bound to 127.0.0.1 on a free
+// port, and serves a config.data given as bytes, as a file, or the demo
+// cluster of examples/.
 //
 //	func TestMyTool(t *testing.T) {
 //		srv := confdtest.Start(t, confdtest.Options{Config: myConfigData})
@@ -36,9 +37,9 @@ import (
 	"time"
 
 	"github.com/goconfd/goconfd/client"
-	"github.com/goconfd/goconfd/internal/clustergen"
+	"github.com/goconfd/goconfd/examples"
+	"github.com/goconfd/goconfd/internal/service"
 	"github.com/goconfd/goconfd/reload"
-	"github.com/goconfd/goconfd/server"
 )
 
 // startTimeout bounds the wait for a new server's sockets to be served.
@@ -81,11 +82,10 @@ type Server struct {
 	KeyPath string
 
 	dir      string
-	srv      *server.Server
-	watcher  *reload.Watcher
+	svc      *service.Service
 	client   *client.Client
 	cancel   context.CancelFunc
-	done     chan struct{} // closed when serving and watching have stopped
+	done     chan struct{} // closed when serving has stopped
 	serveMu  sync.Mutex
 	serveErr error
 
@@ -97,15 +97,7 @@ type Server struct {
 // DemoConfig returns the demo cluster's config.data: examples/config.data,
 // demo.example.org with seven nodes of every role and ten instances
 // (examples/README.md describes it).
-func DemoConfig() []byte {
-	b, _, err := clustergen.Generate(clustergen.Demo())
-	if err != nil {
-		// Demo's options are fixed and valid: clustergen's own tests
-		// generate them.
-		panic(fmt.Sprintf("confdtest: generating the demo cluster: %v", err))
-	}
-	return b
-}
+func DemoConfig() []byte { return []byte(examples.Config) }
 
 // NewKey returns a new random HMAC key in Ganeti's format: 40 lowercase
 // hex digits and a newline.
@@ -167,63 +159,43 @@ func New(opts Options) (s *Server, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	pipe := server.NewPipeline()
-	s.watcher = reload.New(reload.Config{
-		Path: s.ConfigPath, Publish: pipe.SetState,
-		KeyPath: s.KeyPath, PublishKey: pipe.SetKey,
-		Logger: log,
-	})
-	if err := s.watcher.LoadNow(); err != nil {
-		return nil, fmt.Errorf("confdtest: %w", err)
-	}
-	if st := s.watcher.Status(); !st.Serving {
-		return nil, fmt.Errorf("confdtest: the config does not load: %s", st.LastError)
-	}
-
 	ready := make(chan struct{})
-	s.srv, err = server.New(server.Config{
-		Addr: netip.AddrFrom4([4]byte{127, 0, 0, 1}), Sockets: 1,
-		Handler: pipe, Logger: log, Ready: func() { close(ready) },
+	s.svc, err = service.Listen(service.Config{
+		Addr: netip.AddrFrom4([4]byte{127, 0, 0, 1}), ConfigPath: s.ConfigPath, KeyPath: s.KeyPath,
+		Logger: log, Ready: func() { close(ready) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("confdtest: %w", err)
 	}
-	if err := s.srv.Listen(); err != nil {
-		return nil, fmt.Errorf("confdtest: %w", err)
+	if err := s.svc.Load(); err != nil {
+		s.svc.Close()
+		return nil, fmt.Errorf("confdtest: reading the key: %w", err)
 	}
-	s.Addr = s.srv.Addr()
+	if st := s.svc.Status(); !st.Serving {
+		s.svc.Close()
+		return nil, fmt.Errorf("confdtest: the config does not load: %s", st.LastError)
+	}
+	s.Addr = s.svc.Addr()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	var wg sync.WaitGroup
-	wg.Go(func() { s.watcher.Run(ctx) })
-	served := make(chan struct{})
-	wg.Go(func() {
-		defer close(served)
-		err := s.srv.Serve(ctx)
-		if errors.Is(err, context.Canceled) || errors.Is(err, server.ErrClosed) {
-			err = nil
-		}
+	go func() {
+		err := s.svc.Serve(ctx)
 		s.serveMu.Lock()
 		s.serveErr = err
 		s.serveMu.Unlock()
-	})
-	go func() {
-		wg.Wait()
 		close(s.done)
 	}()
 	select {
 	case <-ready:
-	case <-served:
+	case <-s.done:
 		cancel()
-		<-s.done
 		if err := s.servingErr(); err != nil {
 			return nil, err
 		}
 		return nil, errors.New("confdtest: the server stopped before it was ready")
 	case <-time.After(startTimeout):
 		cancel()
-		s.srv.Close()
 		<-s.done
 		return nil, fmt.Errorf("confdtest: the server did not start within %v", startTimeout)
 	}
@@ -315,10 +287,10 @@ func (s *Server) setConfigLocked(data []byte) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("confdtest: writing the config: %w", err)
 	}
-	if err := s.watcher.LoadNow(); err != nil {
+	if err := s.svc.Load(); err != nil {
 		return fmt.Errorf("confdtest: %w", err)
 	}
-	if st := s.watcher.Status(); st.FailingNow || !st.Serving {
+	if st := s.svc.Status(); st.FailingNow || !st.Serving {
 		return fmt.Errorf("confdtest: the new config does not load (the last good one is served): %s", st.LastError)
 	}
 	return nil
@@ -384,13 +356,13 @@ func bumpSerial(m map[string]any) error {
 // Serial returns the top-level and the cluster serial_no of the config
 // served now (the cluster's is the serial of most answers).
 func (s *Server) Serial() (top, cluster int64) {
-	st := s.watcher.Status()
+	st := s.svc.Status()
 	return st.LastGoodSerial, st.LastGoodClusterSerial
 }
 
 // Status returns the config watcher's state and counters: loads,
 // failures, the last error.
-func (s *Server) Status() reload.Status { return s.watcher.Status() }
+func (s *Server) Status() reload.Status { return s.svc.Status() }
 
 // Close stops serving, waits for the server's goroutines and removes the
 // server's directory. It returns the error serving ended with, if any;

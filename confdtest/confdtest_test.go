@@ -55,15 +55,21 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-// TestDemoConfigIsExamples checks that DemoConfig is examples/config.data.
-func TestDemoConfigIsExamples(t *testing.T) {
+// TestDemoConfigCopy checks that DemoConfig is examples/config.data and
+// that each call returns a copy of its own.
+func TestDemoConfigCopy(t *testing.T) {
 	t.Parallel()
 	want, err := os.ReadFile("../examples/config.data")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(DemoConfig(), want) {
-		t.Error("DemoConfig differs from examples/config.data")
+	a := DemoConfig()
+	if !bytes.Equal(a, want) {
+		t.Fatal("DemoConfig differs from examples/config.data")
+	}
+	a[0] = 'x'
+	if b := DemoConfig(); !bytes.Equal(b, want) {
+		t.Error("changing what DemoConfig returned changed the next result")
 	}
 }
 

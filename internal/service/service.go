@@ -102,6 +102,8 @@ func Listen(cfg Config) (*Service, error) {
 // is, and is returned as the file system gave it (an *fs.PathError for
 // daemon.ReadError). Unlike Ganeti 3.0, which serves before it reads
 // the key, the key is read before the service reports that it is ready.
+// Called again while serving, it looks at both files at once and returns
+// when what they hold is served (or its failure recorded in Status).
 func (s *Service) Load() error {
 	return s.watcher.LoadNow()
 }
