@@ -205,6 +205,8 @@ func (l *sockLoop) serveBatch() error {
 	if err != nil {
 		return err
 	}
+	l.ctr.beat.Add(1) // busy: odd until the batch is done
+	defer l.ctr.beat.Add(1)
 	n = min(n, len(l.rmsgs))
 	w := 0
 	for i := range n {

@@ -100,7 +100,10 @@ type sockCounters struct {
 	kernelDrops atomic.Uint64
 	latBuckets  [NumLatencyBuckets]atomic.Uint64
 	latSum      atomic.Uint64 // nanoseconds
-	_           [cacheLinePad]byte
+	// beat is odd while the loop handles a batch and even while it
+	// waits for one; it grows by 2 per batch (see Liveness).
+	beat atomic.Uint64
+	_    [cacheLinePad]byte
 }
 
 // addTo adds c's counts to st.

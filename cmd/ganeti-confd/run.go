@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/goconfd/goconfd/internal/daemon"
+	"github.com/goconfd/goconfd/internal/sdnotify"
 	"github.com/goconfd/goconfd/internal/service"
 	goversion "github.com/goconfd/goconfd/internal/version"
 )
@@ -107,7 +108,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return d.Fail(err)
 		}
 	}
+	// systemd (Type=notify) hears STATUS= after every load and, with
+	// WatchdogSec, WATCHDOG=1 while the socket loops make progress.
+	live := svc.Liveness()
+	notifyCtx, stopNotify := context.WithCancel(ctx)
+	notified := make(chan struct{})
+	go func() {
+		defer close(notified)
+		sdnotify.Run(notifyCtx, sdnotify.Config{Status: svc.Status, Stalled: live.Check, Logger: d.Log})
+	}()
 	err = svc.Serve(ctx)
+	stopNotify()
+	<-notified
 	stopMetrics()
 	return d.Stop(err)
 }

@@ -141,6 +141,10 @@ func (s *Service) Serve(ctx context.Context) error {
 	return err
 }
 
+// Liveness returns a checker of the socket loops' progress, for the
+// systemd watchdog (server.Liveness).
+func (s *Service) Liveness() *server.Liveness { return s.srv.Liveness() }
+
 // Close releases the sockets of a service that will not serve.
 func (s *Service) Close() error {
 	s.drops.Close()

@@ -1,0 +1,104 @@
+package main
+
+// Real-process test of what the daemon tells systemd (Type=notify):
+// READY=1, STATUS= after every load, WATCHDOG=1 while it serves, and
+// STOPPING=1. The stalled-loop case is tested in-process
+// (server.TestLivenessStalledLoop, sdnotify.TestRunReportsAndFeedsWatchdog).
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/goconfd/goconfd/internal/testdaemon"
+)
+
+func TestSystemdNotify(t *testing.T) {
+	cfg, err := os.ReadFile("../../examples/config.data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile("../../examples/hmac.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	if err := testdaemon.LayoutRoot(root, cfg, key); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "notify")
+	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msgs := make(chan string, 1000)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				close(msgs)
+				return
+			}
+			msgs <- string(buf[:n])
+		}
+	}()
+	d := testdaemon.StartT(t, testdaemon.Config{
+		Bin: testdaemon.Goconfd(t), Args: testdaemon.ConfdArgs, Dir: dir,
+		Env:   testdaemon.ConfdEnv(root, "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=200000"),
+		Ready: testdaemon.PingProbe(key),
+	})
+
+	// waitFor returns the first message for which ok holds, counting
+	// the watchdog pings on the way.
+	pings := 0
+	waitFor := func(what string, ok func(string) bool) string {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case m := <-msgs:
+				if m == "WATCHDOG=1" {
+					pings++
+				}
+				if ok(m) {
+					return m
+				}
+			case <-deadline:
+				t.Fatalf("no %s within 10 s; log:\n%s", what, d.Tail(20))
+			}
+		}
+	}
+	is := func(s string) func(string) bool { return func(m string) bool { return m == s } }
+	has := func(s string) func(string) bool { return func(m string) bool { return strings.Contains(m, s) } }
+
+	waitFor("READY=1", is("READY=1"))
+	waitFor("STATUS= while serving", has("STATUS=serving serial 128 since "))
+	waitFor("watchdog pings", func(string) bool { return pings >= 3 })
+
+	cfgPath := filepath.Join(root, testdaemon.ConfigRel)
+	if err := os.WriteFile(cfgPath, []byte("{broken"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	m := waitFor("STATUS= with the reload error", has("; last reload error (failing since "))
+	if !strings.HasPrefix(m, "STATUS=serving serial 128 since ") || !strings.Contains(m, cfgPath) {
+		t.Errorf("status while the file is broken: %q", m)
+	}
+	if err := os.WriteFile(cfgPath, cfg, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("STATUS= once fixed", has(", since fixed): "))
+	before := pings
+	waitFor("watchdog pings after the reloads", func(string) bool { return pings >= before+3 })
+
+	if err := d.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("STOPPING=1", is("STOPPING=1"))
+}
