@@ -21,7 +21,9 @@
 // Without TYPE it runs the checks of Ganeti's own tools/confd-client
 // (ping, master, master fields, role of the master, node and candidate
 // IPs, instance IPs and their nodes) and then -r N (default 100) timed
-// pings and instance IP lists, printing what Ganeti's tool prints.
+// pings and instance IP lists, printing what Ganeti's tool prints. As
+// with Ganeti's optparse, a unique prefix of one of its tool's long
+// options stands for it (--hm, --add=IP, --req 5, --ver).
 //
 // Output is for people by default: one line for a scalar, a table for a
 // list, and a last line saying which server's reply was chosen, with

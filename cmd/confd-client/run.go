@@ -131,7 +131,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		fmt.Fprint(stderr, usageHead)
 		fs.PrintDefaults()
 	}
-	args = splitShort(fs, args)
+	args = splitShort(fs, expandGanetiPrefixes(fs, args))
 	for {
 		if err := fs.Parse(args); err != nil {
 			return nil, err

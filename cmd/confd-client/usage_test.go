@@ -7,6 +7,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -215,6 +217,74 @@ func TestUsageListHeaders(t *testing.T) {
 		if code != exitAnswered || len(lines) != tc.rows+2 || lines[0] != tc.header ||
 			!strings.HasPrefix(lines[len(lines)-1], "(serial 128 from "+srv+"; 1 of 1 servers answered)") {
 			t.Errorf("%s: exit %d, stderr %q, stdout:\n%s\nwant the header %q and %d rows", tc.typ, code, stderr, stdout, tc.header, tc.rows)
+		}
+	}
+}
+
+// TestGanetiPrefixes checks that every prefix that optparse reads as one
+// of Ganeti's long options (unique among Ganeti's tool's options) names
+// the same option here, with its value attached or not, and that
+// goconfd's own options are unaffected.
+func TestGanetiPrefixes(t *testing.T) {
+	t.Parallel()
+	check := map[string]func(o *options, err error) bool{
+		"hmac":     func(o *options, err error) bool { return err == nil && o.hmacSet && o.hmac == "k" },
+		"address":  func(o *options, err error) bool { return err == nil && len(o.addrs) == 1 && o.addrs[0] == "192.0.2.1" },
+		"requests": func(o *options, err error) bool { return err == nil && o.reqSet && o.requests == 7 },
+		"version":  func(o *options, err error) bool { return err == nil && o.version },
+		"help":     func(o *options, err error) bool { return errors.Is(err, flag.ErrHelp) },
+	}
+	value := map[string]string{"hmac": "k", "address": "192.0.2.1", "requests": "7"}
+	tested := 0
+	for _, opt := range ganetiLongOptions {
+		for n := 1; n <= len(opt); n++ {
+			prefix := opt[:n]
+			unique := 0
+			for _, o := range ganetiLongOptions {
+				if strings.HasPrefix(o, prefix) {
+					unique++
+				}
+			}
+			if unique != 1 {
+				continue
+			}
+			forms := [][]string{{"--" + prefix}}
+			if v, ok := value[opt]; ok {
+				forms = [][]string{{"--" + prefix, v}, {"--" + prefix + "=" + v}}
+			}
+			for _, args := range forms {
+				o, err := parseArgs(append(args, "ping"), &bytes.Buffer{})
+				if !check[opt](o, err) {
+					t.Errorf("%q: %+v, %v; want --%s", args, o, err, opt)
+				}
+				tested++
+			}
+		}
+	}
+	if tested < 20 {
+		t.Errorf("only %d prefixes tested", tested)
+	}
+
+	// goconfd's own options by their full names; prefixes that are not
+	// Ganeti's are not options; "--" ends the options.
+	tests := []struct {
+		args []string
+		ok   func(o *options) bool
+		err  string
+	}{
+		{[]string{"--all", "ping"}, func(o *options) bool { return o.all && len(o.addrs) == 0 }, ""},
+		{[]string{"--root", "/r", "ping"}, func(o *options) bool { return o.root == "/r" && !o.reqSet }, ""},
+		{[]string{"--ro", "/r", "ping"}, nil, "not defined: -ro"},
+		{[]string{"--al", "ping"}, nil, "not defined: -al"},
+		{[]string{"config-query", "--", "--add"}, func(o *options) bool { return len(o.args) == 2 && o.args[1] == "--add" }, ""},
+	}
+	for _, tc := range tests {
+		o, err := parseArgs(tc.args, &bytes.Buffer{})
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q: err = %v, want %q", tc.args, err, tc.err)
+		case tc.err == "" && (err != nil || !tc.ok(o)):
+			t.Errorf("%q: %+v, %v", tc.args, o, err)
 		}
 	}
 }
