@@ -29,6 +29,7 @@ type checker struct {
 	ctx            context.Context
 	c              *client.Client
 	stdout, stderr io.Writer
+	all            bool // --all: no hint to use it
 }
 
 // log prints as Ganeti's Log does: two spaces per indent level, then
@@ -62,6 +63,9 @@ func (k *checker) query(typ protocol.Type, q json.RawMessage) *client.Reply {
 		if hint := silenceHint(res); hint != "" {
 			fmt.Fprintf(k.stderr, "confd-client: %s\n", hint)
 		}
+		if hint := quorumHint(res, k.all); hint != "" {
+			fmt.Fprintf(k.stderr, "confd-client: %s\n", hint)
+		}
 		panic(failed{})
 	}
 	return res.Best.Reply
@@ -89,7 +93,7 @@ func orNull(q json.RawMessage) string {
 }
 
 func ganetiChecks(ctx context.Context, c *client.Client, o *options, stdout, stderr io.Writer) (code int) {
-	k := &checker{ctx: ctx, c: c, stdout: stdout, stderr: stderr}
+	k := &checker{ctx: ctx, c: c, stdout: stdout, stderr: stderr, all: o.all}
 	defer func() {
 		if r := recover(); r != nil {
 			if _, ok := r.(failed); !ok {

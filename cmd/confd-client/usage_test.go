@@ -288,3 +288,16 @@ func TestGanetiPrefixes(t *testing.T) {
 		}
 	}
 }
+
+// TestUsageQuorumHintGanetiChecks checks the hint to --all in the run of
+// Ganeti's checks (no TYPE), which also needs a quorum for each query.
+func TestUsageQuorumHintGanetiChecks(t *testing.T) {
+	t.Parallel()
+	good := usageServer(t)
+	silent, _ := countingListener(t)
+	code, stdout, stderr := usageRun(t, "--key-file", usageKey, "--timeout", "300ms", "-a", good, "-a", silent, "-r", "0")
+	if code != exitStatus || stdout != "- Checking confd results\n" ||
+		!strings.Contains(stderr, "Did not receive all expected confd replies\n") || !strings.Contains(stderr, "hint: 1 of 2 servers answered, 2 needed; --all asks") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
