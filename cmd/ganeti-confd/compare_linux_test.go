@@ -14,30 +14,14 @@ import (
 	"testing"
 
 	"github.com/goconfd/goconfd/internal/daemon"
-)
-
-// Environment knobs, shared with the conformance suite.
-const (
-	envRequired = "GOCONFD_CONFORMANCE" // "1": a missing reference fails instead of skipping
-	envCache    = "GANETI_REF_CACHE"    // where setup.sh unpacked the reference
+	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
 // referenceBin returns Ganeti 3.0.2's ganeti-confd, or skips the test
 // when it is not installed (fails with GOCONFD_CONFORMANCE=1).
 func referenceBin(t *testing.T) string {
 	t.Helper()
-	cache := os.Getenv(envCache)
-	if cache == "" {
-		cache = "/tmp/ganeti-ref"
-	}
-	bin := filepath.Join(cache, "root/usr/lib/ganeti/3.0/usr/sbin/ganeti-confd")
-	if fi, err := os.Stat(bin); err != nil || fi.Mode()&0o111 == 0 {
-		if os.Getenv(envRequired) == "1" {
-			t.Fatalf("the real Ganeti 3.0.2 ganeti-confd is not installed (%s); %s=1 requires it: run ../shared/reference/setup.sh", bin, envRequired)
-		}
-		t.Skipf("skipping the comparison with Ganeti 3.0.2: %s is not installed (run ../shared/reference/setup.sh; set %s=1 to make this a failure)", bin, envRequired)
-	}
-	return bin
+	return testdaemon.RequireReference(t)
 }
 
 // outcome is what a command line does: its exit status, the first line

@@ -9,18 +9,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/goconfd/goconfd/internal/testdaemon"
 	"github.com/goconfd/goconfd/protocol"
 )
 
@@ -79,19 +79,12 @@ func goconfdBin(t testing.TB) string {
 }
 
 // daemonEnv is the environment of a daemon under test with root as
-// GANETI_ROOTDIR: ours, without a systemd notification socket, with
-// GANETI_HOSTNAME set as the reference scripts set it, the test binary
-// acting as the daemon, and no race-detector pause at exit.
+// GANETI_ROOTDIR: a confd's (testdaemon.ConfdEnv: ours, without a systemd
+// notification socket, GANETI_HOSTNAME set as the reference scripts set
+// it, a UTF-8 locale), with the test binary acting as the daemon, and no
+// race-detector pause at exit.
 func daemonEnv(root string) []string {
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		for _, k := range []string{"NOTIFY_SOCKET=", "GANETI_ROOTDIR=", "GANETI_HOSTNAME=", envAsDaemon + "="} {
-			if strings.HasPrefix(kv, k) {
-				return true
-			}
-		}
-		return false
-	})
-	return append(env, "GANETI_ROOTDIR="+root, "GANETI_HOSTNAME=localhost", envAsDaemon+"=1", "GORACE=atexit_sleep_ms=0")
+	return testdaemon.ConfdEnv(root, envAsDaemon+"=1", "GORACE=atexit_sleep_ms=0")
 }
 
 // node is a Ganeti root directory with the demo cluster's files.
@@ -115,11 +108,6 @@ const (
 func newNode(t testing.TB) *node {
 	t.Helper()
 	n := &node{root: t.TempDir()}
-	for _, d := range []string{"var/lib/ganeti", "var/run/ganeti", "var/log/ganeti"} {
-		if err := os.MkdirAll(n.path(d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
 	cfg, err := os.ReadFile("../../examples/config.data")
 	if err != nil {
 		t.Fatal(err)
@@ -127,10 +115,7 @@ func newNode(t testing.TB) *node {
 	if n.key, err = os.ReadFile("../../examples/hmac.key"); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(n.path("var/lib/ganeti/config.data"), cfg, 0o640); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(n.path(keyRel), n.key, 0o400); err != nil {
+	if err := testdaemon.LayoutRoot(n.root, cfg, n.key); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.killDaemon(t) })
@@ -218,68 +203,29 @@ func errorLine(stderr string) string {
 	return ""
 }
 
-var (
-	portMu   sync.Mutex
-	portNext = 22000 + int(time.Now().UnixNano()%1000)
-)
-
-// freePort returns a UDP port on 127.0.0.1, in 22000-22999, that was
-// free a moment ago and that no other test of this binary got.
-// Ganeti's server binds with SO_REUSEADDR and would silently share a
-// busy port, so the port must be free, not just bindable.
+// freePort returns a UDP port on 127.0.0.1 reserved for the test
+// (testdaemon.ReservePortT): the daemon the test starts on it binds with
+// SO_REUSEADDR and gets it, and no other test, here or in another test
+// binary, is handed it meanwhile.
 func freePort(t testing.TB) int {
 	t.Helper()
-	portMu.Lock()
-	defer portMu.Unlock()
-	for range 1000 {
-		p := portNext
-		portNext = 22000 + (portNext-22000+1)%1000
-		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: p})
-		if err == nil {
-			c.Close()
-			return p
-		}
-	}
-	t.Fatal("no free UDP port in 22000-22999")
-	return 0
+	return int(testdaemon.ReservePortT(t))
 }
 
 // ping asks the daemon at 127.0.0.1:port once and returns the reply's
 // status, waiting at most timeout.
 func ping(port int, key []byte, timeout time.Duration) (protocol.Status, error) {
-	conn, err := net.Dial("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
-	rsalt := strconv.FormatInt(time.Now().UnixNano(), 36)
-	if _, err := conn.Write(protocol.AppendRequest(nil, key, time.Now(), protocol.TypePing, nil, rsalt)); err != nil {
-		return 0, err
-	}
-	conn.SetReadDeadline(time.Now().Add(timeout))
-	buf := make([]byte, 65536)
-	n, err := conn.Read(buf)
-	if err != nil {
-		return 0, err
-	}
-	r, err := protocol.ParseReply(buf[:n], key, rsalt)
-	return r.Status, err
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	r, err := testdaemon.Ping(ctx, netip.AddrPortFrom(testdaemon.Loopback, uint16(port)), key)
+	return protocol.Status(r.Status), err
 }
 
 // waitAnswering pings until the daemon answers, for daemons started in
 // the foreground, which have no other way to say they are ready.
 func waitAnswering(t testing.TB, port int, key []byte, exited <-chan struct{}) {
 	t.Helper()
-	deadline := time.Now().Add(runTimeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			t.Fatal("the daemon exited")
-		default:
-		}
-		if _, err := ping(port, key, 100*time.Millisecond); err == nil {
-			return
-		}
+	if err := testdaemon.WaitReady(testdaemon.AnswerProbe(key), netip.AddrPortFrom(testdaemon.Loopback, uint16(port)), exited, runTimeout); err != nil {
+		t.Fatalf("the daemon on port %d: %v", port, err)
 	}
-	t.Fatalf("no answer on port %d within %v", port, runTimeout)
 }

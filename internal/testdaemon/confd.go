@@ -90,8 +90,9 @@ type PingReply struct {
 // Ping sends one signed ping (docs/protocol.md §1) with key to addr and
 // returns the reply. This is written from the protocol document, apart
 // from goconfd's own protocol package, so that the harness does not rely
-// on the code it tests. No reply within 100 ms (or ctx) is an error
-// wrapping ErrNotReady.
+// on the code it tests. It waits for the reply until ctx's deadline, or
+// 100 ms if it has none; no reply by then is an error wrapping
+// ErrNotReady.
 func Ping(ctx context.Context, addr netip.AddrPort, key []byte) (PingReply, error) {
 	var salt [8]byte
 	_, _ = rand.Read(salt[:])
@@ -114,9 +115,9 @@ func Ping(ctx context.Context, addr netip.AddrPort, key []byte) (PingReply, erro
 	if _, err := c.WriteToUDPAddrPort(append([]byte("plj0"), env...), addr); err != nil {
 		return PingReply{}, fmt.Errorf("ping %v: %w", addr, err)
 	}
-	deadline := time.Now().Add(pingTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(pingTimeout)
 	}
 	if err := c.SetReadDeadline(deadline); err != nil {
 		return PingReply{}, fmt.Errorf("ping: %w", err)
@@ -172,11 +173,13 @@ func parsePingReply(p, key []byte, rsalt string) (PingReply, error) {
 	return r, nil
 }
 
-// PingProbe is ready when a ping with key gets status 0. A reply saying
+// PingProbe is ready when a ping with key gets status 0 within 100 ms. A reply saying
 // that the configuration is not loaded yet, or none, means "ask again";
 // another failure gives up.
 func PingProbe(key []byte) Probe {
 	return func(ctx context.Context, addr netip.AddrPort) error {
+		ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+		defer cancel()
 		r, err := Ping(ctx, addr, key)
 		if err != nil {
 			return err
@@ -189,6 +192,21 @@ func PingProbe(key []byte) Probe {
 			return fmt.Errorf("%w: %s", ErrNotReady, text)
 		}
 		return fmt.Errorf("ping answered with status %d: %s", r.Status, r.Answer)
+	}
+}
+
+// AnswerProbe is ready when a ping with key gets any authenticated
+// reply within 100 ms, whatever its status; anything else means "ask
+// again".
+func AnswerProbe(key []byte) Probe {
+	return func(ctx context.Context, addr netip.AddrPort) error {
+		ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+		defer cancel()
+		_, err := Ping(ctx, addr, key)
+		if err != nil && !errors.Is(err, ErrNotReady) {
+			return fmt.Errorf("%w: %v", ErrNotReady, err)
+		}
+		return err
 	}
 }
 

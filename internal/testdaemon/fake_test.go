@@ -194,3 +194,31 @@ func TestStartChild(t *testing.T) {
 		t.Error("starting a missing program succeeded")
 	}
 }
+
+func TestProbes(t *testing.T) {
+	cfg, key := fakeConfig(t, "loading")
+	cfg.Ready = nil
+	d, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	// The fake answers its first three pings with NotLoaded: AnswerProbe
+	// takes the first, PingProbe waits for status 0.
+	if err := d.WaitReady(AnswerProbe(key), 10*time.Second); err != nil {
+		t.Fatalf("AnswerProbe: %v", err)
+	}
+	ctx := context.Background()
+	if r, err := Ping(ctx, d.Addr, key); err != nil || r.Status != 1 {
+		t.Fatalf("second ping: %+v, %v; want status 1 (not loaded)", r, err)
+	}
+	if err := d.WaitReady(PingProbe(key), 10*time.Second); err != nil {
+		t.Fatalf("PingProbe: %v", err)
+	}
+	if r, err := Ping(ctx, d.Addr, key); err != nil || r.Status != 0 {
+		t.Errorf("ping after PingProbe: %+v, %v; want status 0", r, err)
+	}
+	if err := d.WaitReady(AnswerProbe([]byte("wrong\n")), 300*time.Millisecond); err == nil || !strings.Contains(err.Error(), "not ready within") {
+		t.Errorf("AnswerProbe with the wrong key: %v, want a timeout", err)
+	}
+}

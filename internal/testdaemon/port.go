@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"testing"
 )
 
 // Loopback is the only address the tests' daemons bind.
@@ -65,4 +66,20 @@ func (r *Reservation) Close() {
 		_ = r.conn.Close()
 		r.conn = nil
 	}
+}
+
+// ReservePortT reserves a port for the rest of the test, for a daemon
+// the test starts itself (on the command line it builds, in the way it
+// needs): the daemon, binding with SO_REUSEADDR, gets the port and, bound
+// last, its datagrams, while no other pick hands the port out. When the
+// daemon has stopped, datagrams to the port reach the reservation and
+// get no answer.
+func ReservePortT(t testing.TB) uint16 {
+	t.Helper()
+	r, err := ReservePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	return r.Port
 }

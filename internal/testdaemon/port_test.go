@@ -99,3 +99,20 @@ func listenReuse(t *testing.T, port uint16) net.PacketConn {
 	t.Cleanup(func() { pc.Close() })
 	return pc
 }
+
+func TestReservePortT(t *testing.T) {
+	var port uint16
+	t.Run("reserve", func(t *testing.T) {
+		port = ReservePortT(t)
+		if _, err := net.ListenUDP("udp4", &net.UDPAddr{IP: Loopback.AsSlice(), Port: int(port)}); err == nil {
+			t.Error("a plain bind got the reserved port")
+		}
+		listenReuse(t, port) // the daemon's bind
+	})
+	// Released at the end of the subtest.
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: Loopback.AsSlice(), Port: int(port)})
+	if err != nil {
+		t.Fatalf("port %d still held after the test: %v", port, err)
+	}
+	c.Close()
+}
