@@ -140,9 +140,7 @@ func asciiName(s string) bool {
 // TestReferenceServer loads generated configs into the real Ganeti 3.0.2
 // ganeti-confd and checks its answers against the facts.
 func TestReferenceServer(t *testing.T) {
-	if ok, why := reftest.Available(); !ok {
-		t.Skip(why)
-	}
+	reftest.Require(t)
 	medium := Default()
 	medium.Seed, medium.Nodes, medium.Instances, medium.NodeGroups, medium.Links, medium.Networks = 7, 100, 2000, 4, 3, 2
 	with := func(f func(*Options)) Options {

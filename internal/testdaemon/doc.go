@@ -20,6 +20,6 @@
 // test binary, and on Linux the kernel kills the children when that
 // thread dies, so a panicking or timed-out test leaves no daemon behind.
 //
-// The package is for tests only; nothing outside _test.go files imports
-// it.
+// The package is for tests only: _test.go files and test helper packages
+// (internal/clustergen/reftest) import it, nothing the commands build.
 package testdaemon

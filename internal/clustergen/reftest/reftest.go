@@ -7,7 +7,8 @@
 // (conformance/reference/README.md): start-ref.sh and stop-ref.sh to run
 // the daemon and pyquery.py to query it. A test that needs the server calls
 // Start, which skips the test with a clear reason when the unpacked Debian
-// binary is missing (run conformance/reference/setup.sh to get it).
+// binary is missing (run conformance/reference/setup.sh to get it), or fails
+// it when GOCONFD_CONFORMANCE=1 requires the reference.
 package reftest
 
 import (
@@ -26,20 +27,22 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
-// Where setup.sh puts the daemon, and where the scripts live. The
-// environment variables GANETI_REF_CACHE and GOCONFD_REF_DIR override them.
+// Where setup.sh puts the daemon, and where the scripts live, as
+// internal/testdaemon finds them: the environment variables
+// GANETI_REF_CACHE and GOCONFD_REF_DIR override the defaults.
 var (
 	// ConfdBinary is the unpacked Debian ganeti-confd 3.0.2.
-	ConfdBinary = filepath.Join(envOr("GANETI_REF_CACHE", "/tmp/ganeti-ref"),
-		"root/usr/lib/ganeti/3.0/usr/sbin/ganeti-confd")
+	ConfdBinary = testdaemon.RefConfd()
 	// ScriptDir holds start-ref.sh, stop-ref.sh and pyquery.py: the
-	// module's conformance/reference, found from the working directory
-	// (a test runs in its package's directory).
-	ScriptDir = envOr("GOCONFD_REF_DIR", filepath.Join(moduleRoot(), "conformance", "reference"))
+	// module's conformance/reference unless GOCONFD_REF_DIR says
+	// otherwise.
+	ScriptDir = testdaemon.RefDir()
 	// Python is the interpreter with Debian's python3 modules.
-	Python = "/usr/bin/python3"
+	Python = testdaemon.Python
 )
 
 // TestKey is a fixed HMAC key in Ganeti's format (40 hex digits and a
@@ -47,7 +50,9 @@ var (
 const TestKey = "0123456789abcdef0123456789abcdef01234567\n"
 
 // Ports are taken from this range, which the project reserves for tests
-// that bind loopback.
+// that bind loopback through start-ref.sh. It lies below the kernel's
+// ephemeral range, so the ports that testdaemon picks and reserves there
+// never meet these.
 const (
 	firstPort = 21000
 	lastPort  = 21999
@@ -55,47 +60,25 @@ const (
 
 var nextPort atomic.Int64
 
-// moduleRoot returns the nearest directory at or above the working
-// directory that holds a go.mod, or "." if there is none.
-func moduleRoot() string {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "."
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "."
-		}
-		dir = parent
-	}
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
-}
+// scripts are the reference scripts this package runs.
+var scripts = []string{"start-ref.sh", "stop-ref.sh", "pyquery.py"}
 
 // Available reports whether the reference server and scripts are installed,
 // and if not, why.
 func Available() (bool, string) {
-	if _, err := os.Stat(ConfdBinary); err != nil {
-		return false, fmt.Sprintf("reference ganeti-confd not installed (%s missing; run %s/setup.sh)", ConfdBinary, ScriptDir)
-	}
-	for _, s := range []string{"start-ref.sh", "stop-ref.sh", "pyquery.py"} {
-		if _, err := os.Stat(filepath.Join(ScriptDir, s)); err != nil {
-			return false, fmt.Sprintf("reference script %s missing: %v", s, err)
-		}
-	}
-	if _, err := os.Stat(Python); err != nil {
-		return false, fmt.Sprintf("%s missing: %v", Python, err)
+	if err := testdaemon.CheckReference(scripts...); err != nil {
+		return false, err.Error()
 	}
 	return true, ""
+}
+
+// Require skips the test when the reference server or scripts are not
+// installed, or fails it when GOCONFD_CONFORMANCE=1 requires them.
+func Require(t testing.TB) {
+	t.Helper()
+	if err := testdaemon.CheckReference(scripts...); err != nil {
+		testdaemon.SkipOrFail(t, err)
+	}
 }
 
 // Server is a running reference ganeti-confd.
@@ -125,13 +108,11 @@ type Reply struct {
 // Start runs the reference server on config (the bytes of a config.data)
 // and key (the bytes of hmac.key; nil means TestKey), waits until it
 // answers a ping, and stops it when the test ends. It skips the test when
-// the server is not installed. With allowBad, the server is kept even if
+// the server is not installed (fails it with GOCONFD_CONFORMANCE=1). With allowBad, the server is kept even if
 // it rejects the config.
 func Start(t testing.TB, config, key []byte, allowBad bool) *Server {
 	t.Helper()
-	if ok, why := Available(); !ok {
-		t.Skip(why)
-	}
+	Require(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.json")
 	keyFile := filepath.Join(dir, "hmac.key")
