@@ -11,8 +11,8 @@ import (
 )
 
 // The expected answers below were captured from the real Ganeti 3.0.2
-// server on the same config (../shared/reference/configs/rich.json, see
-// RICH_NOTES in ../shared/reference/mkconfig.py); the conformance suite
+// server on the same config (config/testdata/rich.json, see RICH_NOTES in
+// conformance/reference/mkconfig.py); the conformance suite
 // re-checks them against the live server.
 
 func loadRich(t testing.TB) *config.Snapshot {
