@@ -32,6 +32,10 @@ type Config struct {
 	// Port is the UDP port; 0 asks the kernel for a free one (see
 	// Server.Addr).
 	Port uint16
+	// Conns, if not empty, are sockets already bound (passed by systemd's
+	// socket activation): the server serves them, one loop each, instead
+	// of binding Addr and Port, and Sockets is ignored. Close closes them.
+	Conns []*net.UDPConn
 	// Sockets is how many sockets share the address with SO_REUSEPORT,
 	// each served by its own goroutine; the kernel spreads clients over
 	// them. 0 means runtime.GOMAXPROCS(0). Systems other than Linux
@@ -99,7 +103,7 @@ func New(cfg Config) (*Server, error) {
 	switch {
 	case cfg.Handler == nil:
 		return nil, errors.New("server config: no handler")
-	case !cfg.Addr.IsValid():
+	case !cfg.Addr.IsValid() && len(cfg.Conns) == 0:
 		return nil, errors.New("server config: no bind address")
 	case cfg.Sockets < 0:
 		return nil, fmt.Errorf("server config: %d sockets", cfg.Sockets)
@@ -139,7 +143,13 @@ func (s *Server) Listen() error {
 }
 
 func (s *Server) listenLocked() error {
-	socks, err := listenUDP(&s.cfg)
+	var socks []*socket
+	var err error
+	if len(s.cfg.Conns) > 0 {
+		socks, err = adoptUDP(s.cfg.Conns)
+	} else {
+		socks, err = listenUDP(&s.cfg)
+	}
 	if err != nil {
 		return err
 	}

@@ -85,8 +85,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// The version in the log is the one dpkg and -V report, so a log shows
 	// which build served.
 	d.Log.Info(daemon.Program+" (goconfd) version "+version+" starting", "pid", os.Getpid())
+	// Sockets passed by systemd (a ganeti-confd.socket unit) are served
+	// instead of binding -b and -p.
+	conns, err := daemon.PassedSockets()
+	if err != nil {
+		return d.Fail(err)
+	}
+	if len(conns) > 0 {
+		d.Log.Info(fmt.Sprintf("using %d socket(s) passed by systemd", len(conns)))
+	}
 	svc, err := service.Listen(service.Config{
-		Addr: addr, Port: port, ConfigPath: paths.Config, KeyPath: paths.Key,
+		Addr: addr, Port: port, Conns: conns, ConfigPath: paths.Config, KeyPath: paths.Key,
 		Logger: d.Log, Debug: opts.Debug, Ready: d.Ready,
 		Metrics: opts.MetricsAddress != "",
 	})

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 
 	"github.com/goconfd/goconfd/internal/droplog"
@@ -34,6 +35,9 @@ type Config struct {
 	// (Port 0: a free port, see Service.Addr).
 	Addr netip.Addr
 	Port uint16
+	// Conns, if not empty, are sockets already bound (systemd's socket
+	// activation), served instead of binding Addr and Port.
+	Conns []*net.UDPConn
 	// ConfigPath is config.data, KeyPath hmac.key.
 	ConfigPath string
 	KeyPath    string
@@ -71,7 +75,7 @@ func Listen(cfg Config) (*Service, error) {
 	}
 	pipe := server.NewPipeline()
 	drops := droplog.New(droplog.Config{Logger: log})
-	scfg := server.Config{Addr: cfg.Addr, Port: cfg.Port, Handler: pipe, Logger: log, Ready: cfg.Ready, Drops: drops}
+	scfg := server.Config{Addr: cfg.Addr, Port: cfg.Port, Conns: cfg.Conns, Handler: pipe, Logger: log, Ready: cfg.Ready, Drops: drops}
 	if cfg.Debug {
 		scfg.Answers = drops
 	}
