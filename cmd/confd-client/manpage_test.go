@@ -12,11 +12,15 @@ import (
 // TestManPageAndCompletionCoverEveryOption keeps confd-client(1) and the
 // bash completion in step with the options -h prints.
 func TestManPageAndCompletionCoverEveryOption(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	run(context.Background(), []string{"-h"}, &stdout, &stderr)
-	opts := manpage.Options(stdout.String() + stderr.String())
-	if len(opts) < 10 {
-		t.Fatalf("found only %q in -h: the help's layout changed?", opts)
+	var opts []string
+	for _, args := range [][]string{{"-h"}, {daemonStatusCmd, "-h"}} {
+		var stdout, stderr bytes.Buffer
+		run(context.Background(), args, &stdout, &stderr)
+		found := manpage.Options(stdout.String() + stderr.String())
+		if len(found) < 6 {
+			t.Fatalf("found only %q in %q: the help's layout changed?", found, args)
+		}
+		opts = append(opts, found...)
 	}
 	for _, f := range []struct {
 		path    string

@@ -14,7 +14,7 @@ import (
 // ganetiRE an option of Ganeti's GetOpt table ("--name" or "--name=ARG").
 var (
 	goFlagRE  = regexp.MustCompile(`(?m)^  -([A-Za-z0-9][-A-Za-z0-9]*)`)
-	ganetiRE  = regexp.MustCompile(`(?m)^ .*?--([a-z][-a-z0-9]*)`)
+	ganetiRE  = regexp.MustCompile(`(?m)^ +(?:-[A-Za-z0-9](?: [A-Z_]+)?\s+)?--([a-z][-a-z0-9]*)`)
 	trailerRE = regexp.MustCompile(`[=\s].*$`)
 )
 

@@ -13,6 +13,7 @@ func TestOptions(t *testing.T) {
 		{"go flags", "Usage of x:\n  -d duration\n    \thow long\n  -key-file file\n    \tkey\n  -verify\n    \tcheck\n", []string{"d", "key-file", "verify"}},
 		{"ganeti table", "Usage: ganeti-confd [OPTION...]\n  -f       --foreground       Don't detach\n           --no-user-checks   Ignore\n  -p PORT  --port=PORT        Network port\n", []string{"f", "foreground", "no-user-checks", "p", "port"}},
 		{"prose is not an option", "a line -x in prose\n    \t-y indented help\n", nil},
+		{"a synopsis is not an option", "usage: x [flags]\n       x status --metrics-address HOST:PORT\n", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Options(tc.help); !slices.Equal(got, tc.want) {
