@@ -13,7 +13,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/goconfd/goconfd/internal/testdaemon"
 )
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testdaemon.RemoveBuilt()
+	os.Exit(code)
+}
 
 // syncBuffer is a bytes.Buffer that the demo's log goroutines may share.
 type syncBuffer struct {
@@ -39,17 +47,13 @@ func (s *syncBuffer) String() string {
 // checks the answers; then it stops the demo and checks that its
 // temporary files are gone.
 func TestDemo(t *testing.T) {
-	root, err := filepath.Abs(filepath.Join("..", ".."))
+	root, err := testdaemon.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := filepath.Join(t.TempDir(), "confd-client")
-	buildCtx, cancelBuild := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancelBuild()
-	build := exec.CommandContext(buildCtx, "go", "build", "-o", client, "./cmd/confd-client")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building confd-client: %v\n%s", err, out)
+	client, err := testdaemon.Build("github.com/goconfd/goconfd/cmd/confd-client")
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	ctx, stop := context.WithCancel(context.Background())
