@@ -120,35 +120,3 @@ func TestLatencyBucket(t *testing.T) {
 		}
 	}
 }
-
-// BenchmarkLoopLatencySample measures the loop's cost per datagram with
-// the real Pipeline (a signed cluster-master request) and latency
-// sampling off (as without --metrics-address), one datagram in
-// DefaultLatencySample timed (as with it), and every datagram timed.
-func BenchmarkLoopLatencySample(b *testing.B) {
-	now := time.Now()
-	p := newTestPipeline(b, now)
-	req := protocol.AppendRequest(nil, testKey, now, protocol.TypeClusterMaster, nil, "9aa0e7f6-f5f4-4e9b-a0a8-5c2e6d2a2b13")
-	for _, tt := range []struct {
-		name   string
-		sample int
-	}{{"off", 0}, {"sampled", DefaultLatencySample}, {"every", 1}} {
-		b.Run(tt.name, func(b *testing.B) {
-			env := &loopEnv{handler: p, log: slog.New(slog.DiscardHandler), done: make(chan struct{}), sample: tt.sample}
-			ctr := new(sockCounters)
-			l := newSockLoop(&benchConn{req: req}, env, ctr, sockOpts{}, DefaultBatchSize)
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := l.serveBatch(); err != nil {
-					b.Fatal(err)
-				}
-			}
-			var st Stats
-			ctr.addTo(&st)
-			if st.Outcomes[protocol.Answered] != st.Received {
-				b.Fatalf("%d of %d datagrams answered", st.Outcomes[protocol.Answered], st.Received)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*DefaultBatchSize), "ns/datagram")
-		})
-	}
-}
