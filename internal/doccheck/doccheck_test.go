@@ -96,6 +96,34 @@ func root(t *testing.T) string {
 	}
 }
 
+// walkSources calls fn for every file of the module rooted at top, with
+// its path relative to top, leaving out testdata, version control,
+// nested modules (packaging/ has its own go.mod) and this package.
+func walkSources(top string, fn func(path, rel string) error) error {
+	return filepath.WalkDir(top, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(top, path)
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", "testdata", "vendor", "node_modules":
+				return filepath.SkipDir
+			}
+			if rel == filepath.Join("internal", "doccheck") {
+				return filepath.SkipDir // its examples cite nothing
+			}
+			if path != top {
+				if _, err := os.Stat(filepath.Join(path, "go.mod")); err == nil {
+					return filepath.SkipDir
+				}
+			}
+			return nil
+		}
+		return fn(path, rel)
+	})
+}
+
 // TestProtocolSectionsExist checks every section of docs/protocol.md
 // that a Go file or another Markdown document of the repository cites.
 func TestProtocolSectionsExist(t *testing.T) {
@@ -109,21 +137,7 @@ func TestProtocolSectionsExist(t *testing.T) {
 		t.Fatalf("docs/protocol.md has %d numbered sections, want at least 12", len(have))
 	}
 	cited := 0
-	err = filepath.WalkDir(top, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			switch d.Name() {
-			case ".git", "testdata", "vendor", "node_modules":
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		rel, _ := filepath.Rel(top, path)
-		if filepath.Dir(rel) == filepath.Join("internal", "doccheck") {
-			return nil // this package's own examples cite nothing
-		}
+	err = walkSources(top, func(path, rel string) error {
 		var cites []string
 		switch {
 		case strings.HasSuffix(path, ".go"):
@@ -155,5 +169,37 @@ func TestProtocolSectionsExist(t *testing.T) {
 	}
 	if cited == 0 {
 		t.Fatal("no citation of docs/protocol.md found: the scan is broken")
+	}
+}
+
+// docRef finds a document of docs/ named in a text.
+var docRef = regexp.MustCompile(`docs/([A-Za-z0-9_-]+(?:/[A-Za-z0-9_.-]+)?\.md)`)
+
+// TestCitedDocumentsExist checks that every docs/NAME.md a Go file or a
+// Markdown document names is in docs/.
+func TestCitedDocumentsExist(t *testing.T) {
+	top := root(t)
+	named := 0
+	err := walkSources(top, func(path, rel string) error {
+		if !strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, ".md") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range docRef.FindAllStringSubmatch(string(b), -1) {
+			named++
+			if _, err := os.Stat(filepath.Join(top, "docs", m[1])); err != nil {
+				t.Errorf("%s names docs/%s: %v", rel, m[1], err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("walking the repository: %v", err)
+	}
+	if named == 0 {
+		t.Fatal("no document of docs/ named anywhere: the scan is broken")
 	}
 }
