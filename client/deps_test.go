@@ -17,10 +17,13 @@ var serverSide = []string{"config", "query", "server", "reload", "internal/daemo
 // TestImports checks the promise of the package comment with the go
 // command's own view of the import graph: client and the confd-client
 // tool depend on the standard library and protocol (with the JSON reader
-// under it) only, and the tool on internal/version for --version.
+// under it) only, and the tool on internal/version for --version and on
+// internal/latency (an HDR histogram, itself standard library only) for
+// the percentiles of -r.
 func TestImports(t *testing.T) {
-	allowed := []string{module + "/client", module + "/protocol", module + "/internal/tjson", module + "/internal/hs", module + "/internal/version"}
-	for _, pkg := range []string{"./", "../cmd/confd-client"} {
+	lib := []string{module + "/client", module + "/protocol", module + "/internal/tjson", module + "/internal/hs"}
+	tool := append(slices.Clone(lib), module+"/internal/version", module+"/internal/latency", "github.com/HdrHistogram/hdrhistogram-go")
+	for pkg, allowed := range map[string][]string{"./": lib, "../cmd/confd-client": tool} {
 		deps := goList(t, pkg)
 		if len(deps) == 0 {
 			t.Fatalf("go list %s: no dependencies listed", pkg)

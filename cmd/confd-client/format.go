@@ -127,10 +127,10 @@ func ms(d time.Duration) string {
 }
 
 func writeTiming(w io.Writer, t *timingStats) {
-	ok := len(t.samples)
+	ok := t.answered()
 	fmt.Fprintf(w, "%d requests, %d answered: %s per request", t.n, ok, ms(t.total/time.Duration(max(t.n, 1))))
 	if ok > 0 {
-		fmt.Fprintf(w, " (min %s, median %s, p99 %s, max %s)", ms(t.samples[0]), ms(t.percentile(0.5)), ms(t.percentile(0.99)), ms(t.samples[ok-1]))
+		fmt.Fprintf(w, " (min %s, median %s, p99 %s, max %s)", ms(t.lat.Min()), ms(t.lat.Percentile(50)), ms(t.lat.Percentile(99)), ms(t.lat.Max()))
 	}
 	fmt.Fprintln(w)
 }
@@ -421,10 +421,10 @@ func writeJSON(w io.Writer, res *client.Result, query json.RawMessage, qerr erro
 		out.Replies = append(out.Replies, jr)
 	}
 	if t := timing; t != nil {
-		out.Timing = &jsonTiming{Requests: t.n, Answered: len(t.samples), MeanMS: msFloat(t.total / time.Duration(max(t.n, 1)))}
-		if len(t.samples) > 0 {
-			out.Timing.MinMS, out.Timing.MedianMS = msFloat(t.samples[0]), msFloat(t.percentile(0.5))
-			out.Timing.P99MS, out.Timing.MaxMS = msFloat(t.percentile(0.99)), msFloat(t.samples[len(t.samples)-1])
+		out.Timing = &jsonTiming{Requests: t.n, Answered: t.answered(), MeanMS: msFloat(t.total / time.Duration(max(t.n, 1)))}
+		if t.answered() > 0 {
+			out.Timing.MinMS, out.Timing.MedianMS = msFloat(t.lat.Min()), msFloat(t.lat.Percentile(50))
+			out.Timing.P99MS, out.Timing.MaxMS = msFloat(t.lat.Percentile(99)), msFloat(t.lat.Max())
 		}
 	}
 	b, err := json.Marshal(out)

@@ -9,12 +9,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/goconfd/goconfd/client"
+	"github.com/goconfd/goconfd/internal/latency"
 	"github.com/goconfd/goconfd/protocol"
 )
 
@@ -407,28 +407,24 @@ func ask(ctx context.Context, c *client.Client, o *options, typ protocol.Type, q
 	return exitAnswered
 }
 
-// timingStats summarises a timing run.
+// timingStats summarises a timing run. Its percentiles are
+// internal/latency's, the ones confd-load reports.
 type timingStats struct {
 	n, failed int
 	total     time.Duration
-	samples   []time.Duration
+	lat       *latency.Histogram
 }
 
-func (t *timingStats) percentile(p float64) time.Duration {
-	if len(t.samples) == 0 {
-		return 0
-	}
-	i := int(p * float64(len(t.samples)-1))
-	return t.samples[i]
-}
+// answered is the number of requests that got an answer.
+func (t *timingStats) answered() int { return int(t.lat.Count()) }
 
 // timeRuns sends the query n times, one after the other, as Ganeti's
 // TimingOp does.
 func timeRuns(ctx context.Context, c *client.Client, typ protocol.Type, query json.RawMessage, n int) *timingStats {
-	t := &timingStats{n: n}
+	t := &timingStats{n: n, lat: latency.New()}
 	for range n {
 		if ctx.Err() != nil {
-			t.failed += n - len(t.samples) - t.failed
+			t.failed += n - t.answered() - t.failed
 			break
 		}
 		start := time.Now()
@@ -439,8 +435,7 @@ func timeRuns(ctx context.Context, c *client.Client, typ protocol.Type, query js
 			t.failed++
 			continue
 		}
-		t.samples = append(t.samples, d)
+		t.lat.Record(d)
 	}
-	slices.Sort(t.samples)
 	return t
 }
