@@ -78,6 +78,18 @@ const (
 // NumTypes is the number of request types; valid types are 0..NumTypes-1.
 const NumTypes = 12
 
+// TypeWatch is goconfd's change-notification request (docs/protocol.md
+// §13), a goconfd extension: query {"serial": N, "wait": SECONDS}; the
+// server answers with the served serial once it differs from N or the
+// wait ends. It is numbered far from Ganeti's 0..11 so that no future
+// Ganeti type collides with it. Ganeti's server drops it as an unknown
+// type, and a goconfd Decoder accepts it only after AcceptWatch.
+const TypeWatch Type = 1000
+
+// MaxWatchWait is the longest wait a TypeWatch request may ask for;
+// longer waits are cut to it.
+const MaxWatchWait = 60 * time.Second
+
 var typeNames = [NumTypes]string{
 	"ping", "node-role", "node-pip-by-instance-ip", "cluster-master",
 	"node-pip-list", "mc-pip-list", "instances-ips-list", "node-drbd",
@@ -88,6 +100,9 @@ var typeNames = [NumTypes]string{
 func (t Type) String() string {
 	if t >= 0 && int(t) < NumTypes {
 		return typeNames[t]
+	}
+	if t == TypeWatch {
+		return "watch"
 	}
 	return "unknown"
 }

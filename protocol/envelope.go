@@ -33,6 +33,8 @@ type Decoder struct {
 	// badType is set by parseRequest when the type is a number out of
 	// range.
 	badType bool
+	// watch says TypeWatch is accepted (AcceptWatch).
+	watch bool
 }
 
 // NewDecoder returns a Decoder that verifies requests with key, the raw

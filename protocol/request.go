@@ -15,7 +15,23 @@ const (
 	QueryPlain
 	// QueryDict is an object with the keys "0".."3" (DictQuery).
 	QueryDict
+	// QueryWatch is the query of a TypeWatch request, read into
+	// Query.Watch (docs/protocol.md §13.2).
+	QueryWatch
 )
+
+// WatchQuery is the query of a TypeWatch request: {"serial": N, "wait":
+// SECONDS}.
+type WatchQuery struct {
+	// Serial is the serial the client holds.
+	Serial int64
+	// Wait is how long, in seconds, the client is willing to wait.
+	Wait int64
+	// Valid is false when the query is not an object with exactly the
+	// integer members serial and wait (the request is then answered with
+	// an argument error).
+	Valid bool
+}
 
 // Query is a parsed request query. Its byte slices point into the
 // Decoder that produced it and are valid until its next Decode.
@@ -34,6 +50,8 @@ type Query struct {
 	IPList [][]byte
 	// Fields is key "3" ([] when absent or null).
 	Fields []Field
+	// Watch is the query of a TypeWatch request (Kind QueryWatch).
+	Watch WatchQuery
 }
 
 // Request is a parsed and authenticated request (docs/protocol.md §2.1).
@@ -55,6 +73,10 @@ func (d *Decoder) parseRequest(msg []byte, req *Request) bool {
 	s := &d.scan
 	s.Reset(msg, false)
 	var haveProto, haveType, haveQuery, haveRSalt bool
+	// With AcceptWatch, a query read before the type is known and that is
+	// not a valid Ganeti query may still be a watch query: its span is
+	// kept and it is judged once the type is known.
+	qStart, qEnd, qFailed := -1, -1, false
 	d.badType = false
 	req.Query = Query{Kind: QueryEmpty, IPList: d.ipList[:0], Fields: d.fields[:0]}
 	ok := s.Members(&d.key, func(key []byte) bool {
@@ -68,11 +90,33 @@ func (d *Decoder) parseRequest(msg []byte, req *Request) bool {
 			haveType = true
 			n, ok := d.readInt()
 			req.Type = Type(n)
-			d.badType = ok && (n < 0 || n >= NumTypes)
+			d.badType = ok && (n < 0 || n >= NumTypes) && !(d.watch && n == int64(TypeWatch))
 			return ok && !d.badType
 		case string(key) == "query" && !haveQuery:
 			haveQuery = true
-			return d.readQuery(&req.Query)
+			if !d.watch {
+				return d.readQuery(&req.Query)
+			}
+			if haveType && req.Type == TypeWatch {
+				d.readWatch(&req.Query)
+				return true
+			}
+			qStart = s.Pos()
+			if d.readQuery(&req.Query) {
+				qEnd = s.Pos()
+				return true
+			}
+			if haveType {
+				return false
+			}
+			// Perhaps a watch query: skip it, decide when the type is known.
+			s.Seek(qStart)
+			qFailed = true
+			if s.Skip() != nil {
+				return false
+			}
+			qEnd = s.Pos()
+			return true
 		case string(key) == "rsalt" && !haveRSalt:
 			haveRSalt = true
 			if s.Peek() != '"' {
@@ -88,7 +132,63 @@ func (d *Decoder) parseRequest(msg []byte, req *Request) bool {
 		}
 		return false // superfluous key
 	})
-	return ok && s.AtEnd() && haveProto && haveType && haveRSalt
+	ok = ok && s.AtEnd() && haveProto && haveType && haveRSalt
+	if ok && qStart >= 0 && req.Type == TypeWatch {
+		// The query came before the type: read it again as a watch query.
+		s.Reset(msg[:qEnd], false)
+		s.Seek(qStart)
+		d.readWatch(&req.Query)
+		return true
+	}
+	if qFailed {
+		// Not a watch request after all: the query is invalid, as Ganeti
+		// finds it before it sees the type.
+		d.badType = false
+		return false
+	}
+	return ok
+}
+
+// AcceptWatch makes the Decoder accept TypeWatch requests (a goconfd
+// extension, docs/protocol.md §13) or, with false, drop them as an
+// unknown type as Ganeti's server does (the default).
+func (d *Decoder) AcceptWatch(on bool) { d.watch = on }
+
+// readWatch reads a TypeWatch query: an object with exactly the integer
+// members serial and wait. Anything else, if it is JSON, is read as an
+// invalid watch query (answered with an argument error); only a syntax
+// error in it makes the request invalid, and that is found by the caller
+// because the scanner's position is then left where the error is.
+func (d *Decoder) readWatch(q *Query) {
+	s := &d.scan
+	q.Kind = QueryWatch
+	q.Watch = WatchQuery{}
+	start := s.Pos()
+	var haveSerial, haveWait, bad bool
+	ok := s.Members(&d.key, func(key []byte) bool {
+		var dst *int64
+		switch {
+		case string(key) == "serial" && !haveSerial:
+			haveSerial, dst = true, &q.Watch.Serial
+		case string(key) == "wait" && !haveWait:
+			haveWait, dst = true, &q.Watch.Wait
+		default:
+			bad = true
+			return s.Skip() == nil
+		}
+		n, ok := d.readInt()
+		*dst = n
+		if !ok {
+			bad = true
+		}
+		return true
+	})
+	if !ok {
+		s.Seek(start)
+		_ = s.Skip() // a syntax error leaves the text unfinished
+		return
+	}
+	q.Watch.Valid = !bad && haveSerial && haveWait
 }
 
 func isOneOf(key []byte, names ...string) bool {

@@ -28,6 +28,21 @@ type Verdict struct {
 	// counted as the last one (a handler bug).
 	Type   protocol.Type
 	Status protocol.Status
+	// Parked says that an answered request (protocol.TypeWatch) gets its
+	// reply later, from the Pipeline's watch table: there is no reply now.
+	Parked bool
+}
+
+// sourceHandler is a Handler that is told where each datagram came from
+// (the Pipeline, for the requests it parks).
+type sourceHandler interface {
+	handleFrom(req, buf []byte, src *Source) ([]byte, Verdict)
+}
+
+// watchRunner is a Handler with parked requests to answer while a Server
+// serves it (the Pipeline).
+type watchRunner interface {
+	runWatch(stop <-chan struct{})
 }
 
 // Drop returns the Verdict of a datagram dropped for reason out.

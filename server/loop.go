@@ -54,7 +54,10 @@ const (
 // loopEnv is what every socket loop of a Server shares.
 type loopEnv struct {
 	handler Handler
-	log     *slog.Logger
+	// from is handler when it wants to know each datagram's source (the
+	// Pipeline), else nil.
+	from sourceHandler
+	log  *slog.Logger
 	// drops and answers are Config.Drops and Config.Answers.
 	drops   DropObserver
 	answers AnswerObserver
@@ -101,6 +104,10 @@ type sockLoop struct {
 	wbufs [][]byte       // reply buffer of each slot (length 0)
 	woob  [][]byte       // reply control message buffers (fixSource only)
 
+	// src describes the datagram being handled to a sourceHandler; it
+	// lives here so that passing it does not allocate.
+	src Source
+
 	// lastDrops is the kernel's cumulative drop count last seen.
 	lastDrops uint32
 	// untilSample counts down the datagrams to the next one timed.
@@ -122,6 +129,7 @@ func newSockLoop(conn batchConn, env *loopEnv, ctr *sockCounters, opts sockOpts,
 		wmsgs: make([]ipv4.Message, batch),
 		wbufs: make([][]byte, batch),
 	}
+	l.src.out = newSockOut(conn, opts)
 	const rsz = protocol.MaxRequestSize
 	rbuf := make([]byte, batch*rsz)
 	wbuf := make([]byte, batch*initialReplyCap)
@@ -226,6 +234,7 @@ func (l *sockLoop) serveBatch() error {
 				l.noteDrops(drops)
 			}
 		}
+		l.src.addr, l.src.dst = m.Addr, dst
 		var reply []byte
 		var v Verdict
 		if l.untilSample--; l.untilSample < 0 && l.env.sample > 0 {
@@ -234,6 +243,11 @@ func (l *sockLoop) serveBatch() error {
 			reply, v = l.handle(req, l.wbufs[w][:0])
 		}
 		out := v.Outcome
+		if out == protocol.Answered && v.Parked && len(reply) == 0 {
+			// Answered later by the Pipeline's watch table.
+			l.t.outcomes[out]++
+			continue
+		}
 		if out >= protocol.NumOutcomes || (out == protocol.Answered && len(reply) == 0) {
 			// A handler bug: an unknown outcome, or an "answer" that
 			// cannot be a confd reply.
@@ -246,7 +260,10 @@ func (l *sockLoop) serveBatch() error {
 			}
 			continue
 		}
-		l.t.answers[min(uint(v.Type), protocol.NumTypes-1)][min(uint(v.Status), NumStatuses-1)]++
+		if uint(v.Type) < protocol.NumTypes {
+			// Extensions (protocol.TypeWatch) are counted by the Pipeline.
+			l.t.answers[v.Type][min(uint(v.Status), NumStatuses-1)]++
+		}
 		if l.env.answers != nil {
 			l.env.answers.Answered(m.Addr, req, reply)
 		}
@@ -304,6 +321,9 @@ func (l *sockLoop) handle(req, buf []byte) (reply []byte, verdict Verdict) {
 			}
 		}
 	}()
+	if l.env.from != nil {
+		return l.env.from.handleFrom(req, buf, &l.src)
+	}
 	return l.env.handler.Handle(req, buf)
 }
 

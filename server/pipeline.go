@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,9 @@ type Pipeline struct {
 	// now is the clock for the timestamp check; tests replace it.
 	now  func() time.Time
 	pool sync.Pool
+	// watch is the table of parked TypeWatch requests; nil unless
+	// EnableWatch was called.
+	watch *watchTable
 }
 
 // hmacKey is a key with a generation number, so that pooled decoders
@@ -52,8 +56,43 @@ func NewPipeline() *Pipeline {
 	return p
 }
 
-// SetState publishes what requests are answered from.
-func (p *Pipeline) SetState(st *config.State) { p.state.Store(st) }
+// SetState publishes what requests are answered from. Parked TypeWatch
+// requests are answered if the new state serves another serial.
+func (p *Pipeline) SetState(st *config.State) {
+	p.state.Store(st)
+	if p.watch != nil {
+		p.watch.published()
+	}
+}
+
+// EnableWatch makes the pipeline answer goconfd's change-notification
+// requests (protocol.TypeWatch, docs/protocol.md §13) instead of
+// dropping them as an unknown type, as Ganeti's server does. It must be
+// called before the pipeline handles its first datagram. Requests are
+// parked only while a Server serves the pipeline (it runs the table's
+// goroutine); a pipeline called directly through Handle answers them at
+// once.
+func (p *Pipeline) EnableWatch(cfg WatchConfig) {
+	p.watch = newWatchTable(cfg)
+}
+
+// WatchStats returns the counters of TypeWatch requests (all zero when
+// EnableWatch was not called).
+func (p *Pipeline) WatchStats() WatchStats {
+	if p.watch == nil {
+		return WatchStats{}
+	}
+	return p.watch.stats()
+}
+
+// runWatch answers parked requests until stop is closed, then answers
+// every request still parked (Server.Serve runs it before it closes its
+// sockets).
+func (p *Pipeline) runWatch(stop <-chan struct{}) {
+	if p.watch != nil {
+		p.watch.run(stop, p.state.Load)
+	}
+}
 
 // State returns what requests are answered from now.
 func (p *Pipeline) State() *config.State { return p.state.Load() }
@@ -70,6 +109,12 @@ func (p *Pipeline) SetKey(key []byte) {
 
 // Handle implements Handler.
 func (p *Pipeline) Handle(dgram, buf []byte) ([]byte, Verdict) {
+	return p.handleFrom(dgram, buf, nil)
+}
+
+// handleFrom is Handle for a datagram from src (nil: unknown, so a
+// TypeWatch request cannot be parked and is answered at once).
+func (p *Pipeline) handleFrom(dgram, buf []byte, src *Source) ([]byte, Verdict) {
 	key := p.key.Load()
 	if key == nil {
 		return nil, Drop(protocol.DropNoKey)
@@ -80,16 +125,28 @@ func (p *Pipeline) Handle(dgram, buf []byte) ([]byte, Verdict) {
 		w.dec.SetKey(key.bytes)
 		w.keyGen = key.gen
 	}
-	if o := w.dec.Decode(dgram, p.now(), &w.req); o != protocol.Answered {
+	w.dec.AcceptWatch(p.watch != nil)
+	now := p.now()
+	if o := w.dec.Decode(dgram, now, &w.req); o != protocol.Answered {
 		return nil, Drop(o)
 	}
 	st := p.state.Load()
 	var res query.Result
-	if st.Snapshot == nil {
+	if w.req.Type == protocol.TypeWatch {
+		var parked bool
+		if res, parked = p.watchRequest(w, st, key, src, now); parked {
+			return nil, Verdict{Outcome: protocol.Answered, Type: protocol.TypeWatch, Parked: true}
+		}
+	} else if st.Snapshot == nil {
 		res = query.Unavailable(st.Unavailable, w.answer)
 	} else {
 		res = query.Answer(st.Snapshot, &w.req, w.answer)
 	}
+	return p.sign(w, res, buf)
+}
+
+// sign checks the size of res and signs it as the reply to w's request.
+func (p *Pipeline) sign(w *work, res query.Result, buf []byte) ([]byte, Verdict) {
 	if res.NoReply {
 		return nil, Drop(protocol.DropInternal)
 	}
@@ -104,3 +161,30 @@ func (p *Pipeline) Handle(dgram, buf []byte) ([]byte, Verdict) {
 	}
 	return reply, Verdict{Outcome: protocol.Answered, Type: w.req.Type, Status: res.Status}
 }
+
+// watchRequest answers a TypeWatch request at once (parked false) or
+// parks it (parked true; the watch table's goroutine answers it later).
+func (p *Pipeline) watchRequest(w *work, st *config.State, key *hmacKey, src *Source, now time.Time) (res query.Result, parked bool) {
+	q := &w.req.Query.Watch
+	t := p.watch
+	if !q.Valid {
+		t.immediate.Add(1)
+		return query.Result{Status: protocol.StatusError, Answer: watchArgumentError, Serial: 0}, false
+	}
+	if st.Snapshot != nil && st.Snapshot.Serial() == q.Serial && q.Wait > 0 && src != nil && src.out != nil {
+		wait := time.Duration(min(q.Wait, int64(protocol.MaxWatchWait/time.Second))) * time.Second
+		var now2 *config.State
+		if now2, parked = t.park(p.state.Load, w.req.RSalt, src, key, q.Serial, wait, now); parked {
+			return res, true
+		}
+		st = now2
+	}
+	t.immediate.Add(1)
+	status, answer, serial := watchAnswer(st, w.answer[:0])
+	return query.Result{Status: status, Answer: answer, Serial: serial}, false
+}
+
+// watchArgumentError is the answer to a watch request whose query is not
+// {"serial": N, "wait": S}: the argument error code, as Ganeti answers a
+// query of the wrong shape.
+var watchArgumentError = []byte(strconv.Itoa(int(protocol.ErrArgument)))

@@ -124,6 +124,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, closing: make(chan struct{})}
 	s.env = loopEnv{handler: cfg.Handler, log: cfg.Logger, done: s.closing, sample: cfg.LatencySample, drops: cfg.Drops, answers: cfg.Answers}
+	s.env.from, _ = cfg.Handler.(sourceHandler)
 	return s, nil
 }
 
@@ -196,6 +197,19 @@ func (s *Server) Serve(ctx context.Context) error {
 	addr := s.socks[0].addr
 	s.mu.Unlock()
 
+	// The Pipeline's parked watch requests are answered by one goroutine,
+	// stopped (answering what is still parked) before the sockets close.
+	stopWatch := make(chan struct{})
+	watchDone := make(chan struct{})
+	if wr, ok := s.cfg.Handler.(watchRunner); ok {
+		go func() {
+			defer close(watchDone)
+			wr.runWatch(stopWatch)
+		}()
+	} else {
+		close(watchDone)
+	}
+
 	s.env.log.Info("serving", "addr", addr, "sockets", len(loops), "batch", s.cfg.BatchSize)
 	if s.cfg.Ready != nil {
 		s.cfg.Ready()
@@ -214,6 +228,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		// Only a socket closed behind our back ends a loop.
 		err = errors.New("server: every socket loop ended")
 	}
+	close(stopWatch)
+	<-watchDone
 	if cerr := s.Close(); cerr != nil {
 		s.env.log.Warn("closing sockets", "err", cerr)
 	}

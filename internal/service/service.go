@@ -54,6 +54,11 @@ type Config struct {
 	// --metrics-address): the server then also samples the request
 	// latency (server.DefaultLatencySample, docs/metrics.md).
 	Metrics bool
+	// Watch configures goconfd's change notification (server.WatchConfig,
+	// docs/protocol.md §13); NoWatch turns it off, so that watch requests
+	// are dropped as an unknown type, as by Ganeti's server.
+	Watch   server.WatchConfig
+	NoWatch bool
 }
 
 // Service is a confd service with its sockets bound. Listen creates it,
@@ -64,6 +69,7 @@ type Service struct {
 	srv     *server.Server
 	watcher *reload.Watcher
 	drops   *droplog.Logger
+	pipe    *server.Pipeline
 }
 
 // Listen binds the service's sockets. Its error is the bind's
@@ -74,6 +80,9 @@ func Listen(cfg Config) (*Service, error) {
 		log = slog.Default()
 	}
 	pipe := server.NewPipeline()
+	if !cfg.NoWatch {
+		pipe.EnableWatch(cfg.Watch)
+	}
 	drops := droplog.New(droplog.Config{Logger: log})
 	scfg := server.Config{Addr: cfg.Addr, Port: cfg.Port, Conns: cfg.Conns, Handler: pipe, Logger: log, Ready: cfg.Ready, Drops: drops}
 	if cfg.Debug {
@@ -97,7 +106,7 @@ func Listen(cfg Config) (*Service, error) {
 		KeyPath: cfg.KeyPath, PublishKey: pipe.SetKey,
 		Logger: log,
 	})
-	return &Service{log: log, srv: srv, watcher: watcher, drops: drops}, nil
+	return &Service{log: log, srv: srv, watcher: watcher, drops: drops, pipe: pipe}, nil
 }
 
 // Load reads config.data and hmac.key once, before serving. A config
@@ -111,6 +120,10 @@ func Listen(cfg Config) (*Service, error) {
 func (s *Service) Load() error {
 	return s.watcher.LoadNow()
 }
+
+// WatchStats returns the counters of watch requests
+// (server.Pipeline.WatchStats).
+func (s *Service) WatchStats() server.WatchStats { return s.pipe.WatchStats() }
 
 // Stats returns the server's counters (server.Server.Stats).
 func (s *Service) Stats() server.Stats { return s.srv.Stats() }

@@ -47,6 +47,10 @@ func (s *Scanner) Reset(data []byte, latin1 bool) {
 // Pos returns the byte offset of the next unread character.
 func (s *Scanner) Pos() int { return s.pos }
 
+// Seek moves the position back (or on) to pos, a value Pos returned for
+// the same text.
+func (s *Scanner) Seek(pos int) { s.pos = min(max(pos, 0), len(s.buf)) }
+
 // Rest returns the unread bytes.
 func (s *Scanner) Rest() []byte { return s.buf[s.pos:] }
 
