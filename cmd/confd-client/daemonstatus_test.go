@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -144,5 +146,63 @@ func TestDaemonStatus(t *testing.T) {
 			t.Fatalf("after the fix: exit %d\n%s%s", code, stdout, stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestDaemonStatusNotServing checks a daemon that answers every request
+// with status 1 (its config never loaded): daemon-status exits 1, and
+// says why, with and without a ping.
+func TestDaemonStatusNotServing(t *testing.T) {
+	key, err := os.ReadFile("../../examples/hmac.key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	if err := testdaemon.LayoutRoot(root, []byte("{"), key); err != nil {
+		t.Fatal(err)
+	}
+	d := testdaemon.StartT(t, testdaemon.Config{
+		Bin: goconfdBin(t),
+		Args: func(port uint16) []string {
+			return append(testdaemon.ConfdArgs(port), "--metrics-address", "127.0.0.1:0")
+		},
+		Dir: dir, Env: testdaemon.ConfdEnv(root),
+		// This daemon answers every ping with an error: it is ready
+		// when its log says it serves.
+		Ready: func(context.Context, netip.AddrPort) error {
+			out, _ := os.ReadFile(filepath.Join(dir, "daemon.out"))
+			if !bytes.Contains(out, []byte(" INFO serving addr=")) {
+				return fmt.Errorf("%w: not serving yet", testdaemon.ErrNotReady)
+			}
+			return nil
+		},
+	})
+	m := metricsAddrRE.FindStringSubmatch(d.Output())
+	if m == nil {
+		t.Fatalf("the log does not say where metrics are served\n%s", d.Tail(2000))
+	}
+	base := []string{daemonStatusCmd, "--root", root, "--metrics-address", m[1]}
+	tests := []struct {
+		name       string
+		args       []string
+		wantStdout string
+		wantStderr []string
+	}{
+		{"status", nil, "config:   none served", []string{"not serving a config"}},
+		{"with a ping", []string{fmt.Sprintf("--ping=127.0.0.1:%d", d.Addr.Port())}, "config:   none served",
+			[]string{"not serving a config", "ping: "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runTool(t, append(append([]string(nil), base...), tt.args...)...)
+			ok := code == statusUnhealthy && strings.Contains(stdout, tt.wantStdout)
+			for _, w := range tt.wantStderr {
+				ok = ok && strings.Contains(stderr, w)
+			}
+			if !ok {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, statusUnhealthy, stdout, stderr)
+			}
+		})
 	}
 }
