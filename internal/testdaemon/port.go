@@ -1,9 +1,15 @@
 package testdaemon
 
 import (
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 )
 
@@ -11,9 +17,8 @@ import (
 var Loopback = netip.MustParseAddr("127.0.0.1")
 
 // FreeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago
-// (bound to port 0 and released). Prefer ReservePort for a confd: both
-// servers bind with SO_REUSEADDR, so two of them handed the same free
-// port share it silently.
+// (bound to port 0 and released), for a test that needs a port nothing
+// listens on. A daemon needs ReservePort instead.
 func FreeUDPPort() (uint16, error) {
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: Loopback.AsSlice()})
 	if err != nil {
@@ -26,37 +31,91 @@ func FreeUDPPort() (uint16, error) {
 // Reservation holds a loopback UDP port for a daemon that binds it with
 // SO_REUSEADDR, as both confd servers do.
 //
-// Handing a daemon a port that was merely free a moment ago is a race:
-// another test (in this process or any other) may be handed the same port
-// before the daemon binds it, and since two sockets that both set
-// SO_REUSEADDR may share a UDP port on Linux, both daemons then bind it
-// without an error and the datagrams sent to "one" of them reach whichever
-// bound last. The conformance suite once compared the real server with
-// itself that way (see TestReservationExcludesOthers).
+// Both servers bind with SO_REUSEADDR, and Linux lets two such sockets
+// share a UDP port without an error; the one bound last receives the
+// datagrams. The conformance suite once compared the real server with
+// itself that way: a real server had got goconfd's port (see
+// TestReservationExcludesOthers). Two ways lead there, and a reservation
+// closes both:
 //
-// A reservation closes that window: its socket is bound to a port the
-// kernel chose among the free ones, and only then marked SO_REUSEADDR.
-// While it is open, a bind without SO_REUSEADDR (every port-0 bind, so
-// every other reservation and FreeUDPPort) cannot get the port, while the
-// daemon, binding with SO_REUSEADDR, can; being bound last, the daemon
-// receives the port's datagrams. Close it once the daemon is ready.
+//   - A port that was merely free a moment ago may be handed to someone
+//     else before the daemon binds it. A reservation keeps it bound: its
+//     socket binds without SO_REUSEADDR, which succeeds only on a port no
+//     socket holds, and is marked SO_REUSEADDR only then. While it is
+//     open, every bind without SO_REUSEADDR (other reservations included)
+//     fails on the port, while the daemon's, with SO_REUSEADDR, succeeds.
+//   - A bind to port 0 by a socket that sets SO_REUSEADDR (or
+//     SO_REUSEPORT) first, as goconfd's server does in in-process tests,
+//     may be given any ephemeral port held by other such sockets, a
+//     running daemon's included. Reserved ports therefore lie outside the
+//     kernel's ephemeral range (ip_local_port_range), in the 8192 ports
+//     below it, where no port-0 bind ever lands.
+//
+// Close the reservation once the daemon is ready: bound last, the daemon
+// receives the port's datagrams.
 type Reservation struct {
 	// Port is the reserved port.
 	Port uint16
 	conn *net.UDPConn
 }
 
+// reserveBand is how many ports below the ephemeral range are reserved
+// from.
+const reserveBand = 8192
+
+// Ports the project's other tests take explicitly: reftest's range
+// (internal/clustergen/reftest).
+const (
+	reftestFirst = 21000
+	reftestLast  = 21999
+)
+
+var (
+	bandOnce       sync.Once
+	bandLo, bandHi int
+)
+
+// band returns the range of ports reservations come from: the reserveBand
+// ports below the ephemeral range, or below 32768 where the range cannot
+// be read.
+func band() (int, int) {
+	bandOnce.Do(func() {
+		low := 32768
+		if p, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+			if f := strings.Fields(string(p)); len(f) == 2 {
+				if n, err := strconv.Atoi(f[0]); err == nil && n > 1024+reserveBand/2 {
+					low = n
+				}
+			}
+		}
+		bandLo, bandHi = max(1024, low-reserveBand), low-1
+	})
+	return bandLo, bandHi
+}
+
 // ReservePort reserves a free loopback UDP port (see Reservation).
 func ReservePort() (*Reservation, error) {
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: Loopback.AsSlice()})
-	if err != nil {
-		return nil, fmt.Errorf("reserving a UDP port: %w", err)
+	lo, hi := band()
+	n := hi - lo + 1
+	start := rand.IntN(n)
+	var lastErr error
+	for i := range n {
+		p := lo + (start+i)%n
+		if p >= reftestFirst && p <= reftestLast {
+			continue
+		}
+		c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: Loopback.AsSlice(), Port: p})
+		if err != nil {
+			lastErr = err // in use
+			continue
+		}
+		if err := shareable(c); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("reserving UDP port %d: %w", p, err)
+		}
+		return &Reservation{Port: uint16(p), conn: c}, nil
 	}
-	if err := shareable(c); err != nil {
-		c.Close()
-		return nil, fmt.Errorf("reserving a UDP port: %w", err)
-	}
-	return &Reservation{Port: uint16(c.LocalAddr().(*net.UDPAddr).Port), conn: c}, nil
+	return nil, fmt.Errorf("reserving a UDP port: every port in %d-%d is in use: %w", lo, hi, errors.Join(lastErr))
 }
 
 // Close releases the port to the daemon that bound it meanwhile, or to

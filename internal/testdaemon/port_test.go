@@ -1,34 +1,44 @@
-//go:build unix
+//go:build linux
 
 package testdaemon
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestReservationExcludesOthers is the regression test of a TestRandom
 // failure (seed 1796171254310475625, case 227: "documented difference
 // not honoured: envelope: invalid character '\x00'"). The conformance
-// suite picked each daemon's port as one that was free a moment ago; a
-// real server given the same port as goconfd (by another pick in the
-// window before goconfd bound it) shared it through SO_REUSEADDR and,
-// bound last, answered in goconfd's place, so the suite compared the real
+// suite gave each daemon a port that was free a moment ago; a real server
+// that got goconfd's port too shared it through SO_REUSEADDR and, bound
+// last, answered in goconfd's place, so the suite compared the real
 // server with itself: every case was "identical" but the one whose real
-// reply is corrupt (a raw NUL), which goconfd never sends. A reserved
-// port is handed to no other pick while the reservation is open, and the
-// daemon, binding with SO_REUSEADDR, gets it and its datagrams.
+// reply is corrupt (a raw NUL), which goconfd never sends. While a
+// reservation is open no other pick gets its port: not another
+// reservation, not a port-0 bind with or without SO_REUSEADDR (the
+// reserved ports are outside the ephemeral range); the daemon, binding
+// with SO_REUSEADDR, gets it and its datagrams.
 func TestReservationExcludesOthers(t *testing.T) {
 	res, err := ReservePort()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Close()
+	if lo, hi := band(); int(res.Port) < lo || int(res.Port) > hi {
+		t.Errorf("reserved port %d outside %d-%d", res.Port, lo, hi)
+	}
+	if _, err := net.ListenUDP("udp4", &net.UDPAddr{IP: Loopback.AsSlice(), Port: int(res.Port)}); err == nil {
+		t.Fatal("a plain bind got the reserved port")
+	}
 	var held []*Reservation
 	defer func() {
 		for _, h := range held {
@@ -42,6 +52,16 @@ func TestReservationExcludesOthers(t *testing.T) {
 		}
 		if p == res.Port {
 			t.Fatalf("FreeUDPPort handed out the reserved port %d", p)
+		}
+		if i%3 == 0 {
+			// A port-0 bind with SO_REUSEADDR and SO_REUSEPORT, as
+			// goconfd's server makes in in-process tests, may land
+			// on any ephemeral port held by such sockets.
+			c := listenReuse(t, 0)
+			if got := uint16(c.LocalAddr().(*net.UDPAddr).Port); got == res.Port {
+				t.Fatalf("a port-0 SO_REUSEADDR bind got the reserved port %d", got)
+			}
+			c.Close()
 		}
 		if i%10 == 0 {
 			h, err := ReservePort()
@@ -80,13 +100,15 @@ func TestReservationExcludesOthers(t *testing.T) {
 	res.Close() // safe twice
 }
 
-// listenReuse binds 127.0.0.1:port with SO_REUSEADDR, as a confd does.
+// listenReuse binds 127.0.0.1:port with SO_REUSEADDR and SO_REUSEPORT,
+// as goconfd does.
 func listenReuse(t *testing.T, port uint16) net.PacketConn {
 	t.Helper()
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 		var serr error
 		if err := c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1)
+			serr = errors.Join(syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1),
+				syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, unix.SO_REUSEPORT, 1))
 		}); err != nil {
 			return err
 		}
