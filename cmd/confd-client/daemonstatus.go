@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/goconfd/goconfd/client"
-	"github.com/goconfd/goconfd/internal/metrics"
+	"github.com/goconfd/goconfd/internal/statusdoc"
 )
 
 // daemonStatusCmd is the subcommand's name, the first argument.
@@ -177,8 +177,8 @@ func probe(ctx context.Context, o *daemonStatusOptions, stdout, stderr io.Writer
 }
 
 // fetchStatus gets and decodes the daemon's /status.
-func fetchStatus(ctx context.Context, hc *http.Client, addr string) (*metrics.Status, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+metrics.PathStatus, nil)
+func fetchStatus(ctx context.Context, hc *http.Client, addr string) (*statusdoc.Status, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+statusdoc.PathStatus, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +190,7 @@ func fetchStatus(ctx context.Context, hc *http.Client, addr string) (*metrics.St
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%s answers %s", req.URL, resp.Status)
 	}
-	var st metrics.Status
+	var st statusdoc.Status
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&st); err != nil {
 		return nil, fmt.Errorf("%s: not a goconfd status: %w", req.URL, err)
 	}
@@ -247,7 +247,7 @@ func shortSum(sum string) string {
 }
 
 // printStatus prints a summary of st for people.
-func printStatus(w io.Writer, o *daemonStatusOptions, st *metrics.Status, fileNote string) {
+func printStatus(w io.Writer, o *daemonStatusOptions, st *statusdoc.Status, fileNote string) {
 	fmt.Fprintf(w, "goconfd %s at %s: %s\n", st.Version, o.addr, st.Health)
 	if st.Serving && st.LoadedAt != nil {
 		fmt.Fprintf(w, "config:   serial %d (cluster serial %d), %d bytes, loaded %s (%s ago) in %s\n",

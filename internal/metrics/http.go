@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/goconfd/goconfd/internal/statusdoc"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,11 +16,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// The endpoints, all on the --metrics-address.
+// The endpoints, all on the --metrics-address (statusdoc holds them for
+// the probe).
 const (
-	PathMetrics = "/metrics"
-	PathHealth  = "/healthz"
-	PathStatus  = "/status"
+	PathMetrics = statusdoc.PathMetrics
+	PathHealth  = statusdoc.PathHealth
+	PathStatus  = statusdoc.PathStatus
 )
 
 // NewRegistry returns a registry with goconfd's metrics read from src,
