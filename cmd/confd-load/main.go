@@ -1,195 +1,221 @@
-// Command confd-load is a bounded closed-loop load generator for confd
-// servers: W workers, each with its own UDP socket and a window of
-// outstanding requests, send one request type for a fixed time and print
-// the reply rate and latency percentiles. It only talks to the address it
-// is given; use it on loopback or in a test network namespace.
+// Command confd-load is a load generator for confd servers (goconfd or
+// Ganeti's own), as dnsperf and resperf are for DNS servers: it sizes a
+// server on given hardware and shows where it stops keeping up.
 //
-//	confd-load --key-file examples/hmac.key -s 127.0.0.1:18140 -d 5s -w 4 -window 16 cluster-master
+// It has three modes. Closed loop (the default) keeps --window requests
+// outstanding on each of -w sockets. Open loop (--rate R) sends R
+// requests a second on a fixed schedule and measures each latency from
+// the time its request was due, so a stalled server shows as latency,
+// not as fewer requests (no coordinated omission). Ramp (--ramp) runs
+// open loops at rising rates and reports the highest one answered with
+// less than 0.1 % loss.
+//
+// Requests come from one TYPE [QUERY] or a weighted --mix file, are
+// signed as they are sent (runs are not limited by the ±300 s window),
+// and every reply is verified (HMAC, rsalt, magic) unless --no-verify.
+// Latencies go into one HDR histogram per socket, merged at the end
+// (internal/latency, the percentiles confd-client -r reports too). The
+// last line printed is the run's report as JSON. Only loopback servers
+// are loaded unless --allow-remote says otherwise.
+//
+//	confd-load --key-file examples/hmac.key -s 127.0.0.1:18140 -d 5s -w 2 --window 16 cluster-master
+//	confd-load --key-file hmac.key --mix mix.json --rate 20000 -d 10s
+//	confd-load --key-file hmac.key --ramp --rate 5000 --ramp-step 5000 -d 3s ping
 package main
 
 import (
-	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"slices"
-	"strconv"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
 
-	"github.com/goconfd/goconfd/internal/tjson"
 	"github.com/goconfd/goconfd/internal/version"
-	"github.com/goconfd/goconfd/protocol"
 )
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := runContext(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
 
+// run is runContext without a way to stop early.
 func run(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("confd-load", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	server := fs.String("s", "127.0.0.1:1814", "server `address:port`")
-	keyFile := fs.String("key-file", "", "HMAC key `file`")
-	duration := fs.Duration("d", 5*time.Second, "how long to run (at most 60s: requests are signed for ±300 s)")
-	workers := fs.Int("w", 2, "workers, each with its own socket")
-	window := fs.Int("window", 16, "outstanding requests per worker")
-	verify := fs.Bool("verify", false, "verify every reply's HMAC and salt")
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	return runContext(context.Background(), args, stdout, stderr)
+}
+
+// runContext runs confd-load with args and returns its exit status: 0
+// when the run completed, 1 when it could not run, 2 on a usage error.
+// Cancelling ctx ends the run early and reports what was measured.
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	o, fs, err := parseOptions(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
-	if *showVersion {
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "confd-load: %v\n\n", err)
+		fs.Usage()
+	}
+	if err != nil {
+		return 2 // the flag package printed its own errors
+	}
+	if o.showVersion {
 		fmt.Fprintf(stdout, "confd-load (goconfd) version %s\n", version.String())
 		return 0
 	}
-	if fs.NArg() < 1 || fs.NArg() > 2 || *keyFile == "" {
-		fmt.Fprintln(stderr, "usage: confd-load --key-file FILE [-s ADDR:PORT] [-d DUR] [-w N] [-window N] TYPE [QUERY]")
+	m, err := loadMix(o)
+	if err != nil {
+		fmt.Fprintf(stderr, "confd-load: %v\n", err)
 		return 2
 	}
-	if *duration <= 0 || *duration > time.Minute || *workers < 1 || *window < 1 {
-		fmt.Fprintln(stderr, "confd-load: -d must be in (0, 60s], -w and -window at least 1")
+	addr, err := checkTarget(o.server, o.allowRemote)
+	if err != nil {
+		fmt.Fprintf(stderr, "confd-load: %v\n", err)
 		return 2
 	}
-	typ, ok := protocol.TypeByName(fs.Arg(0))
-	if n, err := strconv.Atoi(fs.Arg(0)); err == nil && n >= 0 && n < protocol.NumTypes {
-		typ, ok = protocol.Type(n), true
-	}
-	if !ok {
-		fmt.Fprintf(stderr, "confd-load: unknown type %q\n", fs.Arg(0))
-		return 2
-	}
-	var query []byte
-	if fs.NArg() == 2 {
-		query = []byte(fs.Arg(1))
-		if _, err := tjson.Parse(query, tjson.Options{}); err != nil {
-			query = tjson.AppendString(nil, fs.Arg(1))
-		}
-	}
-	key, err := os.ReadFile(*keyFile)
+	key, err := os.ReadFile(o.keyFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "confd-load: %v\n", err)
 		return 1
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *duration)
-	defer cancel()
-	results := make([]result, *workers)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = work(ctx, *server, key, typ, query, i, *window, *verify)
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	var total result
-	for _, r := range results {
-		if r.err != nil {
-			fmt.Fprintf(stderr, "confd-load: %v\n", r.err)
-			return 1
+	l := &loader{o: o, addr: addr, key: key, mix: m, stderr: stderr, progress: o.progress || isTerminal(stderr)}
+	if o.ramp {
+		err = l.ramp(ctx, stdout)
+	} else {
+		var r *result
+		if r, err = l.runOnce(ctx, o.rate); err == nil {
+			fmt.Fprintln(stdout, r.human())
+			err = writeJSON(stdout, r)
 		}
-		total.replies += r.replies
-		total.timeouts += r.timeouts
-		total.bad += r.bad
-		total.lat = append(total.lat, r.lat...)
 	}
-	slices.Sort(total.lat)
-	pct := func(p float64) time.Duration {
-		if len(total.lat) == 0 {
-			return 0
-		}
-		return total.lat[min(len(total.lat)-1, int(p*float64(len(total.lat))))]
+	if err != nil {
+		fmt.Fprintf(stderr, "confd-load: %v\n", err)
+		return 1
 	}
-	fmt.Fprintf(stdout, "%s: %d replies in %.2fs = %.0f/s; p50 %v p99 %v max %v; %d timeouts, %d bad replies (workers %d, window %d)\n",
-		typ, total.replies, elapsed.Seconds(), float64(total.replies)/elapsed.Seconds(),
-		pct(0.50), pct(0.99), pct(1), total.timeouts, total.bad, *workers, *window)
 	return 0
 }
 
-type result struct {
-	replies, timeouts, bad int
-	lat                    []time.Duration
-	err                    error
-}
-
-// work runs one worker: it keeps window requests outstanding, each with a
-// unique rsalt, and resends a slot whose reply is late.
-func work(ctx context.Context, server string, key []byte, typ protocol.Type, query []byte, id, window int, verify bool) result {
-	var res result
-	conn, err := net.Dial("udp", server)
+func loadMix(o *options) (*mix, error) {
+	if o.mixFile == "" {
+		return singleMix(o.typeArg, o.queryArg)
+	}
+	data, err := os.ReadFile(o.mixFile)
 	if err != nil {
-		res.err = err
-		return res
+		return nil, err
 	}
-	defer conn.Close()
-	sent := make(map[string]time.Time, window)
-	seq := 0
-	send := func() {
-		rsalt := strconv.Itoa(id) + "-" + strconv.Itoa(seq)
-		seq++
-		if _, err := conn.Write(protocol.AppendRequest(nil, key, time.Now(), typ, query, rsalt)); err == nil {
-			sent[rsalt] = time.Now()
-		}
+	m, err := parseMix(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", o.mixFile, err)
 	}
-	for range window {
-		send()
-	}
-	buf := make([]byte, 65536)
-	lastSweep := time.Now()
-	for ctx.Err() == nil {
-		// Every 100 ms, give up on requests older than 200 ms and refill
-		// their slots, so that lost datagrams do not shrink the window.
-		if now := time.Now(); now.Sub(lastSweep) > 100*time.Millisecond {
-			lastSweep = now
-			for rsalt, t0 := range sent {
-				if now.Sub(t0) > 200*time.Millisecond {
-					delete(sent, rsalt)
-					res.timeouts++
-					send()
-				}
-			}
-		}
-		conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-		n, err := conn.Read(buf)
-		if err != nil {
-			// Late or lost: forget the outstanding ones and refill.
-			res.timeouts += len(sent)
-			clear(sent)
-			for range window {
-				send()
-			}
-			continue
-		}
-		rsalt, ok := replySalt(buf[:n])
-		t0, known := sent[rsalt]
-		if !ok || !known {
-			res.bad++
-			continue
-		}
-		if verify {
-			if _, err := protocol.ParseReply(buf[:n], key, rsalt); err != nil {
-				res.bad++
-			}
-		}
-		delete(sent, rsalt)
-		res.lat = append(res.lat, time.Since(t0))
-		res.replies++
-		send()
-	}
-	return res
+	return m, nil
 }
 
-// replySalt finds the salt member of a goconfd or Ganeti reply, which is
-// the last member in both.
-func replySalt(reply []byte) (string, bool) {
-	i := bytes.LastIndex(reply, []byte(`"salt":"`))
-	if i < 0 || len(reply) < i+10 {
-		return "", false
+// loader runs the loads of one command line.
+type loader struct {
+	o        *options
+	addr     *net.UDPAddr
+	key      []byte
+	mix      *mix
+	stderr   io.Writer
+	progress bool
+}
+
+// runOnce runs one closed loop (rate 0) or open loop at rate for the
+// run's duration.
+func (l *loader) runOnce(ctx context.Context, rate float64) (*result, error) {
+	o := l.o
+	ring := 4 * o.window
+	if rate > 0 {
+		ring = int(min(1<<20, rate/float64(o.sockets)*o.timeout.Seconds()*1.5+64))
 	}
-	s := reply[i+8 : len(reply)-2]
-	return string(s), true
+	workers := make([]*worker, 0, o.sockets)
+	defer func() {
+		for _, w := range workers {
+			w.close()
+		}
+	}()
+	for i := range o.sockets {
+		w, err := newWorker(i, l.addr, l.key, l.mix, !o.noVerify, o.timeout, ring)
+		if err != nil {
+			return nil, err
+		}
+		workers = append(workers, w)
+	}
+	start := time.Now()
+	end := start.Add(o.duration)
+	stopProgress := make(chan struct{})
+	if l.progress {
+		go progress(l.stderr, workers, start, stopProgress)
+	}
+	errs := make([]error, len(workers))
+	var wg sync.WaitGroup
+	for i, w := range workers {
+		wg.Add(1)
+		if rate == 0 {
+			go func() {
+				defer wg.Done()
+				errs[i] = w.closedLoop(ctx, end, o.window)
+			}()
+			continue
+		}
+		sched := newSchedule(start, rate, len(workers), i)
+		senderDone := make(chan struct{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(senderDone)
+			w.openSend(ctx, sched, end)
+		}()
+		go func() {
+			defer wg.Done()
+			errs[i] = w.openReceive(ctx, end, senderDone)
+		}()
+	}
+	wg.Wait()
+	close(stopProgress)
+	elapsed := min(time.Since(start), o.duration)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	mode := "closed"
+	if rate > 0 {
+		mode = "open"
+	}
+	return collect(mode, o, workers, rate, elapsed), nil
+}
+
+// ramp runs open loops at rising rates until one loses more than the
+// limit, printing each step, then the ramp's report as JSON.
+func (l *loader) ramp(ctx context.Context, stdout io.Writer) error {
+	rates, err := rampRates(l.o.rate, l.o.rampStep, l.o.rampMax)
+	if err != nil {
+		return err
+	}
+	rr := &rampResult{Mode: "ramp", LossLimit: l.o.rampLoss}
+	for _, rate := range rates {
+		if ctx.Err() != nil {
+			break
+		}
+		r, err := l.runOnce(ctx, rate)
+		if err != nil {
+			return err
+		}
+		r.Mode = "ramp-step"
+		rr.Steps = append(rr.Steps, r)
+		fmt.Fprintln(stdout, r.human())
+		if r.Loss >= l.o.rampLoss || r.Answered == 0 {
+			break
+		}
+		rr.MaxRate = rate
+	}
+	fmt.Fprintf(stdout, "highest rate with loss under %.2f%%: %.0f/s\n", 100*l.o.rampLoss, rr.MaxRate)
+	return writeJSON(stdout, rr)
 }

@@ -2,31 +2,58 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"net"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
-	"time"
 
 	"github.com/goconfd/goconfd/internal/version"
-	"github.com/goconfd/goconfd/protocol"
 )
 
-func TestReplySalt(t *testing.T) {
-	d := protocol.NewDecoder([]byte("k\n"))
-	reply := d.AppendReply(nil, []byte("3-17"), protocol.StatusOK, []byte("0"), 1)
-	if s, ok := replySalt(reply); !ok || s != "3-17" {
-		t.Fatalf("replySalt = %q, %v", s, ok)
+func TestUsage(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "k")
+	if err := os.WriteFile(key, []byte("k\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	if _, ok := replySalt([]byte("plj0{}")); ok {
-		t.Fatal("replySalt found a salt in a reply without one")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"nothing", nil, "--key-file is required"},
+		{"no key", []string{"ping"}, "--key-file is required"},
+		{"no type", []string{"--key-file", key}, "a request TYPE or --mix FILE is required"},
+		{"type and mix", []string{"--key-file", key, "--mix", "m.json", "ping"}, "not both"},
+		{"too many", []string{"--key-file", key, "ping", "a", "b"}, "too many arguments"},
+		{"unknown type", []string{"--key-file", key, "nosuch"}, "unknown request type"},
+		{"bad duration", []string{"--key-file", key, "-d", "0s", "ping"}, "must be positive"},
+		{"ramp without rate", []string{"--key-file", key, "--ramp", "ping"}, "--ramp needs --rate"},
+		{"unknown flag", []string{"--nosuch"}, "flag provided but not defined"},
+		{"remote", []string{"--key-file", key, "-s", "192.0.2.1:1814", "ping"}, "not on loopback"},
+		{"no port", []string{"--key-file", key, "-s", "127.0.0.1:0", "ping"}, "no port"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if code := run(tc.args, &out, &errOut); code != 2 {
+				t.Errorf("run(%q) = %d, want 2", tc.args, code)
+			}
+			if !strings.Contains(errOut.String(), tc.want) {
+				t.Errorf("stderr %q does not say %q", errOut.String(), tc.want)
+			}
+		})
 	}
 }
 
-func TestUsage(t *testing.T) {
-	for _, args := range [][]string{nil, {"ping"}, {"--key-file", "k", "-d", "2m", "ping"}, {"--key-file", "k", "nosuch"}} {
-		var out, errOut bytes.Buffer
-		if code := run(args, &out, &errOut); code != 2 {
-			t.Errorf("run(%q) = %d, want 2", args, code)
+func TestHelpNamesRequiredArguments(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := run([]string{"-h"}, &out, &errOut); code != 0 {
+		t.Fatalf("-h: exit %d", code)
+	}
+	for _, want := range []string{"Required: --key-file", "TYPE", "--mix FILE", "-rate", "--allow-remote"} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("-h does not say %q", want)
 		}
 	}
 }
@@ -41,34 +68,11 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-// TestWorkAgainstEcho runs one worker against a tiny echo server that
-// answers like confd and drops every third request.
-func TestWorkAgainstEcho(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pc.Close()
-	key := []byte("k\n")
-	go func() {
-		d := protocol.NewDecoder(key)
-		buf := make([]byte, 4096)
-		for i := 0; ; i++ {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var req protocol.Request
-			if d.Decode(buf[:n], time.Now(), &req) != protocol.Answered || i%3 == 2 {
-				continue
-			}
-			pc.WriteTo(d.AppendReply(nil, req.RSalt, protocol.StatusOK, []byte("0"), 0), from)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
-	defer cancel()
-	res := work(ctx, pc.LocalAddr().String(), key, protocol.TypePing, nil, 0, 4, true)
-	if res.err != nil || res.replies == 0 || res.bad != 0 || res.timeouts == 0 {
-		t.Fatalf("result = %+v, want replies, some timeouts and no bad replies", res)
+// lastJSON decodes the last line of a run's output.
+func lastJSON(t *testing.T, out string, v any) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), v); err != nil {
+		t.Fatalf("last line is not JSON: %v\n%s", err, out)
 	}
 }
