@@ -15,11 +15,12 @@ import (
 // activation): it sets the options listenOne sets after binding
 // (destination addresses on a wildcard, the drop counter) and leaves the
 // ones that only count before bind (SO_REUSEADDR, SO_REUSEPORT,
-// IPV6_V6ONLY) as the socket's owner chose them.
-func adoptUDP(conns []*net.UDPConn) ([]*socket, error) {
+// IPV6_V6ONLY) as the socket's owner chose them. Buffers are raised to
+// want, never lowered (a .socket unit's ReceiveBuffer= may ask for more).
+func adoptUDP(conns []*net.UDPConn, want bufSizes) ([]*socket, error) {
 	socks := make([]*socket, 0, len(conns))
 	for i, uc := range conns {
-		sk, err := adoptOne(uc)
+		sk, err := adoptOne(uc, want)
 		if err != nil {
 			return nil, fmt.Errorf("using passed UDP socket %d of %d: %w", i+1, len(conns), err)
 		}
@@ -28,7 +29,7 @@ func adoptUDP(conns []*net.UDPConn) ([]*socket, error) {
 	return socks, nil
 }
 
-func adoptOne(uc *net.UDPConn) (*socket, error) {
+func adoptOne(uc *net.UDPConn, want bufSizes) (*socket, error) {
 	la, ok := uc.LocalAddr().(*net.UDPAddr)
 	if !ok || la == nil {
 		return nil, errors.New("not a bound UDP socket")
@@ -39,6 +40,7 @@ func adoptOne(uc *net.UDPConn) (*socket, error) {
 		return nil, err
 	}
 	var opts sockOpts
+	var bufs bufSizes
 	var serr error
 	cerr := rc.Control(func(fd uintptr) {
 		domain, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_DOMAIN)
@@ -59,6 +61,7 @@ func adoptOne(uc *net.UDPConn) (*socket, error) {
 			return
 		}
 		opts.watchDrops = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1) == nil
+		bufs = raiseBuffers(int(fd), want)
 	})
 	if err := errors.Join(cerr, serr); err != nil {
 		return nil, err
@@ -66,7 +69,7 @@ func adoptOne(uc *net.UDPConn) (*socket, error) {
 	if !opts.v6 {
 		local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
 	}
-	sk := &socket{pc: uc, addr: local, opts: opts}
+	sk := &socket{pc: uc, addr: local, opts: opts, bufs: bufs}
 	if opts.v6 {
 		sk.conn = ipv6.NewPacketConn(uc)
 	} else {

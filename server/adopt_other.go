@@ -9,8 +9,8 @@ import (
 )
 
 // adoptUDP serves sockets bound by someone else, one datagram at a time
-// as listenUDP's socket is served here.
-func adoptUDP(conns []*net.UDPConn) ([]*socket, error) {
+// as listenUDP's socket is served here, with buffers of at least want.
+func adoptUDP(conns []*net.UDPConn, want bufSizes) ([]*socket, error) {
 	socks := make([]*socket, 0, len(conns))
 	for i, uc := range conns {
 		la, ok := uc.LocalAddr().(*net.UDPAddr)
@@ -18,6 +18,7 @@ func adoptUDP(conns []*net.UDPConn) ([]*socket, error) {
 			return nil, fmt.Errorf("using passed UDP socket %d of %d: %w", i+1, len(conns), errors.New("not a bound UDP socket"))
 		}
 		local := la.AddrPort()
+		setBuffers(uc, want)
 		socks = append(socks, &socket{conn: plainConn{uc}, pc: uc, addr: local, opts: sockOpts{v6: local.Addr().Is6() && !local.Addr().Is4In6(), batch: 1}})
 	}
 	return socks, nil

@@ -44,6 +44,12 @@ type Config struct {
 	// BatchSize is how many datagrams a socket reads or writes per system
 	// call, at most MaxBatchSize; 0 means DefaultBatchSize.
 	BatchSize int
+	// RecvBuffer and SendBuffer are the socket buffer sizes asked for
+	// (SO_RCVBUF and SO_SNDBUF; SO_RCVBUFFORCE and SO_SNDBUFFORCE when
+	// privileged); 0 means DefaultRecvBuffer and DefaultSendBuffer, a
+	// negative size leaves the system's default. A buffer is only ever
+	// raised: a passed socket that already has more keeps it.
+	RecvBuffer, SendBuffer int
 	// Handler answers each datagram. It is required.
 	Handler Handler
 	// Logger receives start-up, shutdown and rate-limited error lines;
@@ -95,6 +101,7 @@ type socket struct {
 	pc   *net.UDPConn
 	addr netip.AddrPort // local address, with the port the kernel chose
 	opts sockOpts
+	bufs bufSizes // as the kernel reports them
 }
 
 // New checks cfg, fills in its defaults and returns a Server that is
@@ -147,13 +154,14 @@ func (s *Server) listenLocked() error {
 	var socks []*socket
 	var err error
 	if len(s.cfg.Conns) > 0 {
-		socks, err = adoptUDP(s.cfg.Conns)
+		socks, err = adoptUDP(s.cfg.Conns, bufferWants(&s.cfg))
 	} else {
 		socks, err = listenUDP(&s.cfg)
 	}
 	if err != nil {
 		return err
 	}
+	logBuffers(s.env.log, bufferWants(&s.cfg), socks)
 	s.socks = socks
 	s.ctrs = make([]*sockCounters, len(socks))
 	for i := range s.ctrs {

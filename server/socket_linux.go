@@ -25,7 +25,7 @@ func listenUDP(cfg *Config) ([]*socket, error) {
 	socks := make([]*socket, 0, n)
 	for i := range n {
 		ap := netip.AddrPortFrom(addr, port)
-		sk, err := listenOne(ap, n > 1)
+		sk, err := listenOne(ap, n > 1, bufferWants(cfg))
 		if err != nil {
 			for _, sk := range socks {
 				sk.pc.Close()
@@ -44,19 +44,21 @@ func listenUDP(cfg *Config) ([]*socket, error) {
 // listenOne binds one socket to ap, with SO_REUSEADDR as Ganeti's server
 // sets it, SO_REUSEPORT if reusePort, dual stack on the IPv6 wildcard,
 // destination addresses on any wildcard, and the drop counter if the
-// kernel has it.
-func listenOne(ap netip.AddrPort, reusePort bool) (*socket, error) {
+// kernel has it, and its buffers raised to want.
+func listenOne(ap netip.AddrPort, reusePort bool, want bufSizes) (*socket, error) {
 	v6 := ap.Addr().Is6()
 	opts := sockOpts{fixSource: ap.Addr().IsUnspecified(), v6: v6}
 	network := "udp4"
 	if v6 {
 		network = "udp6"
 	}
+	var bufs bufSizes
 	lc := net.ListenConfig{
 		Control: func(_, _ string, rc syscall.RawConn) error {
 			var err error
 			cerr := rc.Control(func(fd uintptr) {
 				err = setSockopts(int(fd), opts, reusePort)
+				bufs = raiseBuffers(int(fd), want)
 				// SO_RXQ_OVFL (Linux 2.6.33) is a nicety: without it the
 				// server works and KernelDrops stays 0.
 				opts.watchDrops = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RXQ_OVFL, 1) == nil
@@ -77,7 +79,7 @@ func listenOne(ap netip.AddrPort, reusePort bool) (*socket, error) {
 	if !v6 {
 		local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
 	}
-	sk := &socket{pc: uc, addr: local, opts: opts}
+	sk := &socket{pc: uc, addr: local, opts: opts, bufs: bufs}
 	if v6 {
 		sk.conn = ipv6.NewPacketConn(uc)
 	} else {
@@ -112,4 +114,28 @@ func setSockopts(fd int, opts sockOpts, reusePort bool) error {
 		}
 	}
 	return nil
+}
+
+// raiseBuffers raises fd's receive and send buffers to want (as asked:
+// the kernel reports twice as much), with SO_RCVBUFFORCE and
+// SO_SNDBUFFORCE where the process may (CAP_NET_ADMIN), which ignore
+// net.core.rmem_max and wmem_max, else with SO_RCVBUF and SO_SNDBUF,
+// which the kernel caps at them. A buffer already at least that large is
+// left alone. It returns the sizes the kernel reports afterwards. Nothing
+// here fails the start-up: a smaller buffer is logged by logBuffers.
+func raiseBuffers(fd int, want bufSizes) bufSizes {
+	raise := func(force, plain, size int) int {
+		cur, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, plain)
+		if size > 0 && (err != nil || cur < 2*size) {
+			if unix.SetsockoptInt(fd, unix.SOL_SOCKET, force, size) != nil {
+				_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, plain, size) // capped silently
+			}
+			cur, _ = unix.GetsockoptInt(fd, unix.SOL_SOCKET, plain)
+		}
+		return cur
+	}
+	return bufSizes{
+		recv: raise(unix.SO_RCVBUFFORCE, unix.SO_RCVBUF, want.recv),
+		send: raise(unix.SO_SNDBUFFORCE, unix.SO_SNDBUF, want.send),
+	}
 }

@@ -42,6 +42,7 @@ func listenUDP(cfg *Config) ([]*socket, error) {
 		pc.Close()
 		return nil, fmt.Errorf("binding UDP socket to %s: listen returned a %T", ap, pc)
 	}
+	setBuffers(uc, bufferWants(cfg))
 	local := uc.LocalAddr().(*net.UDPAddr).AddrPort()
 	if ap.Addr().Is4() {
 		local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
@@ -52,4 +53,15 @@ func listenUDP(cfg *Config) ([]*socket, error) {
 		addr: local,
 		opts: sockOpts{v6: ap.Addr().Is6(), batch: 1},
 	}}, nil
+}
+
+// setBuffers asks for uc's buffers as the system allows; their sizes
+// cannot be read back portably, so they are not logged.
+func setBuffers(uc *net.UDPConn, want bufSizes) {
+	if want.recv > 0 {
+		_ = uc.SetReadBuffer(want.recv)
+	}
+	if want.send > 0 {
+		_ = uc.SetWriteBuffer(want.send)
+	}
 }
