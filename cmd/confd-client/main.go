@@ -18,6 +18,10 @@
 // under $GANETI_ROOTDIR/var/lib/ganeti. -a (repeatable, host or IP,
 // optionally with :port), --port, --hmac or --key-file override them.
 //
+// confd-client watch [flags] [TYPE [QUERY]] prints each new config serial
+// as the servers serve it (goconfd's change notification, polling servers
+// without it), and with TYPE the request's new answer each time.
+//
 // Without TYPE it runs the checks of Ganeti's own tools/confd-client
 // (ping, master, master fields, role of the master, node and candidate
 // IPs, instance IPs and their nodes) and then -r N (default 100) timed

@@ -13,7 +13,7 @@ import (
 // bash completion in step with the options -h prints.
 func TestManPageAndCompletionCoverEveryOption(t *testing.T) {
 	var opts []string
-	for _, args := range [][]string{{"-h"}, {daemonStatusCmd, "-h"}} {
+	for _, args := range [][]string{{"-h"}, {daemonStatusCmd, "-h"}, {watchCmd, "-h"}} {
 		var stdout, stderr bytes.Buffer
 		run(context.Background(), args, &stdout, &stderr)
 		found := manpage.Options(stdout.String() + stderr.String())

@@ -97,6 +97,7 @@ func (a addrFlag) Set(s string) error {
 const usageHead = `usage: confd-client [flags] TYPE [QUERY]
        confd-client [--hmac KEY] [-a ADDRESS] [-r N]   (Ganeti's checks)
        confd-client daemon-status --metrics-address HOST:PORT   (a local goconfd's health)
+       confd-client watch [flags] [TYPE [QUERY]]   (each new config serial, and TYPE's new answer)
 
 TYPE: ping, node-role, node-pip-by-instance-ip, cluster-master,
 node-pip-list, mc-pip-list, instances-ips-list, node-drbd, node-instances,
@@ -198,6 +199,9 @@ func splitShort(fs *flag.FlagSet, args []string) []string {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == daemonStatusCmd { // daemonstatus.go
 		return daemonStatus(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == watchCmd { // watch.go
+		return watchMain(ctx, args[1:], stdout, stderr)
 	}
 	o, err := parseArgs(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
