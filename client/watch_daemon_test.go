@@ -1,0 +1,254 @@
+package client
+
+// Watching real daemons on loopback: goconfd's (with the change
+// notification) and Ganeti 3.0.2's (without: polled).
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/goconfd/goconfd/internal/testdaemon"
+)
+
+// testWatchOptions are short, so that the tests take seconds.
+var testWatchOptions = WatchOptions{Wait: 3 * time.Second, Probe: 300 * time.Millisecond, PollInterval: 500 * time.Millisecond}
+
+// richWithSerial is rich.json with its top-level serial_no set.
+func richWithSerial(t testing.TB, serial int64) []byte {
+	t.Helper()
+	data, err := os.ReadFile(richConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var doc map[string]any
+	if err := dec.Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["serial_no"] = json.Number(fmt.Sprint(serial))
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// installConfig writes data as root's config.data the way Ganeti does: a
+// new file renamed over the old one.
+func installConfig(t testing.TB, root string, data []byte) {
+	t.Helper()
+	path := filepath.Join(root, testdaemon.ConfigRel)
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, data, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// restartConfd starts bin again for c's root on c's port, once c has
+// stopped, and stops it at the end of the test.
+func restartConfd(t testing.TB, bin string, c *testdaemon.Confd) *testdaemon.Daemon {
+	t.Helper()
+	addr := c.Addr
+	probe := testdaemon.PingProbe(c.Key)
+	var d *testdaemon.Daemon
+	var err error
+	for range 20 { // the port may be busy for a moment
+		d, err = testdaemon.Start(testdaemon.Config{
+			Bin: bin, Args: func(uint16) []string { return testdaemon.ConfdArgs(addr.Port()) },
+			Dir: t.TempDir(), Env: testdaemon.ConfdEnv(c.Root),
+			Ready:    func(ctx context.Context, _ netip.AddrPort) error { return probe(ctx, addr) },
+			Attempts: 1,
+		})
+		if err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("restarting on %v: %v", addr, err)
+	}
+	t.Cleanup(d.Stop)
+	return d
+}
+
+// changes runs Watch in the background and returns its yields.
+func changes(t testing.TB, c *Client, serial int64) (<-chan Change, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan Change, 1000)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(out)
+		for ch, err := range c.Watch(ctx, serial, testWatchOptions) {
+			if err != nil {
+				return
+			}
+			out <- ch
+		}
+	}()
+	stop := func() {
+		cancel()
+		<-done
+	}
+	t.Cleanup(stop)
+	return out, stop
+}
+
+// expect waits for the next change and checks it.
+func expect(t testing.TB, ch <-chan Change, serial int64, from Peer, mode ServerMode, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	select {
+	case c, ok := <-ch:
+		if !ok {
+			t.Fatal("watch ended")
+		}
+		if c.Serial != serial || c.Peer != from || c.Mode != mode {
+			t.Fatalf("change %+v, want serial %d from %v by %v", c, serial, from, mode)
+		}
+		return time.Since(start)
+	case <-time.After(within):
+		t.Fatalf("no change to serial %d within %v", serial, within)
+	}
+	return 0
+}
+
+// TestWatchMixedCluster watches three servers: two goconfd daemons and
+// Ganeti's real one, which does not know the watch request and must be
+// polled. One goconfd daemon is stopped and restarted mid-watch.
+func TestWatchMixedCluster(t *testing.T) {
+	ref := referenceBin(t)
+	bin := goconfdBin(t)
+	key, err := os.ReadFile(refKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := testdaemon.StartConfdData(t, bin, richWithSerial(t, 100), key)
+	b := testdaemon.StartConfdData(t, bin, richWithSerial(t, 100), key)
+	r := testdaemon.StartConfdData(t, ref, richWithSerial(t, 100), key)
+	peer := func(c *testdaemon.Confd) Peer { return Peer{Host: c.Addr.Addr().String(), Port: c.Addr.Port()} }
+	c, err := New(Options{Peers: []Peer{peer(a), peer(b), peer(r)}, Key: key, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, _ := changes(t, c, 99)
+	first := <-ch
+	if first.Serial != 100 {
+		t.Fatalf("first change %+v, want serial 100", first)
+	}
+	// Let every server be probed (Ganeti's costs a probe timeout).
+	time.Sleep(2 * testWatchOptions.Probe)
+
+	// Only Ganeti's server has the next config: learnt by polling it.
+	installConfig(t, r.Root, richWithSerial(t, 101))
+	d := expect(t, ch, 101, peer(r), ModePoll, 5*time.Second)
+	t.Logf("serial 101 from Ganeti's server, polled, after %v", d)
+
+	// Only goconfd's a: learnt by watching, at once.
+	installConfig(t, a.Root, richWithSerial(t, 102))
+	d = expect(t, ch, 102, peer(a), ModeWatch, 2*time.Second)
+	t.Logf("serial 102 from goconfd, watched, after %v", d)
+
+	// b stops, gets a new config while down, and comes back on its port.
+	b.Stop()
+	installConfig(t, b.Root, richWithSerial(t, 103))
+	time.Sleep(500 * time.Millisecond) // a's and r's watchers keep going meanwhile
+	restartConfd(t, bin, b)
+	d = expect(t, ch, 103, peer(b), ModeWatch, 5*time.Second)
+	t.Logf("serial 103 from the restarted goconfd after %v", d)
+
+	// All three move on: the first to serve it wins, once.
+	for _, s := range []*testdaemon.Confd{a, b, r} {
+		installConfig(t, s.Root, richWithSerial(t, 104))
+	}
+	select {
+	case got := <-ch:
+		if got.Serial != 104 {
+			t.Fatalf("change %+v, want 104", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no change to 104")
+	}
+	select {
+	case got := <-ch:
+		t.Fatalf("extra change %+v", got)
+	case <-time.After(time.Second):
+	}
+}
+
+// TestWatchStorm changes the config of two goconfd daemons many times in
+// quick succession under several watchers: each sees serials only move
+// forward and ends on the last one.
+func TestWatchStorm(t *testing.T) {
+	bin := goconfdBin(t)
+	key, err := os.ReadFile(refKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const base, changesN, watchers = 1000, 60, 4
+	daemons := []*testdaemon.Confd{
+		testdaemon.StartConfdData(t, bin, richWithSerial(t, base), key),
+		testdaemon.StartConfdData(t, bin, richWithSerial(t, base), key),
+	}
+	var peers []Peer
+	for _, d := range daemons {
+		peers = append(peers, Peer{Host: d.Addr.Addr().String(), Port: d.Addr.Port()})
+	}
+	c, err := New(Options{Peers: peers, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	configs := make([][]byte, changesN+1)
+	for i := range configs {
+		configs[i] = richWithSerial(t, base+int64(i))
+	}
+	chans := make([]<-chan Change, watchers)
+	for i := range chans {
+		chans[i], _ = changes(t, c, 0)
+		if got := <-chans[i]; got.Serial != base {
+			t.Fatalf("watcher %d starts at %+v", i, got)
+		}
+	}
+	for i := 1; i <= changesN; i++ {
+		for _, d := range daemons {
+			installConfig(t, d.Root, configs[i])
+		}
+		time.Sleep(time.Duration(i%4) * 10 * time.Millisecond)
+	}
+	last := int64(base + changesN)
+	var wg sync.WaitGroup
+	for i, ch := range chans {
+		wg.Go(func() {
+			prev, seen := int64(base), 0
+			timeout := time.After(10 * time.Second)
+			for prev != last {
+				select {
+				case got := <-ch:
+					if got.Serial <= prev {
+						t.Errorf("watcher %d: serial %d after %d", i, got.Serial, prev)
+					}
+					prev = got.Serial
+					seen++
+				case <-timeout:
+					t.Errorf("watcher %d stuck at %d, want %d", i, prev, last)
+					return
+				}
+			}
+			t.Logf("watcher %d saw %d serials, ending on %d", i, seen, prev)
+		})
+	}
+	wg.Wait()
+}
