@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -66,13 +65,13 @@ func heapBytes() uint64 {
 	return s[0].Value.Uint64()
 }
 
-// processCPU is the CPU time the process has used, user and system.
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+// restAfter is a pause after which the next load is not held back by the
+// pacing (Config.LoadShare): a load's cost may be its wall time on every
+// core, and the check around it (the collection after a large load)
+// counts too, so allow twice that.
+func restAfter(st Status) time.Duration {
+	cost := 2 * time.Duration(runtime.GOMAXPROCS(0)) * st.LastLoadDuration
+	return DefaultMinInterval + time.Duration(float64(cost)/DefaultLoadShare) + 20*time.Millisecond
 }
 
 // sampleHeap samples heapBytes every interval until the returned function
@@ -237,12 +236,9 @@ func benchReload(b *testing.B, size int) {
 	for b.Loop() {
 		n++
 		version(n)
-		// Wait out the rate limit of the last load: this measures a write
+		// Wait out the pacing after the last load: this measures a write
 		// after a quiet spell, the common case.
-		st := l.Status()
-		// (The limit counts the whole check, the collection after a large
-		// load included, so allow twice the load.)
-		time.Sleep(max(DefaultMinInterval, 2*st.LastLoadDuration) + 20*time.Millisecond)
+		time.Sleep(restAfter(l.Status()))
 		start, cpu0 := time.Now(), processCPU()
 		if err := os.Rename(path+".tmp", path); err != nil {
 			b.Fatal(err)
@@ -260,7 +256,7 @@ func benchReload(b *testing.B, size int) {
 	if err := os.WriteFile(path+".tmp", other, 0o640); err != nil {
 		b.Fatal(err)
 	}
-	time.Sleep(max(DefaultMinInterval, 2*l.Status().LastLoadDuration) + 20*time.Millisecond)
+	time.Sleep(restAfter(l.Status()))
 	h1 = liveHeap()
 	stopSampling = sampleHeap(500 * time.Microsecond)
 	loads := l.Status().Loads

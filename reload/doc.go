@@ -22,10 +22,12 @@
 //   - Change is decided by content (a 64-bit hash), not by time stamps: a
 //     rewrite with the same size in the same second is still a change, and
 //     a touch or a copy of the same bytes is not.
-//   - Loads are rate-limited: after a load, the next one waits at least
-//     MinInterval and at least as long as the load took, so a write storm
-//     costs at most half a core and the last write is still served soon
-//     after the storm.
+//   - Loads are paced by their cost: after a load that cost c (its wall
+//     time, or the process's CPU time meanwhile if larger), the next one
+//     starts no sooner than c/LoadShare after its start and MinInterval
+//     (5 ms) after its end. A small config is served within milliseconds
+//     of every write even in a storm, while a write storm of a large one
+//     costs at most LoadShare (half) of one CPU.
 //   - A config that fails to read, parse or validate never replaces a good
 //     snapshot; the failure is logged once and shown in Status. A deleted
 //     config stops the answers, as in Ganeti.

@@ -118,18 +118,14 @@ func (r *runner) step(now time.Time) time.Time {
 		if now.Before(r.nextLoad) {
 			next = r.nextLoad
 		} else {
+			cpu0 := l.cpuTime()
 			did := l.checkConfig(now, r.confRead, true)
 			r.confStat, r.confRead = false, false
-			// Rate limit: after a look at the content, wait at least as
-			// long as it took; after a load, at least MinInterval too. A
-			// regular content check that finds nothing new does not delay
-			// the next write's load by MinInterval.
-			end := time.Now()
-			switch did {
-			case parsed:
-				r.nextLoad = end.Add(max(l.cfg.MinInterval, end.Sub(now)))
-			case hashed:
-				r.nextLoad = end.Add(end.Sub(now))
+			if did == parsed || did == hashed {
+				end := time.Now()
+				cost := max(end.Sub(now), l.cpuTime()-cpu0)
+				l.setStatus(func(s *Status) { s.LoadCost += cost })
+				r.nextLoad = nextLoad(now, end, cost, did == parsed, &l.cfg)
 			}
 		}
 	}
@@ -137,6 +133,27 @@ func (r *runner) step(now time.Time) time.Time {
 		next = l.conf.confirmAt
 	}
 	return next
+}
+
+// nextLoad is the earliest start of the look at config.data after one
+// that ran from start to end and cost cost (wall or CPU time, whichever
+// is larger): late enough for loading to use at most cfg.LoadShare of a
+// CPU, and, after a load, MinInterval after its end. A content check
+// that finds nothing new is paced by its cost only, so that it does not
+// delay the next write's load.
+func nextLoad(start, end time.Time, cost time.Duration, loaded bool, cfg *Config) time.Time {
+	next := start.Add(time.Duration(float64(cost) / cfg.LoadShare))
+	if loaded {
+		next = later(next, end.Add(cfg.MinInterval))
+	}
+	return next
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // startWatcher sets up inotify on the files' directories, or polling.

@@ -22,9 +22,16 @@ const (
 	// with what was loaded even though nothing seemed to change (Ganeti
 	// stats every 17 s).
 	DefaultSafetyInterval = time.Second
-	// DefaultMinInterval is the least time between two loads (Ganeti
+	// DefaultMinInterval is the least time between the end of one load
+	// and the start of the next, so that the events of one write fold into
+	// one load. Loads are otherwise spaced by what they cost (LoadShare):
+	// a small config is served within milliseconds of every write (Ganeti
 	// switches to polling when two changes come within 250 ms).
-	DefaultMinInterval = 100 * time.Millisecond
+	DefaultMinInterval = 5 * time.Millisecond
+	// DefaultLoadShare is the share of one CPU that loading may take
+	// during a write storm: a load that cost c of CPU time is followed by
+	// the next no sooner than c/DefaultLoadShare after its start.
+	DefaultLoadShare = 0.5
 	// DefaultSettle is how long a content that fails to load must stay the
 	// same before the failure is reported: a file being rewritten in place
 	// fails to parse until the writer is done.
@@ -67,9 +74,16 @@ type Config struct {
 	// DefaultSafetyInterval.
 	SafetyInterval time.Duration
 	// MinInterval is the least time between the end of one load and the
-	// start of the next (which also waits as long as the last load took);
-	// zero means DefaultMinInterval.
+	// start of the next; zero means DefaultMinInterval.
 	MinInterval time.Duration
+	// LoadShare is the share of one CPU that loads may use: after a load
+	// (or a content check) that cost c, the next one starts no sooner
+	// than c/LoadShare after the start of the last. The cost is the
+	// larger of the load's wall time and the CPU time the whole process
+	// used meanwhile (the parse workers run on every core; what the query
+	// path used in the same time is counted too, so a busy daemon loads
+	// less often, never more). Zero means DefaultLoadShare; at most 1.
+	LoadShare float64
 	// Settle is how long a new content that fails to load must stay the
 	// same before the failure is logged and counted; zero means
 	// DefaultSettle, negative means report at once.
@@ -130,6 +144,10 @@ type Status struct {
 	// new content took; LastLoadBytes is its size.
 	LastLoadDuration time.Duration
 	LastLoadBytes    int64
+	// LoadCost is the cost of every load and content check so far, as
+	// the pacing counts it (see Config.LoadShare): its rate of increase
+	// is the share of a CPU spent loading.
+	LoadCost time.Duration
 	// LastGoodSHA256 is the SHA-256 of the last snapshot's content, in
 	// hex, as sha256sum prints it; empty if none was loaded.
 	LastGoodSHA256 string
@@ -162,7 +180,10 @@ type Watcher struct {
 	// newWatcher starts watching dirs, and identify tells versions of a
 	// file apart by their stat; tests replace them.
 	newWatcher func(dirs []string) (eventSource, error)
-	identify   func(os.FileInfo) fileID
+	// cpuTime is the process's CPU time so far (processCPU); the tests in
+	// fake time replace it.
+	cpuTime  func() time.Duration
+	identify func(os.FileInfo) fileID
 	// afterRead, when set, runs between reading a new content and
 	// parsing it (tests rewrite the file there).
 	afterRead func()
@@ -191,6 +212,9 @@ func New(cfg Config) *Watcher {
 	if cfg.MinInterval <= 0 {
 		cfg.MinInterval = DefaultMinInterval
 	}
+	if cfg.LoadShare <= 0 || cfg.LoadShare > 1 {
+		cfg.LoadShare = DefaultLoadShare
+	}
 	if cfg.Settle == 0 {
 		cfg.Settle = DefaultSettle
 	}
@@ -207,6 +231,7 @@ func New(cfg Config) *Watcher {
 		seed:       maphash.MakeSeed(),
 		path:       filepath.Clean(cfg.Path),
 		newWatcher: newFSWatcher,
+		cpuTime:    processCPU,
 		identify:   identify,
 		buf:        make([]byte, 64<<10),
 	}
