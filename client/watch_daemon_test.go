@@ -8,14 +8,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/goconfd/goconfd/internal/testdaemon"
+	"github.com/goconfd/goconfd/protocol"
 )
 
 // testWatchOptions are short, so that the tests take seconds.
@@ -251,4 +254,125 @@ func TestWatchStorm(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// startGoconfdArgs starts goconfd's daemon with extra options for a root
+// holding config and key.
+func startGoconfdArgs(t *testing.T, config, key []byte, extra ...string) *testdaemon.Confd {
+	t.Helper()
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	if err := testdaemon.LayoutRoot(root, config, key); err != nil {
+		t.Fatal(err)
+	}
+	d := testdaemon.StartT(t, testdaemon.Config{
+		Bin:  goconfdBin(t),
+		Args: func(p uint16) []string { return append(testdaemon.ConfdArgs(p), extra...) },
+		Dir:  dir, Env: testdaemon.ConfdEnv(root), Ready: testdaemon.PingProbe(key),
+	})
+	return &testdaemon.Confd{Daemon: d, Root: root, Key: key}
+}
+
+// rawWatcher sends watch requests from its own socket and reads the
+// replies.
+type rawWatcher struct {
+	t   *testing.T
+	c   *net.UDPConn
+	key []byte
+}
+
+func newRawWatcher(t *testing.T, key []byte) *rawWatcher {
+	c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:0")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawWatcher{t: t, c: c, key: key}
+}
+
+// request returns a signed watch request.
+func (w *rawWatcher) request(serial int64, rsalt string) []byte {
+	return protocol.AppendRequest(nil, w.key, time.Now(), protocol.TypeWatch, watchQuery(serial, 30), rsalt)
+}
+
+func (w *rawWatcher) send(to netip.AddrPort, dgram []byte) {
+	if _, err := w.c.WriteToUDPAddrPort(dgram, to); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// replies returns the serials of the valid replies that come within d.
+func (w *rawWatcher) replies(rsalt string, d time.Duration) []int64 {
+	var got []int64
+	buf := make([]byte, 65536)
+	deadline := time.Now().Add(d)
+	for {
+		if err := w.c.SetReadDeadline(deadline); err != nil {
+			w.t.Fatal(err)
+		}
+		n, _, err := w.c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return got
+		}
+		r, err := protocol.ParseReply(buf[:n], w.key, rsalt)
+		if err != nil {
+			w.t.Fatalf("reply: %v", err)
+		}
+		got = append(got, r.Serial)
+	}
+}
+
+// TestWatchDaemonTable checks the daemon's parked table from outside: a
+// full table answers its oldest request, replays do not grow it, and
+// --watch-capacity 0 turns the request off.
+func TestWatchDaemonTable(t *testing.T) {
+	key, err := os.ReadFile(refKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := startGoconfdArgs(t, richWithSerial(t, 200), key, "--watch-capacity", "2")
+
+	// A request replayed 20 times parks once.
+	replayed := newRawWatcher(t, key)
+	dgram := replayed.request(200, "replayed")
+	for range 20 {
+		replayed.send(d.Addr, dgram)
+	}
+	if got := replayed.replies("replayed", 300*time.Millisecond); len(got) != 0 {
+		t.Fatalf("replayed request answered early: %v", got)
+	}
+	// A second request fits: the replays took one place only.
+	second := newRawWatcher(t, key)
+	second.send(d.Addr, second.request(200, "second"))
+	if got := replayed.replies("replayed", 300*time.Millisecond); len(got) != 0 {
+		t.Fatalf("replays grew the table: the oldest was answered (%v)", got)
+	}
+	// A third is one too many: the oldest, the replayed one, is answered
+	// at once, once, with the serial served.
+	third := newRawWatcher(t, key)
+	third.send(d.Addr, third.request(200, "third"))
+	if got := replayed.replies("replayed", time.Second); !slices.Equal(got, []int64{200}) {
+		t.Fatalf("evicted request: replies %v, want [200]", got)
+	}
+	// A new config answers the two still parked.
+	installConfig(t, d.Root, richWithSerial(t, 201))
+	for _, w := range []struct {
+		w     *rawWatcher
+		rsalt string
+	}{{second, "second"}, {third, "third"}} {
+		if got := w.w.replies(w.rsalt, 2*time.Second); !slices.Equal(got, []int64{201}) {
+			t.Fatalf("%s: replies %v, want [201]", w.rsalt, got)
+		}
+	}
+
+	// Off: dropped like any unknown type, while pings are answered.
+	off := startGoconfdArgs(t, richWithSerial(t, 200), key, "--watch-capacity", "0")
+	w := newRawWatcher(t, key)
+	w.send(off.Addr, protocol.AppendRequest(nil, key, time.Now(), protocol.TypeWatch, watchQuery(1, 0), "off"))
+	if got := w.replies("off", 500*time.Millisecond); len(got) != 0 {
+		t.Fatalf("--watch-capacity 0: replies %v", got)
+	}
+	if _, err := testdaemon.Ping(context.Background(), off.Addr, key); err != nil {
+		t.Fatal(err)
+	}
 }

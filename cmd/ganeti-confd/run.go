@@ -12,6 +12,7 @@ import (
 	"github.com/goconfd/goconfd/internal/sdnotify"
 	"github.com/goconfd/goconfd/internal/service"
 	goversion "github.com/goconfd/goconfd/internal/version"
+	"github.com/goconfd/goconfd/server"
 )
 
 // version is goconfd's version, as every binary and the package report it
@@ -98,6 +99,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Addr: addr, Port: port, Conns: conns, ConfigPath: paths.Config, KeyPath: paths.Key,
 		Logger: d.Log, Debug: opts.Debug, Ready: d.Ready,
 		Metrics: opts.MetricsAddress != "",
+		Watch:   server.WatchConfig{Capacity: opts.WatchCapacity},
+		NoWatch: opts.HasWatchCapacity && opts.WatchCapacity == 0,
 	})
 	if err != nil {
 		return d.Fail(daemon.BindError(err))

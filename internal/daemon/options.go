@@ -60,6 +60,11 @@ type Options struct {
 	// goconfd extension: serve metrics, /healthz and /status there over
 	// HTTP. Empty (the default) serves none.
 	MetricsAddress string
+	// WatchCapacity is goconfd's --watch-capacity: how many
+	// change-notification requests may be parked at once (0 turns the
+	// extension off); HasWatchCapacity is false when it was not given.
+	WatchCapacity    int
+	HasWatchCapacity bool
 	// Help, Version and Completion ask for -h, -V and
 	// --help-completion; Ganeti answers the first of them that is set,
 	// in this order, and exits 0.
@@ -128,6 +133,8 @@ var specs = []optSpec{
 		func(o *Options, v string) error { o.CheckConfig, o.CheckFile = true, v; return nil }},
 	{0, "metrics-address", "HOST:PORT", "goconfd: serve Prometheus metrics, /healthz and /status over HTTP on HOST:PORT (default: off)", "string",
 		setMetricsAddress},
+	{0, "watch-capacity", "N", "goconfd: at most N change-notification requests wait at once; 0 turns them off (default: 4096)", "integer",
+		setWatchCapacity},
 	{'h', "help", "", "show help", "none",
 		func(o *Options, _ string) error { o.Help = true; return nil }},
 	{'V', "version", "", "show the version of the program", "none",
@@ -167,6 +174,16 @@ func setMetricsAddress(o *Options, v string) error {
 		return valueError("invalid metrics address '" + v + "': expected HOST:PORT")
 	}
 	o.MetricsAddress = v
+	return nil
+}
+
+// setWatchCapacity reads --watch-capacity: a count, 0 or more.
+func setWatchCapacity(o *Options, v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 1<<24 {
+		return valueError("invalid watch capacity '" + v + "': expected a number from 0 to 16777216")
+	}
+	o.WatchCapacity, o.HasWatchCapacity = n, true
 	return nil
 }
 
