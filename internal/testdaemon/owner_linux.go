@@ -34,8 +34,8 @@ func (d *Daemon) CheckSoleOwner() error {
 	}
 	switch {
 	case len(foreign) > 0:
-		return fmt.Errorf("UDP port %d is shared: %d socket(s) of another process (inodes %s) besides %d of the daemon %d",
-			d.Addr.Port(), len(foreign), strings.Join(foreign, ", "), mine, d.Pid())
+		return fmt.Errorf("UDP port %d is shared: %d socket(s) of another process (%s) besides %d of the daemon %d",
+			d.Addr.Port(), len(foreign), owners(foreign), mine, d.Pid())
 	case mine == 0:
 		return fmt.Errorf("UDP port %d: the daemon %d holds no socket on it", d.Addr.Port(), d.Pid())
 	}
@@ -88,4 +88,36 @@ func socketInodes(pid int) (map[string]bool, error) {
 		}
 	}
 	return out, nil
+}
+
+// owners describes who holds the sockets of inodes: "inode N: pid P
+// (command line)", or the bare inode when no process is found (gone, or
+// not ours to see).
+func owners(inodes []string) string {
+	want := map[string]string{}
+	for _, ino := range inodes {
+		want[ino] = "inode " + ino
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, p := range procs {
+		pid, err := strconv.Atoi(filepath.Base(p))
+		if err != nil {
+			continue
+		}
+		own, err := socketInodes(pid)
+		if err != nil {
+			continue
+		}
+		for ino := range want {
+			if own[ino] {
+				cmd, _ := os.ReadFile(filepath.Join(p, "cmdline"))
+				want[ino] = fmt.Sprintf("inode %s: pid %d (%s)", ino, pid, strings.TrimSpace(strings.ReplaceAll(string(cmd), "\x00", " ")))
+			}
+		}
+	}
+	out := make([]string, 0, len(inodes))
+	for _, ino := range inodes {
+		out = append(out, want[ino])
+	}
+	return strings.Join(out, "; ")
 }

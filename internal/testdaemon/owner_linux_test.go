@@ -1,6 +1,8 @@
 package testdaemon
 
 import (
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -19,7 +21,7 @@ func TestCheckSoleOwner(t *testing.T) {
 		t.Fatalf("a daemon alone on its port: %v", err)
 	}
 	intruder := listenReuse(t, d.Addr.Port())
-	if err := d.CheckSoleOwner(); err == nil || !strings.Contains(err.Error(), "is shared") {
+	if err := d.CheckSoleOwner(); err == nil || !strings.Contains(err.Error(), "is shared") || !strings.Contains(err.Error(), fmt.Sprintf("pid %d (", os.Getpid())) {
 		t.Errorf("with a second socket on the port: %v, want a report of the sharing", err)
 	}
 	intruder.Close()
