@@ -28,11 +28,13 @@ type result struct {
 	// a closed loop stops are neither.
 	Loss float64 `json:"loss"`
 	// Rate is answered requests per second.
-	Rate      float64          `json:"rate"`
-	LatencyUS latencyJSON      `json:"latency_us"`
-	SendLagUS *latencyJSON     `json:"send_lag_us,omitempty"`
-	Errors    map[string]int64 `json:"errors"`
-	Status    map[string]int64 `json:"status,omitempty"`
+	Rate float64 `json:"rate"`
+	// ReplyBytes is the mean size of the answered replies' datagrams.
+	ReplyBytes float64          `json:"reply_bytes"`
+	LatencyUS  latencyJSON      `json:"latency_us"`
+	SendLagUS  *latencyJSON     `json:"send_lag_us,omitempty"`
+	Errors     map[string]int64 `json:"errors"`
+	Status     map[string]int64 `json:"status,omitempty"`
 
 	lat *latency.Histogram
 }
@@ -66,7 +68,9 @@ func collect(mode string, o *options, workers []*worker, rate float64, elapsed t
 	}
 	lag := latency.New()
 	status := map[string]int64{}
+	var replyBytes int64
 	for _, w := range workers {
+		replyBytes += w.replyBytes
 		r.Sent += w.sent.Load()
 		r.Answered += w.answered.Load()
 		r.Lost += w.lost.Load()
@@ -89,6 +93,9 @@ func collect(mode string, o *options, workers []*worker, rate float64, elapsed t
 	}
 	if done := r.Answered + r.Lost; done > 0 {
 		r.Loss = float64(r.Lost) / float64(done)
+	}
+	if r.Answered > 0 {
+		r.ReplyBytes = float64(replyBytes) / float64(r.Answered)
 	}
 	if r.Seconds > 0 {
 		r.Rate = float64(r.Answered) / r.Seconds

@@ -68,9 +68,10 @@ type worker struct {
 	sent, answered, lost atomic.Int64
 
 	// The receiver's (in closed loop the only goroutine's).
-	lat    *latency.Histogram
-	errs   [numErrKinds]int64
-	status map[protocol.Status]int64
+	lat        *latency.Histogram
+	replyBytes int64 // of the answered replies
+	errs       [numErrKinds]int64
+	status     map[protocol.Status]int64
 	// The sender's: how late requests left after they were due.
 	lag      *latency.Histogram
 	sendErrs int64
@@ -156,6 +157,7 @@ func (w *worker) receive(b []byte, now time.Time) bool {
 		return true
 	}
 	w.lat.Record(d)
+	w.replyBytes += int64(len(b))
 	if w.verify {
 		w.status[w.raw.Status]++
 	}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestProcReaders(t *testing.T) {
+	pid := os.Getpid()
+	// Burn a little CPU so that the count is not 0.
+	for start := time.Now(); time.Since(start) < 50*time.Millisecond; {
+	}
+	ticks, err := cpuTicks(pid)
+	if err != nil || ticks <= 0 {
+		t.Errorf("cpuTicks(self) = %d, %v", ticks, err)
+	}
+	if kb := rssKB(pid); kb <= 0 {
+		t.Errorf("rssKB(self) = %d", kb)
+	}
+	if _, err := cpuTicks(-1); err == nil {
+		t.Error("cpuTicks(-1) did not fail")
+	}
+}
+
+func TestLoadDuration(t *testing.T) {
+	for _, tc := range []struct {
+		log  string
+		want time.Duration
+	}{
+		{"x INFO Loaded new config path=/a serial=1 bytes=5 duration=13.487ms parts=2\n", 13487 * time.Microsecond},
+		{"x INFO starting\nx INFO Loaded new config duration=1.5s\nx INFO Loaded new config duration=2s\n", 1500 * time.Millisecond},
+		{"nothing\n", 0},
+	} {
+		p := filepath.Join(t.TempDir(), "log")
+		if err := os.WriteFile(p, []byte(tc.log), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got := loadDuration(p); got != tc.want {
+			t.Errorf("loadDuration(%q) = %v, want %v", tc.log, got, tc.want)
+		}
+	}
+}
+
+func TestRatios(t *testing.T) {
+	for _, tc := range []struct {
+		a, b float64
+		want string
+	}{{5.5, 5, "1.10×"}, {60, 6, "10.00×"}, {1, 0, "–"}, {0, 1, "–"}} {
+		if got := ratio(tc.a, tc.b); got != tc.want {
+			t.Errorf("ratio(%g, %g) = %q, want %q", tc.a, tc.b, got, tc.want)
+		}
+	}
+	if !strings.Contains(verdict(true), "met") || !strings.Contains(verdict(false), "not met") {
+		t.Error("verdicts")
+	}
+}
+
+func TestRenderNamesTargets(t *testing.T) {
+	r := &report{started: time.Now(), openRate: 1000, servers: []string{"goconfd (1 socket)", "minimal (1 socket)"}}
+	for _, s := range r.servers {
+		for _, w := range []string{"ping", "mix", "rtt", "open"} {
+			m := measurement{server: s, workload: w, cpuUS: 5, args: []string{w}}
+			m.res.Rate, m.res.LatencyUS.P50 = 1000, 100
+			r.runs = append(r.runs, m)
+		}
+	}
+	text := r.render()
+	for _, want := range []string{"# Performance", "| goconfd / minimal, CPU per request, 1 socket | 1.00× | 1.00× |", "**met**", "Noise"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report does not contain %q:\n%s", want, text)
+		}
+	}
+}
