@@ -180,6 +180,8 @@ type Watcher struct {
 	// newWatcher starts watching dirs, and identify tells versions of a
 	// file apart by their stat; tests replace them.
 	newWatcher func(dirs []string) (eventSource, error)
+	// permsChecked is set once the files' permissions were looked at.
+	permsChecked bool
 	// cpuTime is the process's CPU time so far (processCPU); the tests in
 	// fake time replace it.
 	cpuTime  func() time.Duration
@@ -255,6 +257,10 @@ func New(cfg Config) *Watcher {
 func (l *Watcher) LoadNow() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if !l.permsChecked {
+		l.permsChecked = true
+		l.checkPerms()
+	}
 	if l.keyPath != "" {
 		if l.key.have {
 			l.checkKey()
