@@ -3,6 +3,5 @@
 // cite sections of docs/protocol.md ("docs/protocol.md §3.11"); the tests
 // fail when a cited section has no heading there, so that renumbering the
 // document, or citing a section that was never written, is caught by
-// go test. They also fail when a Go file names a docs/….md that does not
-// exist.
+// go test.
 package doccheck

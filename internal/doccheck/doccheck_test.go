@@ -171,36 +171,3 @@ func TestProtocolSectionsExist(t *testing.T) {
 		t.Fatal("no citation of docs/protocol.md found: the scan is broken")
 	}
 }
-
-// docRef finds a document of docs/ named in a text.
-var docRef = regexp.MustCompile(`docs/([A-Za-z0-9_-]+(?:/[A-Za-z0-9_.-]+)?\.md)`)
-
-// TestCitedDocumentsExist checks that every docs/NAME.md a Go file names
-// is in docs/. (Markdown documents are left to their authors: a page
-// may name one still being written.)
-func TestCitedDocumentsExist(t *testing.T) {
-	top := root(t)
-	named := 0
-	err := walkSources(top, func(path, rel string) error {
-		if !strings.HasSuffix(path, ".go") {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, m := range docRef.FindAllStringSubmatch(string(b), -1) {
-			named++
-			if _, err := os.Stat(filepath.Join(top, "docs", m[1])); err != nil {
-				t.Errorf("%s names docs/%s: %v", rel, m[1], err)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("walking the repository: %v", err)
-	}
-	if named == 0 {
-		t.Fatal("no document of docs/ named anywhere: the scan is broken")
-	}
-}
