@@ -301,6 +301,9 @@ func (t *watchTable) run(stop <-chan struct{}, current func() *config.State) {
 		return
 	}
 	defer t.running.Store(false)
+	t.mu.Lock()
+	t.stopped = false // served again after an earlier stop
+	t.mu.Unlock()
 	var (
 		batch []*parked
 		st    *config.State
