@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -120,6 +121,9 @@ func plural(n int) string {
 	return "s"
 }
 
+// saltRE finds a reply's salt.
+var saltRE = regexp.MustCompile(`"salt":"([^"]*)"`)
+
 // waitPing sends pings until one is answered, the timeout passes or the
 // process exits.
 func waitPing(port int, keyFile string, timeout time.Duration, exited <-chan struct{}) error {
@@ -144,8 +148,18 @@ func waitPing(port int, keyFile string, timeout time.Duration, exited <-chan str
 		rsalt := "ready-" + strconv.Itoa(i)
 		conn.Write(protocol.AppendRequest(nil, key, time.Now(), protocol.TypePing, nil, rsalt))
 		conn.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-		if n, err := conn.Read(buf); err == nil {
-			if r, err := protocol.ParseReply(buf[:n], key, rsalt); err == nil && r.Status == protocol.StatusOK {
+		// A reply may answer an earlier ping (a server still loading
+		// answers late): any of ours counts.
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				break
+			}
+			m := saltRE.FindSubmatch(buf[:n])
+			if m == nil || !bytes.HasPrefix(m[1], []byte("ready-")) {
+				continue
+			}
+			if r, err := protocol.ParseReply(buf[:n], key, string(m[1])); err == nil && r.Status == protocol.StatusOK {
 				return nil
 			}
 		}
