@@ -146,6 +146,34 @@ var requests = []request{
 		func(f *clustergen.Facts, _ any) any { return f.MasterUUID }},
 }
 
+// build makes a query of r's kind: the value and its JSON (nil for none).
+func (r *request) build(rng *rand.Rand, chk *checker) (any, []byte) {
+	if r.query == nil {
+		return nil, nil
+	}
+	q := r.query(rng, chk)
+	qjson, _ := json.Marshal(q)
+	return q, qjson
+}
+
+// check checks a reply to query q of r's kind against the version its
+// serial names, and says what is wrong, or "".
+func (r *request) check(chk *checker, q any, qjson []byte, reply protocol.Reply) string {
+	f := chk.get(reply.Serial)
+	if f == nil {
+		return fmt.Sprintf("%s %s: serial %d is no version written (status %d, answer %s)", r.name, qjson, reply.Serial, reply.Status, tjson.Marshal(&reply.Answer))
+	}
+	var got any
+	if err := json.Unmarshal(tjson.Marshal(&reply.Answer), &got); err != nil {
+		return fmt.Sprintf("%s: answer not JSON: %v", r.name, err)
+	}
+	want := normalize(r.want(f, q))
+	if reply.Status != protocol.StatusOK || !reflect.DeepEqual(got, want) {
+		return fmt.Sprintf("%s %s at serial %d: status %d, answer %v, want %v", r.name, qjson, reply.Serial, reply.Status, got, want)
+	}
+	return ""
+}
+
 // normalize returns v as encoding/json decodes it.
 func normalize(v any) any {
 	b, _ := json.Marshal(v)
@@ -325,12 +353,7 @@ func runClient(t *testing.T, seed uint64, to netip.AddrPort, key []byte, chk *ch
 		time.Sleep(time.Until(start.Add(time.Duration(n) * time.Second / clientRate)))
 		k := rng.IntN(len(requests))
 		r := requests[k]
-		var q any
-		var qjson []byte
-		if r.query != nil {
-			q = r.query(rng, chk)
-			qjson, _ = json.Marshal(q)
-		}
+		q, qjson := r.build(rng, chk)
 		rsalt := strconv.FormatUint(rng.Uint64(), 16)
 		dgram := protocol.AppendRequest(nil, key, time.Now(), r.typ, qjson, rsalt)
 		tl.sent.Add(1)
@@ -344,19 +367,8 @@ func runClient(t *testing.T, seed uint64, to netip.AddrPort, key []byte, chk *ch
 			tl.lost.Add(1)
 			continue
 		}
-		f := chk.get(reply.Serial)
-		if f == nil {
-			tl.fail(fmt.Sprintf("%s %s: serial %d is no version written (status %d, answer %s)", r.name, qjson, reply.Serial, reply.Status, tjson.Marshal(&reply.Answer)))
-			continue
-		}
-		var got any
-		if err := json.Unmarshal(tjson.Marshal(&reply.Answer), &got); err != nil {
-			tl.fail(fmt.Sprintf("%s: answer not JSON: %v", r.name, err))
-			continue
-		}
-		want := normalize(r.want(f, q))
-		if reply.Status != protocol.StatusOK || !reflect.DeepEqual(got, want) {
-			tl.fail(fmt.Sprintf("%s %s at serial %d: status %d, answer %v, want %v", r.name, qjson, reply.Serial, reply.Status, got, want))
+		if msg := r.check(chk, q, qjson, reply); msg != "" {
+			tl.fail(msg)
 			continue
 		}
 		if reply.Serial < last {
