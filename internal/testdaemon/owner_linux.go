@@ -2,19 +2,45 @@ package testdaemon
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// CheckSoleOwner reports an error unless the daemon's UDP port is bound
-// by exactly one socket, and that socket is the daemon's: the check that
-// no other process shares the port through SO_REUSEADDR and answers in
-// its place (see Reservation). It reads /proc/net/udp and the daemon's
-// file descriptors.
+// Bounds of CheckSoleOwner's patience with a foreign socket.
+const (
+	ownerChecks   = 20
+	ownerInterval = 50 * time.Millisecond
+)
+
+// CheckSoleOwner reports an error unless every UDP socket bound to the
+// daemon's port is the daemon's: the check that no other process shares
+// the port through SO_REUSEADDR and answers in its place (see
+// Reservation). It reads /proc/net/udp and the daemon's file descriptors.
+//
+// A foreign socket must still be there after a second (checked every
+// 50 ms) to count: a closed reservation lives on for a moment in a child
+// that this process is forking for another daemon, until the child's
+// exec closes it.
 func (d *Daemon) CheckSoleOwner() error {
+	var err error
+	for range ownerChecks {
+		if err = d.checkSoleOwner(); err == nil || !errors.Is(err, errShared) {
+			return err
+		}
+		time.Sleep(ownerInterval)
+	}
+	return err
+}
+
+// errShared means a foreign socket is bound to the daemon's port.
+var errShared = errors.New("is shared")
+
+func (d *Daemon) checkSoleOwner() error {
 	inodes, err := udpPortInodes(d.Addr.Port())
 	if err != nil {
 		return err
@@ -34,8 +60,8 @@ func (d *Daemon) CheckSoleOwner() error {
 	}
 	switch {
 	case len(foreign) > 0:
-		return fmt.Errorf("UDP port %d is shared: %d socket(s) of another process (%s) besides %d of the daemon %d",
-			d.Addr.Port(), len(foreign), owners(foreign), mine, d.Pid())
+		return fmt.Errorf("UDP port %d %w: %d socket(s) of another process (%s) besides %d of the daemon %d",
+			d.Addr.Port(), errShared, len(foreign), owners(foreign), mine, d.Pid())
 	case mine == 0:
 		return fmt.Errorf("UDP port %d: the daemon %d holds no socket on it", d.Addr.Port(), d.Pid())
 	}

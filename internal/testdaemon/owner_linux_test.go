@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCheckSoleOwner: a daemon alone on its port passes; a second
@@ -19,6 +20,12 @@ func TestCheckSoleOwner(t *testing.T) {
 	defer d.Stop()
 	if err := d.CheckSoleOwner(); err != nil {
 		t.Fatalf("a daemon alone on its port: %v", err)
+	}
+	// A foreign socket that goes within the patience is no sharing.
+	brief := listenReuse(t, d.Addr.Port())
+	time.AfterFunc(3*ownerInterval, func() { brief.Close() })
+	if err := d.CheckSoleOwner(); err != nil {
+		t.Fatalf("with a socket that leaves at once: %v", err)
 	}
 	intruder := listenReuse(t, d.Addr.Port())
 	if err := d.CheckSoleOwner(); err == nil || !strings.Contains(err.Error(), "is shared") || !strings.Contains(err.Error(), fmt.Sprintf("pid %d (", os.Getpid())) {
