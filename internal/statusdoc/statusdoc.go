@@ -91,4 +91,3 @@ type Counters struct {
 	KeyChanges   uint64 `json:"key_changes"`
 	KeyFailures  uint64 `json:"key_failures"`
 }
-
