@@ -31,6 +31,9 @@ type Sources struct {
 	Sockets func() int
 	// Reload returns the watcher's state (reload.Watcher.Status).
 	Reload func() reload.Status
+	// Watch returns the change notification's counters
+	// (server.Pipeline.WatchStats); nil leaves its metrics out.
+	Watch func() server.WatchStats
 	// Version is goconfd's version, for goconfd_build_info.
 	Version string
 	// Now is the clock for ages; nil means time.Now.
@@ -113,6 +116,17 @@ var (
 	descKeyUnusable = desc("hmac_key_unusable",
 		"1 if hmac.key cannot be used now and the last good key is kept, else 0.")
 
+	descWatchParked = desc("watch_parked",
+		"Change-notification requests (type 1000) waiting now.")
+	descWatchCapacity = desc("watch_capacity",
+		"Most change-notification requests that may wait at once (--watch-capacity).")
+	descWatchRequests = desc("watch_requests_total",
+		"Change-notification requests by what became of them on arrival: immediate (answered at once), parked, replay (already parked, absorbed).", "result")
+	descWatchAnswered = desc("watch_answered_total",
+		"Parked change-notification requests answered, by reason: changed (a config with another serial), expired (the wait ended), evicted (the table was full), shutdown.", "reason")
+	descWatchSendErrors = desc("watch_send_errors_total",
+		"Parked change-notification requests whose reply could not be sent.")
+
 	descBuild = desc("build_info",
 		"goconfd's version and the Go version it was built with; always 1.", "version", "goversion")
 )
@@ -131,6 +145,7 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 		descServing, descSerial, descClusterSerial, descLoadedTime, descAge, descFailing, descReloads,
 		descLoadDuration, descLoadSize, descChecks, descReadRaces, descWatchMode,
 		descKeyAge, descKeyChanges, descKeyFailures, descKeyUnusable, descBuild,
+		descWatchParked, descWatchCapacity, descWatchRequests, descWatchAnswered, descWatchSendErrors,
 	} {
 		ch <- d
 	}
@@ -140,6 +155,19 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	c.collectServer(ch)
 	c.collectReload(ch)
+	if c.src.Watch != nil {
+		w := c.src.Watch()
+		ch <- gauge(descWatchParked, float64(w.Parked))
+		ch <- gauge(descWatchCapacity, float64(w.Capacity))
+		ch <- counter(descWatchRequests, w.Immediate, "immediate")
+		ch <- counter(descWatchRequests, w.ParkedTotal, "parked")
+		ch <- counter(descWatchRequests, w.Replays, "replay")
+		ch <- counter(descWatchAnswered, w.Changed, "changed")
+		ch <- counter(descWatchAnswered, w.Expired, "expired")
+		ch <- counter(descWatchAnswered, w.Evicted, "evicted")
+		ch <- counter(descWatchAnswered, w.Shutdown, "shutdown")
+		ch <- counter(descWatchSendErrors, w.SendErrors)
+	}
 	ch <- prometheus.MustNewConstMetric(descBuild, prometheus.GaugeValue, 1, c.src.Version, runtime.Version())
 }
 

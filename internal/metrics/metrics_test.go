@@ -69,6 +69,9 @@ func testSources(rs reload.Status) *Sources {
 		Server:  testStats,
 		Sockets: func() int { return 2 },
 		Reload:  func() reload.Status { return rs },
+		Watch: func() server.WatchStats {
+			return server.WatchStats{Parked: 3, Capacity: 4096, ParkedTotal: 10, Changed: 7}
+		},
 		Version: "1.2.3",
 		Now:     func() time.Time { return testNow },
 	}
@@ -169,14 +172,15 @@ func TestCollectorCount(t *testing.T) {
 		4 + // load duration and size, checks, read races
 		3 + // watch modes
 		4 + // key age, changes, failures, unusable
-		1 // build info
+		1 + // build info
+		2 + 3 + 4 + 1 // watch: parked, capacity, requests, answered, send errors
 	if got := testutil.CollectAndCount(c); got != want {
 		t.Errorf("collector gives %d metrics, want %d", got, want)
 	}
 	descs := make(chan *prometheus.Desc, 100)
 	c.Describe(descs)
 	close(descs)
-	if n, want := len(descs), 28; n != want {
+	if n, want := len(descs), 33; n != want {
 		t.Errorf("collector describes %d metrics, want %d", n, want)
 	}
 }
