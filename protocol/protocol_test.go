@@ -307,3 +307,48 @@ func BenchmarkAppendReply(b *testing.B) {
 		buf = d.AppendReply(buf[:0], rsalt, StatusOK, answer, 3189)
 	}
 }
+
+// FuzzAcceptWatch checks that AcceptWatch changes nothing for requests
+// other than TypeWatch: a request object read with and without it gives
+// the same outcome, type and query, unless it is a watch request (an
+// invalid one may be counted as an invalid request instead of an unknown
+// type; both are dropped).
+func FuzzAcceptWatch(f *testing.F) {
+	for _, msg := range []string{
+		`{"protocol": 1, "type": 1000, "query": {"serial": 3, "wait": 5}, "rsalt": "x"}`,
+		`{"query": {"serial": 3, "wait": 5}, "protocol": 1, "type": 1000, "rsalt": "x"}`,
+		`{"query": {"serial": 3, "wait": 5}, "protocol": 1, "type": 0, "rsalt": "x"}`,
+		`{"query": {"0": "br0"}, "type": 12, "protocol": 1, "rsalt": "x"}`,
+		`{"query": {"serial": 3, "wait": }, "type": 1000, "protocol": 1, "rsalt": "x"}`,
+		`{"protocol": 1, "type": 2, "query": {"0": "br0", "2": ["a"], "3": [1]}, "rsalt": "x"}`,
+		`{"query": "node1", "protocol": 1, "type": 1, "rsalt": "x"}`,
+	} {
+		f.Add(msg)
+	}
+	plain, watch := NewDecoder(vectorKey), NewDecoder(vectorKey)
+	watch.AcceptWatch(true)
+	f.Fuzz(func(t *testing.T, msg string) {
+		dgram := []byte(sign(vectorKey, msg, fmt.Sprint(vectorTime.Unix())))
+		var r1, r2 Request
+		o1 := plain.Decode(dgram, vectorTime, &r1)
+		o2 := watch.Decode(dgram, vectorTime, &r2)
+		if o2 == Answered && r2.Type == TypeWatch {
+			// Without watching it is dropped: as an unknown type, or as
+			// an invalid request when its query came first.
+			// Without a query it is answered as an invalid watch query.
+			if (r2.Query.Kind != QueryWatch && r2.Query.Watch.Valid) || (o1 != DropType && o1 != DropRequest) {
+				t.Fatalf("watch request: kind %d, outcome without watching %v", r2.Query.Kind, o1)
+			}
+			return
+		}
+		// A broken request of type 1000 is an unknown type without
+		// watching and an invalid request with it: silent either way.
+		broken := func(o Outcome) bool { return o == DropType || o == DropRequest }
+		if o1 != o2 && !(broken(o1) && broken(o2)) {
+			t.Fatalf("outcome %v without watching, %v with", o1, o2)
+		}
+		if o1 == Answered && (r1.Type != r2.Type || r1.Query.Kind != r2.Query.Kind || string(r1.Query.Plain) != string(r2.Query.Plain) || string(r1.RSalt) != string(r2.RSalt)) {
+			t.Fatalf("requests differ: %+v and %+v", r1, r2)
+		}
+	})
+}

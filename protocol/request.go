@@ -98,8 +98,7 @@ func (d *Decoder) parseRequest(msg []byte, req *Request) bool {
 				return d.readQuery(&req.Query)
 			}
 			if haveType && req.Type == TypeWatch {
-				d.readWatch(&req.Query)
-				return true
+				return d.readWatch(&req.Query)
 			}
 			qStart = s.Pos()
 			if d.readQuery(&req.Query) {
@@ -137,8 +136,7 @@ func (d *Decoder) parseRequest(msg []byte, req *Request) bool {
 		// The query came before the type: read it again as a watch query.
 		s.Reset(msg[:qEnd], false)
 		s.Seek(qStart)
-		d.readWatch(&req.Query)
-		return true
+		return d.readWatch(&req.Query)
 	}
 	if qFailed {
 		// Not a watch request after all: the query is invalid, as Ganeti
@@ -156,15 +154,14 @@ func (d *Decoder) AcceptWatch(on bool) { d.watch = on }
 
 // readWatch reads a TypeWatch query: an object with exactly the integer
 // members serial and wait. Anything else, if it is JSON, is read as an
-// invalid watch query (answered with an argument error); only a syntax
-// error in it makes the request invalid, and that is found by the caller
-// because the scanner's position is then left where the error is.
-func (d *Decoder) readWatch(q *Query) {
+// invalid watch query (answered with an argument error); it returns false
+// only for a syntax error, which makes the request invalid.
+func (d *Decoder) readWatch(q *Query) bool {
 	s := &d.scan
 	q.Kind = QueryWatch
 	q.Watch = WatchQuery{}
 	start := s.Pos()
-	var haveSerial, haveWait, bad bool
+	var haveSerial, haveWait, bad bool // bad: an extra member
 	ok := s.Members(&d.key, func(key []byte) bool {
 		var dst *int64
 		switch {
@@ -178,17 +175,16 @@ func (d *Decoder) readWatch(q *Query) {
 		}
 		n, ok := d.readInt()
 		*dst = n
-		if !ok {
-			bad = true
-		}
-		return true
+		// Not a number: stop; the query is then skipped as a whole, which
+		// tells a syntax error from a value of the wrong kind.
+		return ok
 	})
 	if !ok {
 		s.Seek(start)
-		_ = s.Skip() // a syntax error leaves the text unfinished
-		return
+		return s.Skip() == nil
 	}
 	q.Watch.Valid = !bad && haveSerial && haveWait
+	return true
 }
 
 func isOneOf(key []byte, names ...string) bool {

@@ -171,6 +171,9 @@ func TestWatchQueryBeforeType(t *testing.T) {
 		{"bad query, bad type", `{"query": {"serial": 9, "wait": 5}, "protocol": 1, "type": 12, "rsalt": "x"}`, protocol.DropRequest, ""},
 		{"ping with a plain query", `{"query": "x", "protocol": 1, "type": 0, "rsalt": "x"}`, protocol.Answered, "3000000"},
 		{"broken query", `{"query": {"serial": 9, "wait": }, "protocol": 1, "type": 1000, "rsalt": "x"}`, protocol.DropRequest, ""},
+		{"broken query after the type", `{"protocol": 1, "type": 1000, "query": {"serial": 9, "wait": }, "rsalt": "x"}`, protocol.DropRequest, ""},
+		{"watch query with a string, after the type", `{"protocol": 1, "type": 1000, "query": {"serial": "9", "wait": 1}, "rsalt": "x"}`, protocol.Answered, "2"},
+		{"watch, type first", `{"protocol": 1, "type": 1000, "query": {"wait": 5, "serial": 9}, "rsalt": "x"}`, protocol.Answered, "10"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			reply, v := p.Handle(signRaw(tt.msg), nil)
