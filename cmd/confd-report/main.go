@@ -44,6 +44,7 @@ type options struct {
 	bench    bool
 	refDir   string
 	servers  bool
+	rounds   int
 	sizes    []int
 }
 
@@ -58,13 +59,17 @@ func run(args []string, log io.Writer) error {
 	fs := flag.NewFlagSet("confd-report", flag.ContinueOnError)
 	var o options
 	fs.StringVar(&o.out, "o", "docs/performance.md", "the report `file` to write")
-	fs.DurationVar(&o.duration, "d", 4*time.Second, "length of each loaded run")
+	fs.DurationVar(&o.duration, "d", 2*time.Second, "length of each loaded run")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds of the server comparison (medians are reported)")
 	fs.BoolVar(&o.bench, "bench", true, "run the Go micro-benchmarks first")
 	fs.BoolVar(&o.servers, "servers", true, "compare the servers (goconfd, minimal, Ganeti)")
 	fs.StringVar(&o.refDir, "ref", "conformance/reference", "the reference scripts' `directory` (Ganeti 3.0.2, installed by setup.sh)")
 	sizes := fs.String("sizes", "100,1000,10000,50000", "cluster sizes (instances) of the curve, comma-separated; empty for none")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if o.rounds < 1 || o.duration <= 0 {
+		return fmt.Errorf("-rounds must be at least 1 and -d positive")
 	}
 	for _, f := range strings.Split(*sizes, ",") {
 		if f = strings.TrimSpace(f); f != "" {

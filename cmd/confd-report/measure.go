@@ -36,6 +36,7 @@ type measurement struct {
 	args             []string
 	res              loadResult
 	cpuUS            float64 // server CPU per answered request
+	round            int
 }
 
 // sizePoint is goconfd on one generated cluster.
@@ -111,80 +112,76 @@ func (r *report) measure(ctx context.Context) error {
 	return nil
 }
 
-// compare measures Ganeti, then the minimal server and goconfd with one
-// socket, then both with two.
+// compare starts Ganeti, the minimal server and goconfd (one socket and
+// two) side by side, all pinned to the server CPU (an idle one costs
+// nothing), and measures them in rounds: each round runs every server
+// once on each closed-loop workload, starting one server later than the
+// last round, so that the machine's changing background load falls on
+// all of them alike. The report gives medians over the rounds, and
+// ratios as medians of the ratios within each round. Then one open loop
+// each, at half Ganeti's median saturated rate on the mix.
 func (r *report) compare(ctx context.Context, next func() int) error {
-	// Ganeti first: its saturated mix rate sets the open loop's rate.
+	var servers []*server
+	defer func() {
+		for _, s := range servers {
+			s.stop()
+		}
+	}()
 	g, err := startGaneti(r.opts.refDir, r.dir, next(), r.config, r.key)
 	if err != nil {
 		r.ganetiError = err.Error()
 		r.logf("Ganeti not measured: %v", err)
+		g = nil
 	} else {
-		if err := r.standard(ctx, g); err != nil {
-			g.stop()
-			return err
-		}
-		for _, m := range r.runs {
-			if m.server == g.name && m.workload == "mix" {
-				r.openRate = float64(int(m.res.Rate/2/100) * 100)
-			}
-		}
-		if err := r.open(ctx, g); err != nil {
-			g.stop()
-			return err
-		}
-		g.stop()
-	}
-	if r.openRate == 0 {
-		r.openRate = 2000
+		servers = append(servers, g)
 	}
 	for _, n := range []int{1, 2} {
 		m, err := startMinimal(r.bins["confd-minimal"], next(), r.key, n)
 		if err != nil {
 			return err
 		}
-		err = r.standard(ctx, m)
-		if err == nil {
-			err = r.open(ctx, m)
-		}
-		m.stop()
-		if err != nil {
-			return err
-		}
+		servers = append(servers, m)
 		gc, err := startGoconfd(r.bins["ganeti-confd"], r.dir, next(), r.config, r.key, n)
 		if err != nil {
 			return err
 		}
-		err = r.standard(ctx, gc)
-		if err == nil {
-			err = r.open(ctx, gc)
-		}
-		gc.stop()
-		if err != nil {
-			return err
-		}
+		servers = append(servers, gc)
 	}
-	return nil
-}
-
-// standard runs the closed loops on ping and the mix and the round trip
-// with one request in flight.
-func (r *report) standard(ctx context.Context, s *server) error {
-	r.servers = append(r.servers, s.name)
+	for _, s := range servers {
+		r.servers = append(r.servers, s.name)
+	}
 	d := r.opts.duration.String()
-	for _, w := range []struct {
+	workloads := []struct {
 		name string
 		args []string
 	}{
 		{"ping", []string{"-w", "2", "--window", "16", "-d", d, "ping"}},
 		{"mix", []string{"-w", "2", "--window", "16", "-d", d, "--mix", "MIX"}},
-		{"rtt", []string{"-w", "1", "--window", "1", "-d", (r.opts.duration / 2).String(), "ping"}},
-	} {
-		m, err := r.load(ctx, s, w.name, w.args)
-		if err != nil {
+		{"rtt", []string{"-w", "1", "--window", "1", "-d", d, "ping"}},
+	}
+	for round := range r.opts.rounds {
+		for i := range servers {
+			s := servers[(i+round)%len(servers)]
+			for _, w := range workloads {
+				m, err := r.load(ctx, s, w.name, w.args)
+				if err != nil {
+					return err
+				}
+				m.round = round
+				r.runs = append(r.runs, m)
+			}
+		}
+	}
+	if g != nil {
+		r.openRate = float64(int(r.stat(g.name, "mix").rate/2/100) * 100)
+	}
+	if r.openRate == 0 {
+		r.openRate = 2000
+	}
+	for _, s := range servers {
+		if err := r.open(ctx, s); err != nil {
 			return err
 		}
-		r.runs = append(r.runs, m)
 	}
 	return nil
 }

@@ -5,11 +5,12 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
 
-// find returns the run of server on workload.
+// find returns the first run of server on workload.
 func (r *report) find(server, workload string) *measurement {
 	for i := range r.runs {
 		if r.runs[i].server == server && r.runs[i].workload == workload {
@@ -18,6 +19,67 @@ func (r *report) find(server, workload string) *measurement {
 	}
 	return nil
 }
+
+// agg is the median (and the range of the CPU cost) of a server's runs
+// on one workload.
+type agg struct {
+	n                    int
+	cpu, cpuMin, cpuMax  float64
+	rate, p50, p99, loss float64
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// stat aggregates server's runs on workload.
+func (r *report) stat(server, workload string) agg {
+	var cpu, rate, p50, p99, loss []float64
+	for _, m := range r.runs {
+		if m.server == server && m.workload == workload {
+			cpu = append(cpu, m.cpuUS)
+			rate = append(rate, m.res.Rate)
+			p50 = append(p50, m.res.LatencyUS.P50)
+			p99 = append(p99, m.res.LatencyUS.P99)
+			loss = append(loss, m.res.Loss)
+		}
+	}
+	a := agg{n: len(cpu), cpu: median(cpu), rate: median(rate), p50: median(p50), p99: median(p99), loss: median(loss)}
+	if len(cpu) > 0 {
+		a.cpuMin, a.cpuMax = slices.Min(cpu), slices.Max(cpu)
+	}
+	return a
+}
+
+// roundRatio is the median over rounds of f(a's run) / f(b's run) on
+// workload, both from the same round; 0 when there is none.
+func (r *report) roundRatio(a, b, workload string, f func(*measurement) float64) float64 {
+	var ratios []float64
+	for i := range r.runs {
+		ma := &r.runs[i]
+		if ma.server != a || ma.workload != workload {
+			continue
+		}
+		for j := range r.runs {
+			mb := &r.runs[j]
+			if mb.server == b && mb.workload == workload && mb.round == ma.round && f(mb) > 0 && f(ma) > 0 {
+				ratios = append(ratios, f(ma)/f(mb))
+			}
+		}
+	}
+	return median(ratios)
+}
+
+func cpuOf(m *measurement) float64 { return m.cpuUS }
+func p50Of(m *measurement) float64 { return m.res.LatencyUS.P50 }
 
 func machine() string {
 	var model string
@@ -88,6 +150,11 @@ func (r *report) render() string {
 	p("  same `protocol` code as goconfd, one fixed answer, nothing else;\n")
 	p("- **Ganeti 3.0.2**: the real `ganeti-confd` from Debian's packages,\n")
 	p("  started by `conformance/reference/start-ref.sh`.\n\n")
+	p("All five run at once, pinned to the same CPU; an idle one costs\n")
+	p("nothing. They are measured in %d rounds; each round loads every server\n", r.opts.rounds)
+	p("on each workload in turn, starting one server further on than the\n")
+	p("round before, so that changes in the machine's background load fall\n")
+	p("on all of them alike.\n\n")
 	p("Workloads (`confd-load --key-file KEY -s 127.0.0.1:PORT …`):\n\n")
 	p("| name | confd-load arguments |\n|---|---|\n")
 	seen := map[string]bool{}
@@ -106,45 +173,41 @@ func (r *report) render() string {
 	p("| server | CPU/request, ping | CPU/request, mix | saturated, ping | saturated, mix | median RTT, one in flight | p99, open loop %.0f/s (mix) | loss, open loop |\n", r.openRate)
 	p("|---|---|---|---|---|---|---|---|\n")
 	for _, s := range r.servers {
-		ping, mix, rtt, open := r.find(s, "ping"), r.find(s, "mix"), r.find(s, "rtt"), r.find(s, "open")
-		p("| %s | %.2f µs | %.2f µs | %.0f/s | %.0f/s | %.1f µs | %.1f µs | %.3f %% |\n", s,
-			ping.cpuUS, mix.cpuUS, ping.res.Rate, mix.res.Rate, rtt.res.LatencyUS.P50, open.res.LatencyUS.P99, 100*open.res.Loss)
+		ping, mix, rtt := r.stat(s, "ping"), r.stat(s, "mix"), r.stat(s, "rtt")
+		var p99, loss float64
+		if open := r.find(s, "open"); open != nil {
+			p99, loss = open.res.LatencyUS.P99, open.res.Loss
+		}
+		p("| %s | %.2f µs (%.2f–%.2f) | %.2f µs (%.2f–%.2f) | %.0f/s | %.0f/s | %.1f µs | %.1f µs | %.3f %% |\n", s,
+			ping.cpu, ping.cpuMin, ping.cpuMax, mix.cpu, mix.cpuMin, mix.cpuMax, ping.rate, mix.rate, rtt.p50, p99, 100*loss)
 	}
-	p("\nThe open loop's rate is half Ganeti's saturated rate on the mix\n")
+	p("\nCPU per request: the median of %d rounds, with the lowest and the\n", r.opts.rounds)
+	p("highest in parentheses; rates and the median RTT are medians too. The\n")
+	p("open loop's rate is half Ganeti's median saturated rate on the mix\n")
 	p("(rounded down to 100/s). Saturated rates are the load generator's as\n")
 	p("much as the server's when the server is fast: with the server pinned\n")
 	p("to one CPU and the load generator to the other, both are busy.\n")
 
 	p("\n## Ratios and targets\n\n")
 	p("| comparison | ping | mix | target | |\n|---|---|---|---|---|\n")
-	cpu := func(s, w string) float64 {
-		if m := r.find(s, w); m != nil {
-			return m.cpuUS
-		}
-		return 0
-	}
 	for _, n := range []string{"1 socket", "2 sockets"} {
 		g, m := "goconfd ("+n+")", "minimal ("+n+")"
-		rp, rm := cpu(g, "ping")/cpu(m, "ping"), cpu(g, "mix")/cpu(m, "mix")
-		p("| goconfd / minimal, CPU per request, %s | %s | %s | ≤ 1.1× ping, ≤ 1.2× mix | %s ping, %s mix |\n", n,
-			ratio(cpu(g, "ping"), cpu(m, "ping")), ratio(cpu(g, "mix"), cpu(m, "mix")), verdict(rp <= 1.1), verdict(rm <= 1.2))
+		rp, rm := r.roundRatio(g, m, "ping", cpuOf), r.roundRatio(g, m, "mix", cpuOf)
+		p("| goconfd / minimal, CPU per request, %s | %.2f× | %.2f× | ≤ 1.1× ping, ≤ 1.2× mix | %s ping, %s mix |\n", n, rp, rm, verdict(rp <= 1.1), verdict(rm <= 1.2))
 	}
 	if r.ganetiError == "" {
 		for _, n := range []string{"1 socket", "2 sockets"} {
 			g := "goconfd (" + n + ")"
-			rm := cpu("Ganeti 3.0.2", "mix") / cpu(g, "mix")
-			p("| Ganeti / goconfd (%s), CPU per request | %s | %s | ≥ 8× on the mix | %s |\n", n,
-				ratio(cpu("Ganeti 3.0.2", "ping"), cpu(g, "ping")), ratio(cpu("Ganeti 3.0.2", "mix"), cpu(g, "mix")), verdict(rm >= 8))
+			rp, rm := r.roundRatio("Ganeti 3.0.2", g, "ping", cpuOf), r.roundRatio("Ganeti 3.0.2", g, "mix", cpuOf)
+			p("| Ganeti / goconfd (%s), CPU per request | %.2f× | %.2f× | ≥ 8× on the mix | %s |\n", n, rp, rm, verdict(rm >= 8))
 		}
 	}
 	for _, n := range []string{"1 socket", "2 sockets"} {
-		g, m := r.find("goconfd ("+n+")", "rtt"), r.find("minimal ("+n+")", "rtt")
-		if g == nil || m == nil {
-			continue
-		}
-		rr := g.res.LatencyUS.P50 / m.res.LatencyUS.P50
-		p("| goconfd / minimal, median RTT one in flight, %s | %s | | ≤ 1.1× | %s |\n", n, ratio(g.res.LatencyUS.P50, m.res.LatencyUS.P50), verdict(rr <= 1.1))
+		rr := r.roundRatio("goconfd ("+n+")", "minimal ("+n+")", "rtt", p50Of)
+		p("| goconfd / minimal, median RTT one in flight, %s | %.2f× | | ≤ 1.1× | %s |\n", n, rr, verdict(rr <= 1.1))
 	}
+	p("\nEach ratio is the median over the rounds of the ratio within a round\n")
+	p("(the two servers measured one right after the other).\n")
 
 	if len(r.sizes) > 0 {
 		p("\n## Against cluster size\n\n")

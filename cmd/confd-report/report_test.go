@@ -59,16 +59,20 @@ func TestRatios(t *testing.T) {
 }
 
 func TestRenderNamesTargets(t *testing.T) {
-	r := &report{started: time.Now(), openRate: 1000, servers: []string{"goconfd (1 socket)", "minimal (1 socket)"}}
-	for _, s := range r.servers {
-		for _, w := range []string{"ping", "mix", "rtt", "open"} {
-			m := measurement{server: s, workload: w, cpuUS: 5, args: []string{w}}
-			m.res.Rate, m.res.LatencyUS.P50 = 1000, 100
-			r.runs = append(r.runs, m)
+	r := &report{started: time.Now(), openRate: 1000, opts: options{rounds: 3}, servers: []string{"goconfd (1 socket)", "minimal (1 socket)"}}
+	// goconfd costs 10, 11, 30 µs in three rounds, minimal 10, 10, 10:
+	// the median of the per-round ratios is 1.10.
+	for round, costs := range [][2]float64{{10, 10}, {11, 10}, {30, 10}} {
+		for i, s := range r.servers {
+			for _, w := range []string{"ping", "mix", "rtt"} {
+				m := measurement{server: s, workload: w, cpuUS: costs[i], args: []string{w}, round: round}
+				m.res.Rate, m.res.LatencyUS.P50 = 1000, 100
+				r.runs = append(r.runs, m)
+			}
 		}
 	}
 	text := r.render()
-	for _, want := range []string{"# Performance", "| goconfd / minimal, CPU per request, 1 socket | 1.00× | 1.00× |", "**met**", "Noise"} {
+	for _, want := range []string{"# Performance", "| goconfd / minimal, CPU per request, 1 socket | 1.10× | 1.10× |", "| goconfd (1 socket) | 11.00 µs (10.00–30.00) |", "**met**", "Noise", "3 rounds"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("report does not contain %q:\n%s", want, text)
 		}
