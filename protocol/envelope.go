@@ -1,10 +1,12 @@
 package protocol
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
 	"hash"
+	"slices"
 	"strconv"
 	"time"
 
@@ -172,6 +174,15 @@ func (d *Decoder) AppendReply(dst, rsalt []byte, status Status, answer []byte, s
 	d.mac.Write(inner)
 	sum := d.mac.Sum(d.sum[:0])
 
+	// A long reply (a big cluster's node or IP list) would grow dst by
+	// doubling, copying and clearing it at each step: make room once for
+	// the message and its escapes (a quote or a backslash takes two
+	// bytes; the rare \uXXXX may still grow it once). Short replies that
+	// fit skip the count.
+	if fixed := len(Magic) + 64 + len(`{"hmac":"","msg":"","salt":""}`) + 6*len(rsalt); len(dst)+fixed+2*len(inner) > cap(dst) {
+		need := fixed + len(inner) + bytes.Count(inner, []byte{'"'}) + bytes.Count(inner, []byte{'\\'})
+		dst = slices.Grow(dst, need)
+	}
 	dst = append(dst, Magic...)
 	dst = append(dst, `{"hmac":"`...)
 	dst = hex.AppendEncode(dst, sum)

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
@@ -308,6 +309,28 @@ func BenchmarkAppendReply(b *testing.B) {
 	}
 }
 
+// BenchmarkAppendReplyLarge signs a 44 kB answer (the node list of a
+// 2500-node cluster) into a buffer of the server loop's initial 2 kB, as
+// the loop does for replies over the 16 kB it keeps.
+func BenchmarkAppendReplyLarge(b *testing.B) {
+	d := NewDecoder(vectorKey)
+	rsalt := []byte(vectorRSalt)
+	var answer []byte
+	answer = append(answer, '[')
+	for i := range 2500 {
+		if i > 0 {
+			answer = append(answer, ',')
+		}
+		answer = append(answer, fmt.Sprintf(`"192.0.%d.%d"`, i/250, i%250)...)
+	}
+	answer = append(answer, ']')
+	b.SetBytes(int64(len(answer)))
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = d.AppendReply(make([]byte, 0, 2048), rsalt, StatusOK, answer, 3189)
+	}
+}
+
 // FuzzAcceptWatch checks that AcceptWatch changes nothing for requests
 // other than TypeWatch: a request object read with and without it gives
 // the same outcome, type and query, unless it is a watch request (an
@@ -351,4 +374,35 @@ func FuzzAcceptWatch(f *testing.F) {
 			t.Fatalf("requests differ: %+v and %+v", r1, r2)
 		}
 	})
+}
+
+// TestAppendReplyLargeOneAllocation: a long answer (quotes, backslashes
+// and non-ASCII text to escape) is signed with at most two allocations
+// of the reply buffer (one, plus one more only for \u escapes), and the
+// bytes do not depend on the buffer's starting capacity.
+func TestAppendReplyLargeOneAllocation(t *testing.T) {
+	d := NewDecoder(vectorKey)
+	rsalt := []byte(vectorRSalt)
+	for _, tc := range []struct {
+		name      string
+		item      string
+		maxAllocs float64
+	}{
+		{"ip list", `"192.0.2.1"`, 1},
+		{"backslashes", `"a\\b\\c"`, 1},
+		{"non-ASCII", `"nodé"`, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			answer := []byte("[" + strings.Repeat(tc.item+",", 3000) + "0]")
+			want := d.AppendReply(make([]byte, 0, 1<<20), rsalt, StatusOK, answer, 7)
+			got := d.AppendReply(make([]byte, 0, 2048), rsalt, StatusOK, answer, 7)
+			if !bytes.Equal(got, want) {
+				t.Fatal("the reply depends on the buffer's capacity")
+			}
+			buf := make([]byte, 0, 2048)
+			if a := testing.AllocsPerRun(20, func() { _ = d.AppendReply(buf[:0:2048], rsalt, StatusOK, answer, 7) }); a > tc.maxAllocs {
+				t.Errorf("%v allocations, want at most %v", a, tc.maxAllocs)
+			}
+		})
+	}
 }
