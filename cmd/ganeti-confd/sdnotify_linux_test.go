@@ -55,15 +55,26 @@ func TestSystemdNotify(t *testing.T) {
 		Ready: testdaemon.PingProbe(key),
 	})
 
-	// waitFor returns the first message for which ok holds, counting
-	// the watchdog pings on the way.
+	// waitFor returns the first message so far, or to come, for which ok
+	// holds, counting the watchdog pings on the way. It looks at the
+	// messages already seen too: the notifier's first STATUS= may reach
+	// the socket before READY=1 (they come from different goroutines),
+	// and it is sent once. The wait is long because a loaded CI machine
+	// can starve the daemon for seconds; a passing run never waits it out.
 	pings := 0
+	var seen []string
 	waitFor := func(what string, ok func(string) bool) string {
 		t.Helper()
-		deadline := time.After(10 * time.Second)
+		for _, m := range seen {
+			if ok(m) {
+				return m
+			}
+		}
+		deadline := time.After(60 * time.Second)
 		for {
 			select {
 			case m := <-msgs:
+				seen = append(seen, m)
 				if m == "WATCHDOG=1" {
 					pings++
 				}
@@ -71,7 +82,7 @@ func TestSystemdNotify(t *testing.T) {
 					return m
 				}
 			case <-deadline:
-				t.Fatalf("no %s within 10 s; log:\n%s", what, d.Tail(20))
+				t.Fatalf("no %s within 60 s; messages: %q; log:\n%s", what, seen, d.Tail(20))
 			}
 		}
 	}
