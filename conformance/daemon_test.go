@@ -21,9 +21,10 @@ const (
 	// startTimeout bounds the wait for a daemon's first good ping reply,
 	// plus startPerMB for every MB of configuration: the real server needs
 	// about 12 s of a 2-core machine for the 38 MB of gen-1000x20000, more
-	// while the other daemons load.
+	// while the other daemons load, and more than 2 min on a machine at
+	// load 30 (seen): the bound only matters when a daemon never answers.
 	startTimeout = 20 * time.Second
-	startPerMB   = 3 * time.Second
+	startPerMB   = 6 * time.Second
 	// stopTimeout bounds the wait after SIGTERM before SIGKILL.
 	stopTimeout = 5 * time.Second
 	// rootDir is the GANETI_ROOTDIR of a daemon, under its directory.
