@@ -104,6 +104,37 @@ ask "$PORT" | grep -q '^node1.example.org$' || fail "confd-client got no answer 
 pyask "$PORT" | grep -q '"answer": "node1.example.org"' || fail "Ganeti's Python client got no answer: $(pyask "$PORT")"
 DAEMON_PID=$(cat "$ROOT/run/ganeti/ganeti-confd.pid")
 
+# From here a stand-in for Ganeti's daemon-util (the root has Ganeti's
+# binary, not its Python tools) checks, stops and starts confd through its
+# pid file with CONFD_ARGS from /etc/default/ganeti, as Ganeti's does: the
+# maintainer scripts must restart a running confd onto the binary they put.
+cat >"$ROOT/usr/lib/ganeti/daemon-util" <<STANDIN
+#!/bin/sh
+[ "\$2" = ganeti-confd ] || exit 1
+. /etc/default/ganeti
+pidf=/var/run/ganeti/ganeti-confd.pid
+case \$1 in
+check) [ -s \$pidf ] && kill -0 "\$(cat \$pidf)" 2>/dev/null ;;
+stop) pid=\$(cat \$pidf); kill "\$pid"; i=0
+	while kill -0 "\$pid" 2>/dev/null; do i=\$((i + 1)); [ \$i -lt 100 ] || exit 1; sleep 0.1; done ;;
+start) GANETI_HOSTNAME=node1.example.org $GANETI_BIN \$CONFD_ARGS ;;
+*) exit 1 ;;
+esac
+STANDIN
+chmod 755 "$ROOT/usr/lib/ganeti/daemon-util"
+mkdir -p "$ROOT/etc/default"
+echo "CONFD_ARGS='--no-user-checks -b 127.0.0.1 -p $PORT'" >"$ROOT/etc/default/ganeti"
+# restarted_onto WHO VERSION: confd was restarted (another pid) and the
+# running process is WHO's binary (its -V, read through /proc) and answers.
+restarted_onto() {
+	local pid; pid=$(cat "$ROOT/run/ganeti/ganeti-confd.pid")
+	[ "$pid" != "$DAEMON_PID" ] || fail "confd was not restarted (pid $pid)"
+	in_root "/proc/$pid/exe" -V | head -n1 | grep -qF "($1) version $2" ||
+		fail "the restarted confd runs $(in_root "/proc/$pid/exe" -V | head -n1), not $1 $2"
+	pyask "$PORT" | grep -q '"answer": "node1.example.org"' || fail "the restarted confd does not answer"
+	DAEMON_PID=$pid
+}
+
 step "man pages render, completion loads"
 for page in /usr/share/man/man8/ganeti-confd.8.gz /usr/share/man/man1/confd-client.1.gz /usr/share/man/man1/confd-load.1.gz; do
 	in_root sh -c "MANWIDTH=80 man --warnings -l $page 2>/tmp/man.err >/tmp/man.out" || fail "man -l $page"
@@ -114,11 +145,12 @@ done
 in_root bash -c 'source /usr/share/bash-completion/completions/confd-client; COMP_WORDS=(confd-client node-r); COMP_CWORD=1; _confd_client; echo "${COMPREPLY[*]}"' |
 	grep -qx node-role || fail "bash completion of confd-client"
 
-step "upgrade keeps the divert"
+step "upgrade keeps the divert, restarts confd onto the new binary"
 in_root dpkg -i "/tmp/$(basename "$DEB2")" >"$WORK/upgrade.log" 2>&1 || { cat "$WORK/upgrade.log"; fail "upgrade"; }
 [ "$(diverter $GANETI_BIN)" = goconfd ] || fail "the upgrade lost the divert"
 in_root "$GANETI_BIN" -V | grep -qF "version $VERSION+upgrade1" || fail "the upgrade did not replace the binary"
 [ "$(which_confd $SAVED_BIN)" = ganeti ] || fail "the upgrade lost Ganeti's binary"
+restarted_onto goconfd "$VERSION+upgrade1"
 
 step "an upgrade that fails halfway leaves a working binary"
 if in_root env GOCONFD_MAINT_FAIL=before-rename dpkg -i "/tmp/$(basename "$DEB")" >"$WORK/fail1.log" 2>&1; then
@@ -127,21 +159,17 @@ fi
 which_confd $GANETI_BIN | grep -q . || fail "no working binary at Ganeti's path after a failed postinst"
 in_root dpkg --configure -a >/dev/null 2>&1 || fail "dpkg --configure -a after the failure"
 in_root "$GANETI_BIN" -V | grep -qF "version $VERSION" || fail "configure after the failure did not put the binary"
+restarted_onto goconfd "$VERSION"
 
-step "remove while the daemon runs: Ganeti's binary is back"
+step "remove while confd runs: Ganeti's binary is back and serves"
 in_root dpkg -r goconfd >"$WORK/remove.log" 2>&1 || { cat "$WORK/remove.log"; fail "dpkg -r"; }
 [ -z "$(diverter $GANETI_BIN)" ] || fail "the divert is still there after removal"
 [ "$(which_confd $GANETI_BIN)" = ganeti ] || fail "Ganeti's binary is not back"
 [ ! -e "$ROOT$SAVED_BIN" ] || fail "$SAVED_BIN left behind"
 [ -z "$(diverter /usr/share/man/man8/ganeti-confd.8.gz)" ] || fail "the man page divert is still there"
-kill -0 "$DAEMON_PID" || fail "the running daemon died during removal"
-ask_removed=$(/usr/bin/python3 "$REF_DIR/pyquery.py" -k "$ROOT/var/lib/ganeti/hmac.key" -s "127.0.0.1:$PORT" cluster_master)
-echo "$ask_removed" | grep -q '"answer": "node1.example.org"' || fail "the running daemon stopped answering during removal"
-kill "$DAEMON_PID"; for _ in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
-PORT2=$(free_port)
-start_confd "$GANETI_BIN" "$PORT2" || fail "Ganeti's own binary did not start after removal"
-pyask "$PORT2" | grep -q '"answer": "node1.example.org"' || fail "Ganeti's own binary does not answer after removal"
-kill "$(cat "$ROOT/run/ganeti/ganeti-confd.pid")"; sleep 0.5
+restarted_onto ganeti 3.0.2
+in_root /usr/lib/ganeti/daemon-util stop ganeti-confd || fail "stopping Ganeti's confd"
+rm "$ROOT/usr/lib/ganeti/daemon-util" # the later steps start their daemons themselves
 
 step "an install that fails halfway leaves a working binary"
 if in_root env GOCONFD_MAINT_FAIL=after-divert dpkg -i "/tmp/$(basename "$DEB")" >"$WORK/fail2.log" 2>&1; then
