@@ -133,22 +133,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		fmt.Fprint(stderr, usageHead)
 		fs.PrintDefaults()
 	}
-	args = splitShort(fs, expandGanetiPrefixes(fs, args))
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		consumed := len(args) - len(rest)
-		if consumed > 0 && args[consumed-1] == "--" {
-			o.args = append(o.args, rest...)
-			break
-		}
-		if len(rest) == 0 {
-			break
-		}
-		o.args = append(o.args, rest[0])
-		args = rest[1:]
+	var err error
+	if o.args, err = parseInterspersed(fs, splitShort(fs, expandGanetiPrefixes(fs, args))); err != nil {
+		return nil, err
 	}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
@@ -177,6 +164,28 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("--hmac and --key-file: give one of them")
 	}
 	return o, nil
+}
+
+// parseInterspersed parses flags that may come before, between or after
+// the positional arguments (TYPE and QUERY), as Ganeti's optparse tools
+// allow, and returns the positional ones; "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
 }
 
 // splitShort turns optparse's attached short options (-a127.0.0.1, -r5)

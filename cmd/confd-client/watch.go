@@ -67,24 +67,12 @@ func watchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fs.PrintDefaults()
 	}
 	// Flags may follow TYPE and QUERY, as for a plain query.
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return exitAnswered
-			}
-			return exitUsage
+	var err error
+	if o.args, err = parseInterspersed(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitAnswered
 		}
-		rest := fs.Args()
-		consumed := len(args) - len(rest)
-		if consumed > 0 && args[consumed-1] == "--" {
-			o.args = append(o.args, rest...)
-			break
-		}
-		if len(rest) == 0 {
-			break
-		}
-		o.args = append(o.args, rest[0])
-		args = rest[1:]
+		return exitUsage
 	}
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
