@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,19 +123,7 @@ func TestHostileTrafficUnderLoad(t *testing.T) {
 	chk.add(f)
 	chk.pool = f.InstanceIPs(f.DefaultLink)
 
-	metricsAddr := freeTCP(t)
-	dir := t.TempDir()
-	root := filepath.Join(dir, "root")
-	if err := testdaemon.LayoutRoot(root, data, key); err != nil {
-		t.Fatal(err)
-	}
-	d := testdaemon.StartT(t, testdaemon.Config{
-		Bin: bin, Dir: dir, Env: testdaemon.ConfdEnv(root),
-		Args: func(port uint16) []string {
-			return append(testdaemon.ConfdArgs(port), "--metrics-address", metricsAddr)
-		},
-		Ready: testdaemon.PingProbe(key),
-	})
+	d, _, metricsAddr := startWithMetrics(t, bin, data, key)
 
 	runLegit := func(stop <-chan struct{}) *phase {
 		var mu sync.Mutex

@@ -226,19 +226,7 @@ func TestSoak(t *testing.T) {
 	}
 	chk.pool = append(chk.pool, "192.0.2.254") // never an instance's
 
-	metricsAddr := freeTCP(t)
-	dir := t.TempDir()
-	root := filepath.Join(dir, "root")
-	if err := testdaemon.LayoutRoot(root, first, key); err != nil {
-		t.Fatal(err)
-	}
-	d := testdaemon.StartT(t, testdaemon.Config{
-		Bin: bin, Dir: dir, Env: testdaemon.ConfdEnv(root),
-		Args: func(port uint16) []string {
-			return append(testdaemon.ConfdArgs(port), "--metrics-address", metricsAddr)
-		},
-		Ready: testdaemon.PingProbe(key),
-	})
+	d, root, metricsAddr := startWithMetrics(t, bin, first, key)
 	path := filepath.Join(root, testdaemon.ConfigRel)
 
 	stop := make(chan struct{})
@@ -453,6 +441,27 @@ func sample(t *testing.T, pid int, metricsAddr string) resources {
 		}
 	}
 	return r
+}
+
+// startWithMetrics starts goconfd on a root of its own serving config
+// with key, with --metrics-address on a free loopback port, and returns
+// the daemon, its GANETI_ROOTDIR and the metrics address.
+func startWithMetrics(t *testing.T, bin string, config, key []byte) (*testdaemon.Daemon, string, string) {
+	t.Helper()
+	metricsAddr := freeTCP(t)
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	if err := testdaemon.LayoutRoot(root, config, key); err != nil {
+		t.Fatal(err)
+	}
+	d := testdaemon.StartT(t, testdaemon.Config{
+		Bin: bin, Dir: dir, Env: testdaemon.ConfdEnv(root),
+		Args: func(port uint16) []string {
+			return append(testdaemon.ConfdArgs(port), "--metrics-address", metricsAddr)
+		},
+		Ready: testdaemon.PingProbe(key),
+	})
+	return d, root, metricsAddr
 }
 
 func freeTCP(t *testing.T) string {
