@@ -26,12 +26,15 @@ type Decoder struct {
 
 	// Scratch buffers, reused across calls.
 	hmacHex, msg, salt []byte
-	key_, rsalt, plain []byte
-	link, ip, ips      []byte
-	ipOffs             []int
-	ipList             [][]byte
-	fields             []Field
-	saltUTF8           []byte
+	// name holds the member name being read (envelope, request and
+	// query objects alike); never the key.
+	name          []byte
+	rsalt, plain  []byte
+	link, ip, ips []byte
+	ipOffs        []int
+	ipList        [][]byte
+	fields        []Field
+	saltUTF8      []byte
 	// badType is set by parseRequest when the type is a number out of
 	// range.
 	badType bool
@@ -100,7 +103,7 @@ func (d *Decoder) parseEnvelope(text []byte) bool {
 	s := &d.scan
 	s.Reset(text, true)
 	var seen [3]bool
-	ok := s.Members(&d.key_, func(key []byte) bool {
+	ok := s.Members(&d.name, func(key []byte) bool {
 		var dst *[]byte
 		var i int
 		switch string(key) {

@@ -406,3 +406,43 @@ func TestAppendReplyLargeOneAllocation(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeKeepsKey checks that decoding leaves the HMAC key alone: the
+// decoder once read member names into the key's buffer, so after one
+// request Key() returned "rsalt" (verification still passed only because
+// the HMAC had copied the key when it was set).
+func TestDecodeKeepsKey(t *testing.T) {
+	ts := fmt.Sprint(vectorTime.Unix())
+	tests := []struct {
+		name  string
+		dgram string
+		want  Outcome
+	}{
+		{name: "ping", dgram: vectorPing, want: Answered},
+		{name: "dict query", dgram: sign(vectorKey, `{"protocol": 1, "type": 2, "query": {"0": "br0", "2": ["a"], "3": [0]}, "rsalt": "x"}`, ts), want: Answered},
+		{name: "bad envelope member", dgram: `plj0{"selector": "x"}`, want: DropEnvelope},
+		{name: "bad request member", dgram: sign(vectorKey, `{"protocol": 1, "type": 0, "rsalt": "x", "extra": 1}`, ts), want: DropRequest},
+	}
+	for _, watch := range []bool{false, true} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%s/watch=%v", tt.name, watch), func(t *testing.T) {
+				d := NewDecoder(vectorKey)
+				d.AcceptWatch(watch)
+				var req Request
+				if o := d.Decode([]byte(tt.dgram), vectorTime, &req); o != tt.want {
+					t.Fatalf("Decode = %v, want %v", o, tt.want)
+				}
+				if got := d.Key(); !bytes.Equal(got, vectorKey) {
+					t.Fatalf("Key() after Decode = %q, want %q", got, vectorKey)
+				}
+				// The same decoder still verifies the next request.
+				if o := d.Decode([]byte(vectorPing), vectorTime, &req); o != Answered {
+					t.Fatalf("second Decode = %v, want answered", o)
+				}
+				if got := d.Key(); !bytes.Equal(got, vectorKey) {
+					t.Fatalf("Key() after two decodes = %q, want %q", got, vectorKey)
+				}
+			})
+		}
+	}
+}

@@ -79,7 +79,7 @@ func (d *Decoder) parseRequest(msg []byte, req *Request) bool {
 	qStart, qEnd, qFailed := -1, -1, false
 	d.badType = false
 	req.Query = Query{Kind: QueryEmpty, IPList: d.ipList[:0], Fields: d.fields[:0]}
-	ok := s.Members(&d.key, func(key []byte) bool {
+	ok := s.Members(&d.name, func(key []byte) bool {
 		switch {
 		case string(key) == "protocol" && !haveProto:
 			haveProto = true
@@ -162,7 +162,7 @@ func (d *Decoder) readWatch(q *Query) bool {
 	q.Watch = WatchQuery{}
 	start := s.Pos()
 	var haveSerial, haveWait, bad bool // bad: an extra member
-	ok := s.Members(&d.key, func(key []byte) bool {
+	ok := s.Members(&d.name, func(key []byte) bool {
 		var dst *int64
 		switch {
 		case string(key) == "serial" && !haveSerial:
@@ -238,7 +238,7 @@ func (d *Decoder) readDict(q *Query) bool {
 	var seen [4]bool
 	d.ipOffs = d.ipOffs[:0]
 	d.ips = d.ips[:0]
-	ok := s.Members(&d.key, func(key []byte) bool {
+	ok := s.Members(&d.name, func(key []byte) bool {
 		if len(key) != 1 || key[0] < '0' || key[0] > '3' {
 			return false
 		}
