@@ -11,25 +11,6 @@ import (
 	"github.com/goconfd/goconfd/internal/tjson"
 )
 
-// SchemaError says where and why a config.data does not fit the object
-// model of Ganeti 3.0, the model with which the real ganeti-confd refuses a
-// config. Path is written like instances["6c07…"].nics[0].mac; it is empty
-// for the top level.
-type SchemaError struct {
-	// Path locates the offending value, or the object that lacks a key.
-	Path string
-	// Msg says what is wrong, e.g. `missing key "mac"`.
-	Msg string
-}
-
-// Error returns "path: message", or the message alone at the top level.
-func (e *SchemaError) Error() string {
-	if e.Path == "" {
-		return e.Msg
-	}
-	return e.Path + ": " + e.Msg
-}
-
 // maxDepth bounds the nesting the walker follows (disk children and
 // free-form values can nest without limit in JSON).
 const maxDepth = 1000

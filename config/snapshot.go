@@ -246,38 +246,6 @@ func lookup[T any, S ~string | ~[]byte](kind string, q S, byKey, byName, partial
 	return nil, &LookupError{Kind: kind, Name: string(q)}
 }
 
-// LookupError is Ganeti's OpPrereqError for a name that matches nothing
-// or more than one item.
-type LookupError struct {
-	// Kind is "Node" or "Instance".
-	Kind string
-	// Name is what was looked up.
-	Name string
-	// Multiple is true when the name matched several items.
-	Multiple bool
-}
-
-// Detail returns the error's message, e.g. "Node name x not found".
-func (e *LookupError) Detail() string {
-	if e.Multiple {
-		return e.Kind + " name " + e.Name + " has multiple matches"
-	}
-	return e.Kind + " name " + e.Name + " not found"
-}
-
-// Error returns the error as Haskell's show prints it, which is how most
-// confd answers carry it:
-// OpPrereqError "Node name x not found" ECodeNoEnt.
-func (e *LookupError) Error() string {
-	return "OpPrereqError " + hs.ShowString(e.Detail()) + " ECodeNoEnt"
-}
-
-// Formatted returns the error as Ganeti's formatError renders it
-// (src/Ganeti/Errors.hs), as NODE_ROLE_BYNAME answers it.
-func (e *LookupError) Formatted() string {
-	return "Failure: prerequisites not met for this operation:\nerror type: ECodeNoEnt, error details:\n" + e.Detail()
-}
-
 // build fills the indexes of s from its normalized document.
 func (s *Snapshot) build() {
 	d := &s.doc

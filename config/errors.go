@@ -1,0 +1,56 @@
+package config
+
+import (
+	"github.com/goconfd/goconfd/internal/hs"
+)
+
+// LookupError is Ganeti's OpPrereqError for a name that matches nothing
+// or more than one item.
+type LookupError struct {
+	// Kind is "Node" or "Instance".
+	Kind string
+	// Name is what was looked up.
+	Name string
+	// Multiple is true when the name matched several items.
+	Multiple bool
+}
+
+// Detail returns the error's message, e.g. "Node name x not found".
+func (e *LookupError) Detail() string {
+	if e.Multiple {
+		return e.Kind + " name " + e.Name + " has multiple matches"
+	}
+	return e.Kind + " name " + e.Name + " not found"
+}
+
+// Error returns the error as Haskell's show prints it, which is how most
+// confd answers carry it:
+// OpPrereqError "Node name x not found" ECodeNoEnt.
+func (e *LookupError) Error() string {
+	return "OpPrereqError " + hs.ShowString(e.Detail()) + " ECodeNoEnt"
+}
+
+// Formatted returns the error as Ganeti's formatError renders it
+// (src/Ganeti/Errors.hs), as NODE_ROLE_BYNAME answers it.
+func (e *LookupError) Formatted() string {
+	return "Failure: prerequisites not met for this operation:\nerror type: ECodeNoEnt, error details:\n" + e.Detail()
+}
+
+// SchemaError says where and why a config.data does not fit the object
+// model of Ganeti 3.0, the model with which the real ganeti-confd refuses a
+// config. Path is written like instances["6c07…"].nics[0].mac; it is empty
+// for the top level.
+type SchemaError struct {
+	// Path locates the offending value, or the object that lacks a key.
+	Path string
+	// Msg says what is wrong, e.g. `missing key "mac"`.
+	Msg string
+}
+
+// Error returns "path: message", or the message alone at the top level.
+func (e *SchemaError) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return e.Path + ": " + e.Msg
+}
