@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"cmp"
 	"slices"
 	"strconv"
@@ -147,10 +146,6 @@ func (s *Snapshot) MasterIP() string { return s.master.ip }
 // MasterNameJSON returns the master's name, encoded, or nil when there is
 // no master node.
 func (s *Snapshot) MasterNameJSON() []byte { return s.master.nameJSON }
-
-// DRBD returns the NODE_DRBD answer for n (encoded), or the error text
-// that replaces it when a DRBD peer names no node.
-func (n *Node) DRBD() (answer []byte, errText string) { return n.drbdJSON, n.drbdErr }
 
 // MaxAnswerSize bounds the answers assembled per request (CONFIG_QUERY,
 // NODE_INSTANCES): past it no reply fits in a UDP datagram, so encoding
@@ -459,93 +454,6 @@ func (s *Snapshot) buildMaster(cluster *tjson.Value) {
 	s.master.node, s.master.err = n, lerr
 	if n != nil {
 		s.master.nameJSON = tjson.AppendString(nil, n.Name)
-	}
-}
-
-// buildDRBD computes every node's NODE_DRBD answer (Ganeti's
-// getInstMinorsForNode and encodeMinors): for every instance in key
-// order whose disks all resolve, for every disk, pre-order over the disk
-// and its children, a row per DRBD device naming the node.
-func (s *Snapshot) buildDRBD() {
-	type row struct {
-		minor   int64
-		inst    *Instance
-		disk    int
-		primary bool
-		peerID  string
-	}
-	rows := make(map[string][]row, len(s.nodes)) // by node uuid
-	for _, inst := range s.instances {
-		if inst.disksErr != "" {
-			continue
-		}
-		for idx, d := range inst.disks {
-			for _, dev := range d.disk.devices {
-				add := func(node, peer string, minor int64) {
-					primary := inst.HasPrimary && inst.Primary == node
-					rows[node] = append(rows[node], row{minor, inst, idx, primary, peer})
-				}
-				add(dev.nodeA, dev.nodeB, dev.minorA)
-				if dev.nodeB != dev.nodeA {
-					add(dev.nodeB, dev.nodeA, dev.minorB)
-				}
-			}
-		}
-	}
-	// Peers are few: look each up once.
-	peers := make(map[string]*Node, len(s.nodes))
-	var peerErr map[string]string
-	var out []byte
-	for _, n := range s.nodes {
-		nrows := rows[n.UUID]
-		if len(nrows) == 0 {
-			n.drbdJSON = emptyListJSON
-			continue
-		}
-		self, lerr := s.node(n.UUID)
-		if lerr != nil {
-			n.drbdErr = lerr.Error()
-			continue
-		}
-		out = append(out[:0], '[')
-		for i, r := range nrows {
-			peer, ok := peers[r.peerID]
-			if !ok {
-				var lerr *LookupError
-				if peer, lerr = s.node(r.peerID); lerr != nil {
-					if peerErr == nil {
-						peerErr = make(map[string]string)
-					}
-					peerErr[r.peerID] = lerr.Error()
-				}
-				peers[r.peerID] = peer
-			}
-			if peer == nil {
-				n.drbdErr = peerErr[r.peerID]
-				break
-			}
-			if i > 0 {
-				out = append(out, ',')
-			}
-			out = append(out, '[')
-			out = append(out, self.nameJSON...)
-			out = append(out, ',')
-			out = strconv.AppendInt(out, r.minor, 10)
-			out = append(out, ',')
-			out = tjson.AppendString(out, r.inst.Name)
-			out = append(out, `,"disk/`...)
-			out = strconv.AppendInt(out, int64(r.disk), 10)
-			if r.primary {
-				out = append(out, `","primary",`...)
-			} else {
-				out = append(out, `","secondary",`...)
-			}
-			out = append(out, peer.nameJSON...)
-			out = append(out, ']')
-		}
-		if n.drbdErr == "" {
-			n.drbdJSON = bytes.Clone(append(out, ']'))
-		}
 	}
 }
 
