@@ -36,8 +36,6 @@ package client
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,6 +46,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/goconfd/goconfd/internal/uuid"
 	"github.com/goconfd/goconfd/protocol"
 )
 
@@ -245,7 +244,7 @@ func (c *Client) Query(ctx context.Context, typ protocol.Type, query json.RawMes
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	rsalt := newUUID()
+	rsalt := uuid.New()
 	start := c.now()
 	dgram := protocol.AppendRequest(nil, c.key, start, typ, q, rsalt)
 	if len(dgram) > protocol.MaxUDPDataSize {
@@ -475,24 +474,4 @@ func sockErr(err error) error {
 		return ErrRefused
 	}
 	return err
-}
-
-// newUUID returns a random (version 4) UUID, as Ganeti's clients use for
-// reply salts.
-func newUUID() string {
-	var u [16]byte
-	_, _ = crand.Read(u[:])
-	u[6] = u[6]&0x0f | 0x40
-	u[8] = u[8]&0x3f | 0x80
-	var b [36]byte
-	hex.Encode(b[0:8], u[0:4])
-	b[8] = '-'
-	hex.Encode(b[9:13], u[4:6])
-	b[13] = '-'
-	hex.Encode(b[14:18], u[6:8])
-	b[18] = '-'
-	hex.Encode(b[19:23], u[8:10])
-	b[23] = '-'
-	hex.Encode(b[24:36], u[10:16])
-	return string(b[:])
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/goconfd/goconfd/internal/tjson"
 	"github.com/goconfd/goconfd/protocol"
 )
 
@@ -171,10 +172,6 @@ func asciiJSON(b []byte) ([]byte, error) {
 		return b, nil
 	}
 	out := append([]byte(nil), b[:i]...)
-	const hexDigits = "0123456789abcdef"
-	u16 := func(r rune) {
-		out = append(out, '\\', 'u', hexDigits[r>>12&0xF], hexDigits[r>>8&0xF], hexDigits[r>>4&0xF], hexDigits[r&0xF])
-	}
 	for i < len(b) {
 		c := b[i]
 		if c < utf8.RuneSelf {
@@ -186,13 +183,7 @@ func asciiJSON(b []byte) ([]byte, error) {
 		if r == utf8.RuneError && n <= 1 {
 			return nil, fmt.Errorf("invalid UTF-8 at byte %d", i)
 		}
-		if r >= 0x10000 {
-			r -= 0x10000
-			u16(0xD800 + r>>10)
-			u16(0xDC00 + r&0x3FF)
-		} else {
-			u16(r)
-		}
+		out = tjson.AppendUnicodeEscape(out, r)
 		i += n
 	}
 	return out, nil

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/goconfd/goconfd/internal/uuid"
 	"github.com/goconfd/goconfd/protocol"
 )
 
@@ -293,7 +294,7 @@ func watchQuery(serial, wait int64) []byte {
 // askOne sends one request to one peer and returns its first valid
 // reply, or an error when none comes within timeout.
 func (c *Client) askOne(ctx context.Context, peer int, typ protocol.Type, query []byte, timeout time.Duration) (*Reply, error) {
-	rsalt := newUUID()
+	rsalt := uuid.New()
 	dgram := protocol.AppendRequest(nil, c.key, c.now(), typ, query, rsalt)
 	qctx, cancel := context.WithTimeout(ctx, timeout)
 	events := make(chan event, 4)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/goconfd/goconfd/internal/uuid"
 )
 
 // Ports start at Ganeti's FIRST_DRBD_PORT (src/Ganeti/Constants.hs).
@@ -57,19 +59,7 @@ func (r *rng) uuid() string {
 		b[i] = byte(a >> (8 * i))
 		b[8+i] = byte(c >> (8 * i))
 	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
-	hex.Encode(s[0:8], b[0:4])
-	s[8] = '-'
-	hex.Encode(s[9:13], b[4:6])
-	s[13] = '-'
-	hex.Encode(s[14:18], b[6:8])
-	s[18] = '-'
-	hex.Encode(s[19:23], b[8:10])
-	s[23] = '-'
-	hex.Encode(s[24:], b[10:])
-	return string(s[:])
+	return uuid.V4(b)
 }
 
 // hexString returns n random lowercase hex digits.
@@ -445,7 +435,7 @@ func (m *model) buildInstances(epoch int64) {
 		b := []byte("aa:00:00:00:00:00")
 		for k, sh := range []uint32{16, 8, 0} {
 			x := byte(v >> sh)
-			b[9+3*k], b[10+3*k] = hexDigits[x>>4], hexDigits[x&15]
+			hex.Encode(b[9+3*k:11+3*k], []byte{x})
 		}
 		return string(b)
 	}

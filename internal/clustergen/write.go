@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/goconfd/goconfd/internal/tjson"
 )
 
 // enc appends compact JSON to a byte slice. The document's shape is known,
@@ -32,8 +34,6 @@ func (e *enc) bool(v bool) { e.b = strconv.AppendBool(e.b, v) }
 // time writes a timestamp the way Ganeti stores it: seconds as a float.
 func (e *enc) time(v float64) { e.b = strconv.AppendFloat(e.b, v, 'f', -1, 64) }
 
-const hexDigits = "0123456789abcdef"
-
 // str writes s as a JSON string: quotes, backslashes and control
 // characters escaped, everything else raw (or \u-escaped when ascii).
 func (e *enc) str(s string) {
@@ -52,13 +52,7 @@ func (e *enc) str(s string) {
 			}
 			e.b = append(e.b, s[start:i]...)
 			r, size := utf8.DecodeRuneInString(s[i:])
-			if r >= 0x10000 {
-				r -= 0x10000
-				e.u(0xd800 + uint16(r>>10))
-				e.u(0xdc00 + uint16(r&0x3ff))
-			} else {
-				e.u(uint16(r))
-			}
+			e.b = tjson.AppendUnicodeEscape(e.b, r)
 			i += size
 			start = i
 			continue
@@ -74,17 +68,13 @@ func (e *enc) str(s string) {
 		case '\r':
 			e.b = append(e.b, '\\', 'r')
 		default:
-			e.u(uint16(c))
+			e.b = tjson.AppendUnicodeEscape(e.b, rune(c))
 		}
 		i++
 		start = i
 	}
 	e.b = append(e.b, s[start:]...)
 	e.b = append(e.b, '"')
-}
-
-func (e *enc) u(v uint16) {
-	e.b = append(e.b, '\\', 'u', hexDigits[v>>12], hexDigits[v>>8&15], hexDigits[v>>4&15], hexDigits[v&15])
 }
 
 func (e *enc) strs(ss []string) {

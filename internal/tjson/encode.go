@@ -48,7 +48,7 @@ func AppendString[S ~string | ~[]byte](dst []byte, s S) []byte {
 			if err != nil {
 				r, n = rune(c), 1
 			}
-			dst = appendUnicodeEscape(dst, r)
+			dst = AppendUnicodeEscape(dst, r)
 			i += n
 		}
 		start = i
@@ -84,7 +84,11 @@ func appendControl(dst []byte, c byte) []byte {
 	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 }
 
-func appendUnicodeEscape(dst []byte, r rune) []byte {
+// AppendUnicodeEscape appends r as a JSON \uxxxx escape with lower-case
+// hex digits, as a surrogate pair when r is above U+FFFF. It is the one
+// writer of such escapes (AppendString, the client's ASCII re-encoding,
+// the cluster generator).
+func AppendUnicodeEscape(dst []byte, r rune) []byte {
 	if r >= 0x10000 {
 		r -= 0x10000
 		dst = appendU16(dst, 0xD800+(r>>10))

@@ -26,7 +26,7 @@ func appendStringSlow(dst []byte, s string) []byte {
 			if err != nil {
 				r, n = rune(c), 1
 			}
-			dst = appendUnicodeEscape(dst, r)
+			dst = AppendUnicodeEscape(dst, r)
 			i += n
 		}
 	}
