@@ -15,35 +15,6 @@ import (
 // free-form values can nest without limit in JSON).
 const maxDepth = 1000
 
-// normalizeDocument checks the parsed config.data doc against the object
-// model of Ganeti 3.0.2 and returns the document that model writes back,
-// which is what CONFIG_QUERY walks (docs/protocol.md §3.11, §5.2): defaults
-// filled in, optional members that are absent left out, empty static
-// states dropped, numbers renormalized, tag sets sorted, maps in key order
-// and object members in declaration order. It refuses exactly what the
-// real server refuses, with the first error in the order the Haskell
-// parser checks (fields in declaration order, unknown keys after the known
-// ones), as a *SchemaError.
-//
-// The result shares strings with doc, and every part of doc that is
-// already normalized (for a config that Ganeti 3.0 wrote, nearly all of
-// it): doc must not be modified afterwards.
-func normalizeDocument(doc *tjson.Value) (tjson.Value, error) {
-	var w walker
-	w.path = w.pathBuf[:0]
-	return w.walk(configSchema, doc)
-}
-
-// normalizeOwned is normalizeDocument for a doc that nothing else uses
-// (Parse's): the parts that change are written over doc's own, so that
-// a load holds one tree instead of two. doc must not be used afterwards.
-// doc must be a tree (no slice reachable twice), as tjson.Parse builds.
-func normalizeOwned(doc *tjson.Value) (tjson.Value, error) {
-	w := walker{inPlace: true}
-	w.path = w.pathBuf[:0]
-	return w.walk(configSchema, doc)
-}
-
 // segKind is the kind of one step of an error path.
 type segKind uint8
 
@@ -59,13 +30,23 @@ type pathSeg struct {
 	index int
 }
 
-// walker validates and normalizes one document. The path is kept as a
-// stack and only formatted when there is an error.
+// walker checks one document against the object model of Ganeti 3.0.2
+// (configSchema) and returns the document that model writes back, which
+// is what CONFIG_QUERY walks (docs/protocol.md §3.11, §5.2): defaults
+// filled in, optional members that are absent left out, empty static
+// states dropped, numbers renormalized, tag sets sorted, maps in key
+// order and object members in declaration order. It refuses exactly what
+// the real server refuses, with the first error in the order the Haskell
+// parser checks (fields in declaration order, unknown keys after the
+// known ones), as a *SchemaError. The path is kept as a stack and only
+// formatted when there is an error.
 type walker struct {
 	path    []pathSeg
 	pathBuf [16]pathSeg
 	depth   int
-	// inPlace allows writing the result over the input (normalizeOwned).
+	// inPlace allows writing the result over the input. The daemon's
+	// loads (Loader.Parse) always set it; the copy mode (false) is the
+	// test oracle's, normalizeDocument in oracle_test.go.
 	inPlace bool
 	// leaves reads the Raw containers of a lazily parsed document
 	// (Loader); without it, a Raw value is an error.
@@ -725,7 +706,8 @@ func same(a, b *tjson.Value) bool {
 type cowValues struct {
 	src []tjson.Value
 	out []tjson.Value // nil while every element equals src's
-	// inPlace allows writing over src instead of copying it.
+	// inPlace allows writing over src instead of copying it (always, but
+	// in the test oracle's copy mode: see walker.inPlace).
 	inPlace bool
 }
 

@@ -114,7 +114,7 @@ type schemaType struct {
 	facts factsKind
 }
 
-// factsKind names the facts a leaf keeps (leaf.go).
+// factsKind names the facts a leaf keeps (facts.go).
 type factsKind uint8
 
 const (
