@@ -8,17 +8,16 @@ import (
 	"hash"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/goconfd/goconfd/internal/tjson"
 )
 
-// Decoder authenticates and parses request datagrams. It keeps its
-// buffers between calls so that decoding allocates nothing in steady
-// state. A Decoder is not safe for concurrent use; a server keeps one per
-// goroutine (or in a sync.Pool).
-type Decoder struct {
-	key  []byte
+// envelope reads and verifies the signed envelope that wraps every
+// request and reply (docs/protocol.md §1.2): the magic, then an object
+// with the string members hmac, msg and salt, the HMAC-SHA1 of salt ‖ msg
+// in hex. Decoder (requests) and ReplyDecoder (replies) embed one; they
+// differ only in the rules of the side that reads (envelopeRules).
+type envelope struct {
 	mac  hash.Hash
 	sum  [sha1.Size]byte
 	want [sha1.Size]byte
@@ -26,98 +25,93 @@ type Decoder struct {
 
 	// Scratch buffers, reused across calls.
 	hmacHex, msg, salt []byte
-	// name holds the member name being read (envelope, request and
-	// query objects alike); never the key.
-	name          []byte
-	rsalt, plain  []byte
-	link, ip, ips []byte
-	ipOffs        []int
-	ipList        [][]byte
-	fields        []Field
-	saltUTF8      []byte
-	// badType is set by parseRequest when the type is a number out of
-	// range.
-	badType bool
-	// watch says TypeWatch is accepted (AcceptWatch).
-	watch bool
+	// stdSalt and stdMsg hold salt and msg as standard UTF-8, when the
+	// rules ask for it and they hold surrogate pairs.
+	stdSalt, stdMsg []byte
+	// name holds the member name being read (envelope, message and query
+	// objects alike); never the key.
+	name []byte
 }
 
-// NewDecoder returns a Decoder that verifies requests with key, the raw
-// bytes of hmac.key (trailing newline included: Ganeti uses the file's
-// bytes verbatim).
-func NewDecoder(key []byte) *Decoder {
-	d := &Decoder{}
-	d.SetKey(key)
-	return d
+// envelopeRules are the ways the two readers of an envelope differ.
+type envelopeRules struct {
+	// ganeti reads as Ganeti's Haskell server does (requests): the text
+	// is Latin-1, the object starts right after the magic, the first of
+	// duplicate members counts (later ones need only be valid JSON), and
+	// the HMAC covers salt and msg as decoded. Otherwise it reads as
+	// Ganeti's Python client does (replies): the text is UTF-8, white
+	// space may precede the object, a duplicate member is refused, and
+	// the HMAC covers salt and msg as a standard JSON decoder returns them
+	// (a surrogate pair escape is one character).
+	ganeti bool
 }
 
-// SetKey changes the HMAC key. key is copied.
-func (d *Decoder) SetKey(key []byte) {
-	d.key = append(d.key[:0], key...)
-	d.mac = hmac.New(sha1.New, d.key)
-}
+var (
+	requestRules = envelopeRules{ganeti: true}
+	replyRules   = envelopeRules{ganeti: false}
+)
 
-// Key returns the key the Decoder verifies with. The caller must not
-// modify it.
-func (d *Decoder) Key() []byte { return d.key }
+// envelopeFault says why an envelope was refused.
+type envelopeFault uint8
 
-// Decode authenticates and parses one request datagram, checking in the
-// order the 3.0 server does (src/Ganeti/Confd/Server.hs and Utils.hs):
-// magic, envelope, HMAC, request, timestamp. It returns Answered and fills
-// req when the request must be answered, or the reason to drop it. req's
-// byte slices point into d and are valid until the next call.
-//
-// The datagram is read as Latin-1 (one character per byte), as Ganeti
-// reads it.
-func (d *Decoder) Decode(dgram []byte, now time.Time, req *Request) Outcome {
+const (
+	envelopeOK envelopeFault = iota
+	faultMagic
+	faultEnvelope
+	faultHMAC
+)
+
+// open checks the magic, reads the envelope and verifies its HMAC. On
+// envelopeOK salt and msg are the signed texts (as the rules read them),
+// valid until the next call.
+func (e *envelope) open(dgram []byte, r envelopeRules) (salt, msg []byte, fault envelopeFault) {
 	if len(dgram) < len(Magic) || string(dgram[:len(Magic)]) != Magic {
-		return DropMagic
+		return nil, nil, faultMagic
 	}
-	if !d.parseEnvelope(dgram[len(Magic):]) {
-		return DropEnvelope
+	if !e.read(dgram[len(Magic):], r) {
+		return nil, nil, faultEnvelope
 	}
-	if !d.verify() {
-		return DropHMAC
-	}
-	if !d.parseRequest(d.msg, req) {
-		if d.badType {
-			return DropType
+	salt, msg = e.salt, e.msg
+	if !r.ganeti {
+		if tjson.HasSurrogates(salt) {
+			e.stdSalt = tjson.AppendStandardUTF8(e.stdSalt[:0], salt)
+			salt = e.stdSalt
 		}
-		return DropRequest
+		if tjson.HasSurrogates(msg) {
+			e.stdMsg = tjson.AppendStandardUTF8(e.stdMsg[:0], msg)
+			msg = e.stdMsg
+		}
 	}
-	ts, fits, ok := parseTimestamp(d.salt)
-	if !ok || !fits {
-		return DropTimestamp
+	if !e.verify(salt, msg) {
+		return nil, nil, faultHMAC
 	}
-	skew := ts - now.Unix()
-	if skew > int64(MaxClockSkew/time.Second) || skew < -int64(MaxClockSkew/time.Second) {
-		return DropTimestamp
-	}
-	return Answered
+	return salt, msg, envelopeOK
 }
 
-// parseEnvelope reads the signed envelope: an object with exactly the
-// string members hmac, msg and salt (SignedMessage), the first of
-// duplicates counting, followed by nothing but white space.
-func (d *Decoder) parseEnvelope(text []byte) bool {
-	s := &d.scan
-	s.Reset(text, true)
+// read reads {"hmac": S, "msg": S, "salt": S} in any order, nothing else
+// and nothing after it but white space, into hmacHex, msg and salt.
+func (e *envelope) read(text []byte, r envelopeRules) bool {
+	s := &e.scan
+	s.Reset(text, r.ganeti)
+	if !r.ganeti && s.SkipSpace() != nil {
+		return false
+	}
 	var seen [3]bool
-	ok := s.Members(&d.name, func(key []byte) bool {
+	ok := s.Members(&e.name, func(key []byte) bool {
 		var dst *[]byte
 		var i int
 		switch string(key) {
 		case "hmac":
-			i, dst = 0, &d.hmacHex
+			i, dst = 0, &e.hmacHex
 		case "msg":
-			i, dst = 1, &d.msg
+			i, dst = 1, &e.msg
 		case "salt":
-			i, dst = 2, &d.salt
+			i, dst = 2, &e.salt
 		default:
 			return false
 		}
 		if seen[i] {
-			return s.Skip() == nil
+			return r.ganeti && s.Skip() == nil
 		}
 		seen[i] = true
 		if s.Peek() != '"' {
@@ -132,18 +126,18 @@ func (d *Decoder) parseEnvelope(text []byte) bool {
 
 // verify checks the envelope's HMAC-SHA1 over salt ‖ msg in constant
 // time. Ganeti lowercases the received hex digest before comparing, so
-// upper-case hex is accepted.
-func (d *Decoder) verify() bool {
-	if len(d.hmacHex) != 2*sha1.Size {
+// upper-case hex is accepted (by both sides).
+func (e *envelope) verify(salt, msg []byte) bool {
+	if len(e.hmacHex) != 2*sha1.Size {
 		return false
 	}
-	if _, err := hex.Decode(d.want[:], d.hmacHex); err != nil {
+	if _, err := hex.Decode(e.want[:], e.hmacHex); err != nil {
 		return false
 	}
-	d.mac.Reset()
-	d.mac.Write(d.salt)
-	d.mac.Write(d.msg)
-	return hmac.Equal(d.mac.Sum(d.sum[:0]), d.want[:])
+	e.mac.Reset()
+	e.mac.Write(salt)
+	e.mac.Write(msg)
+	return hmac.Equal(e.mac.Sum(e.sum[:0]), e.want[:])
 }
 
 // AppendReply appends a signed reply datagram to dst, byte for byte as the

@@ -3,9 +3,7 @@ package protocol
 import (
 	"crypto/hmac"
 	"crypto/sha1"
-	"encoding/hex"
 	"errors"
-	"hash"
 
 	"github.com/goconfd/goconfd/internal/tjson"
 )
@@ -49,21 +47,13 @@ type RawReply struct {
 // member order, white space around the JSON texts (the 2.2 server ends msg
 // with a newline) and upper-case hex digests are accepted.
 type ReplyDecoder struct {
-	mac  hash.Hash
-	sum  [sha1.Size]byte
-	want [sha1.Size]byte
-	scan tjson.Scanner
-
-	// Scratch buffers, reused across calls.
-	hmacHex, msg, salt []byte
-	stdMsg, stdSalt    []byte
-	name               []byte
+	envelope
 }
 
 // NewReplyDecoder returns a ReplyDecoder that verifies replies with key,
 // the raw bytes of hmac.key (trailing newline included).
 func NewReplyDecoder(key []byte) *ReplyDecoder {
-	return &ReplyDecoder{mac: hmac.New(sha1.New, key)}
+	return &ReplyDecoder{envelope{mac: hmac.New(sha1.New, key)}}
 }
 
 // Decode authenticates one reply datagram and checks that it answers the
@@ -81,31 +71,13 @@ func (d *ReplyDecoder) Decode(dgram []byte, rsalt string, r *RawReply) error {
 	if len(dgram) > MaxReplyDatagram {
 		return ErrReplyTooBig
 	}
-	if len(dgram) < len(Magic) || string(dgram[:len(Magic)]) != Magic {
+	salt, msg, fault := d.open(dgram, replyRules)
+	switch fault {
+	case faultMagic:
 		return ErrBadMagic
-	}
-	if !d.parseEnvelope(dgram[len(Magic):]) {
+	case faultEnvelope:
 		return ErrBadEnvelope
-	}
-	salt, msg := d.salt, d.msg
-	if tjson.HasSurrogates(salt) {
-		d.stdSalt = tjson.AppendStandardUTF8(d.stdSalt[:0], salt)
-		salt = d.stdSalt
-	}
-	if tjson.HasSurrogates(msg) {
-		d.stdMsg = tjson.AppendStandardUTF8(d.stdMsg[:0], msg)
-		msg = d.stdMsg
-	}
-	if len(d.hmacHex) != 2*sha1.Size {
-		return ErrBadHMAC
-	}
-	if _, err := hex.Decode(d.want[:], d.hmacHex); err != nil {
-		return ErrBadHMAC
-	}
-	d.mac.Reset()
-	d.mac.Write(salt)
-	d.mac.Write(msg)
-	if !hmac.Equal(d.mac.Sum(d.sum[:0]), d.want[:]) {
+	case faultHMAC:
 		return ErrBadHMAC
 	}
 	if string(salt) != rsalt {
@@ -115,39 +87,6 @@ func (d *ReplyDecoder) Decode(dgram []byte, rsalt string, r *RawReply) error {
 		return ErrBadReply
 	}
 	return nil
-}
-
-// parseEnvelope reads {"hmac": S, "msg": S, "salt": S} in any order, each
-// member once, nothing else.
-func (d *ReplyDecoder) parseEnvelope(text []byte) bool {
-	s := &d.scan
-	s.Reset(text, false)
-	if s.SkipSpace() != nil {
-		return false
-	}
-	var seen [3]bool
-	ok := s.Members(&d.name, func(key []byte) bool {
-		var dst *[]byte
-		var i int
-		switch string(key) {
-		case "hmac":
-			i, dst = 0, &d.hmacHex
-		case "msg":
-			i, dst = 1, &d.msg
-		case "salt":
-			i, dst = 2, &d.salt
-		default:
-			return false
-		}
-		if seen[i] || s.Peek() != '"' {
-			return false
-		}
-		seen[i] = true
-		var err error
-		*dst, err = s.ReadString((*dst)[:0])
-		return err == nil
-	})
-	return ok && s.AtEnd() && seen[0] && seen[1] && seen[2]
 }
 
 // parseMessage reads the inner reply object: exactly protocol, status,

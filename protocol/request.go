@@ -1,9 +1,89 @@
 package protocol
 
 import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"time"
+
 	"github.com/goconfd/goconfd/internal/hs"
 	"github.com/goconfd/goconfd/internal/tjson"
 )
+
+// Decoder authenticates and parses request datagrams. It keeps its
+// buffers between calls so that decoding allocates nothing in steady
+// state. A Decoder is not safe for concurrent use; a server keeps one per
+// goroutine (or in a sync.Pool).
+type Decoder struct {
+	envelope
+	key []byte
+
+	// Scratch buffers, reused across calls.
+	rsalt, plain  []byte
+	link, ip, ips []byte
+	ipOffs        []int
+	ipList        [][]byte
+	fields        []Field
+	saltUTF8      []byte
+	// badType is set by parseRequest when the type is a number out of
+	// range.
+	badType bool
+	// watch says TypeWatch is accepted (AcceptWatch).
+	watch bool
+}
+
+// NewDecoder returns a Decoder that verifies requests with key, the raw
+// bytes of hmac.key (trailing newline included: Ganeti uses the file's
+// bytes verbatim).
+func NewDecoder(key []byte) *Decoder {
+	d := &Decoder{}
+	d.SetKey(key)
+	return d
+}
+
+// SetKey changes the HMAC key. key is copied.
+func (d *Decoder) SetKey(key []byte) {
+	d.key = append(d.key[:0], key...)
+	d.mac = hmac.New(sha1.New, d.key)
+}
+
+// Key returns the key the Decoder verifies with. The caller must not
+// modify it.
+func (d *Decoder) Key() []byte { return d.key }
+
+// Decode authenticates and parses one request datagram, checking in the
+// order the 3.0 server does (src/Ganeti/Confd/Server.hs and Utils.hs):
+// magic, envelope, HMAC, request, timestamp. It returns Answered and fills
+// req when the request must be answered, or the reason to drop it. req's
+// byte slices point into d and are valid until the next call.
+//
+// The datagram is read as Latin-1 (one character per byte), as Ganeti
+// reads it.
+func (d *Decoder) Decode(dgram []byte, now time.Time, req *Request) Outcome {
+	salt, msg, fault := d.open(dgram, requestRules)
+	switch fault {
+	case faultMagic:
+		return DropMagic
+	case faultEnvelope:
+		return DropEnvelope
+	case faultHMAC:
+		return DropHMAC
+	}
+	if !d.parseRequest(msg, req) {
+		if d.badType {
+			return DropType
+		}
+		return DropRequest
+	}
+	ts, fits, ok := parseTimestamp(salt)
+	if !ok || !fits {
+		return DropTimestamp
+	}
+	skew := ts - now.Unix()
+	if skew > int64(MaxClockSkew/time.Second) || skew < -int64(MaxClockSkew/time.Second) {
+		return DropTimestamp
+	}
+	return Answered
+}
 
 // QueryKind is the shape of a request's query (docs/protocol.md §2.2).
 type QueryKind uint8
