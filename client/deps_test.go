@@ -17,13 +17,14 @@ var serverSide = []string{"config", "query", "server", "reload", "internal/daemo
 // TestImports checks the promise of the package comment with the go
 // command's own view of the import graph: client and the confd-client
 // tool depend on the standard library and protocol (with the JSON reader
-// under it) and internal/uuid (the reply salts) only, and the tool on
-// internal/version for --version and on internal/latency (an HDR
-// histogram, itself standard library only) for
-// the percentiles of -r, and on internal/statusdoc (types only) for the
-// /status document daemon-status reads.
+// under it), internal/uuid (the reply salts) and internal/layout (a
+// node's files and the services database, shared with the daemon) only,
+// and the tool on internal/version for --version, on internal/latency
+// (an HDR histogram, itself standard library only) for the percentiles of
+// -r, and on internal/statusdoc (types only) for the /status document
+// daemon-status reads.
 func TestImports(t *testing.T) {
-	lib := []string{module + "/client", module + "/protocol", module + "/internal/tjson", module + "/internal/hs", module + "/internal/uuid"}
+	lib := []string{module + "/client", module + "/protocol", module + "/internal/tjson", module + "/internal/hs", module + "/internal/uuid", module + "/internal/layout"}
 	tool := append(slices.Clone(lib), module+"/internal/version", module+"/internal/latency", "github.com/HdrHistogram/hdrhistogram-go", module+"/internal/statusdoc")
 	for pkg, allowed := range map[string][]string{"./": lib, "../cmd/confd-client": tool} {
 		deps := goList(t, pkg)

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/goconfd/goconfd/internal/layout"
 	"github.com/goconfd/goconfd/protocol"
 )
 
@@ -18,23 +18,20 @@ import (
 // (lib/pathutils.py, lib/ssconf.py).
 const (
 	// KeyFile is the confd HMAC key.
-	KeyFile = "hmac.key"
+	KeyFile = layout.KeyFile
 	// CandidatesFile lists the master candidates' primary IPs, one per
 	// line: the servers to ask.
-	CandidatesFile = "ssconf_master_candidates_ips"
+	CandidatesFile = layout.CandidatesFile
 	// FamilyFile holds the cluster's primary IP family as a socket
 	// family number: 2 (AF_INET) or 10 (AF_INET6).
-	FamilyFile = "ssconf_primary_ip_family"
+	FamilyFile = layout.FamilyFile
 )
 
 // DataDir returns Ganeti's data directory for a root directory: root +
 // /var/lib/ganeti. An empty root means $GANETI_ROOTDIR, as in Ganeti
 // (lib/pathutils.py), which is normally empty: /var/lib/ganeti.
 func DataDir(root string) string {
-	if root == "" {
-		root = os.Getenv("GANETI_ROOTDIR")
-	}
-	return filepath.Join(root, "/var/lib/ganeti")
+	return layout.Data(layout.Root(root, os.Getenv))
 }
 
 // ReadNode returns the Options for asking the confd servers of the
@@ -89,16 +86,13 @@ func FromNode(ctx context.Context) (*Client, error) {
 	return New(opts)
 }
 
-// ServicePort returns the confd port as goconfd's daemon chooses it: the
-// services database's ganeti-confd entry for udp, else for tcp, else
-// protocol.DefaultPort (1814).
+// ServicePort returns the confd port as goconfd's daemon chooses it, with
+// the daemon's own code (internal/layout): the first ganeti-confd entry
+// for udp in /etc/services, else the first for tcp, else
+// protocol.DefaultPort (1814). Reading a local file does not block, so
+// ctx is not consulted; it is kept for callers that pass one.
 func ServicePort(ctx context.Context) uint16 {
-	for _, network := range []string{"udp", "tcp"} {
-		if p, err := net.DefaultResolver.LookupPort(ctx, network, "ganeti-confd"); err == nil && p > 0 && p < 1<<16 {
-			return uint16(p)
-		}
-	}
-	return protocol.DefaultPort
+	return layout.ServicePort(layout.ServicesFile, protocol.DefaultPort)
 }
 
 func readCandidates(path string) ([]Peer, error) {

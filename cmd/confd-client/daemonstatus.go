@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/goconfd/goconfd/client"
+	"github.com/goconfd/goconfd/internal/layout"
 	"github.com/goconfd/goconfd/internal/statusdoc"
 )
 
@@ -99,7 +100,7 @@ func daemonStatus(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return statusUsage
 	}
 	if o.config == "" {
-		o.config = filepath.Join(client.DataDir(o.root), "config.data")
+		o.config = filepath.Join(client.DataDir(o.root), layout.ConfigFile)
 	}
 	return probe(ctx, o, stdout, stderr)
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/goconfd/goconfd/internal/layout"
 	"github.com/goconfd/goconfd/protocol"
 )
 
@@ -36,22 +37,22 @@ func pin(cpu int, argv ...string) *exec.Cmd {
 // (and as many sockets).
 func startGoconfd(bin, dir string, port int, config, key string, gomaxprocs int) (*server, error) {
 	root := filepath.Join(dir, "goconfd-"+strconv.Itoa(port))
-	for _, d := range []string{"var/lib/ganeti", "var/run/ganeti", "var/log/ganeti"} {
+	for _, d := range []string{layout.DataDir, layout.RunDir, layout.LogDir} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			return nil, fmt.Errorf("goconfd root: %w", err)
 		}
 	}
-	for src, dst := range map[string]string{config: "config.data", key: "hmac.key"} {
+	for src, dst := range map[string]string{config: layout.ConfigFile, key: layout.KeyFile} {
 		data, err := os.ReadFile(src)
 		if err != nil {
 			return nil, fmt.Errorf("goconfd root: %w", err)
 		}
-		if err := os.WriteFile(filepath.Join(root, "var/lib/ganeti", dst), data, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(layout.Data(root), dst), data, 0o600); err != nil {
 			return nil, fmt.Errorf("goconfd root: %w", err)
 		}
 	}
 	cmd := pin(serverCPU, bin, "-f", "-b", "127.0.0.1", "-p", strconv.Itoa(port), "--no-user-checks")
-	cmd.Env = append(os.Environ(), "GANETI_ROOTDIR="+root, "GANETI_HOSTNAME=localhost", "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
+	cmd.Env = append(os.Environ(), layout.RootEnv+"="+root, "GANETI_HOSTNAME=localhost", "GOMAXPROCS="+strconv.Itoa(gomaxprocs))
 	logFile, err := os.Create(filepath.Join(root, "confd.out"))
 	if err != nil {
 		return nil, fmt.Errorf("goconfd log: %w", err)

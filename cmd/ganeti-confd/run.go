@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/goconfd/goconfd/internal/daemon"
+	"github.com/goconfd/goconfd/internal/layout"
 	"github.com/goconfd/goconfd/internal/sdnotify"
 	"github.com/goconfd/goconfd/internal/service"
 	goversion "github.com/goconfd/goconfd/internal/version"
@@ -18,9 +19,6 @@ import (
 // version is goconfd's version, as every binary and the package report it
 // (internal/version).
 var version = goversion.String()
-
-// servicesFile is the services database searched for the default port.
-const servicesFile = "/etc/services"
 
 // run is the whole daemon, in Ganeti's order (docs/protocol.md §7): options,
 // user checks, bind address and port, detaching, logs and pid file,
@@ -64,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	port := opts.Port
 	if !opts.HasPort {
-		port = daemon.ServicePort(servicesFile, daemon.DefaultPort)
+		port = layout.ServicePort(layout.ServicesFile, daemon.DefaultPort)
 	}
 	addr, err := daemon.BindAddr(opts.Bind, opts.HasBind, paths.PrimaryIPFamily, port)
 	if err != nil {

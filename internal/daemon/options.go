@@ -9,11 +9,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/goconfd/goconfd/internal/hs"
+	"github.com/goconfd/goconfd/internal/layout"
 )
 
 // Program is the daemon's name, as Ganeti's messages, pid file and log
 // lines spell it (src/Ganeti/Runtime.hs, daemonName GanetiConfd).
-const Program = "ganeti-confd"
+const Program = layout.Service
 
 // DefaultPort is the port used when neither -p nor the services database
 // gives one (Ganeti's DEFAULT_CONFD_PORT).

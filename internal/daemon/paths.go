@@ -1,16 +1,15 @@
 package daemon
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/goconfd/goconfd/internal/hs"
+	"github.com/goconfd/goconfd/internal/layout"
 )
 
 // Paths are the files of a Ganeti node that ganeti-confd uses, all under
@@ -34,14 +33,14 @@ type Paths struct {
 // NewPaths returns the paths under root, as Ganeti derives them from
 // GANETI_ROOTDIR.
 func NewPaths(root string) Paths {
-	data := filepath.Join(root, "/var/lib/ganeti")
+	data := layout.Data(root)
 	return Paths{
 		Root:            root,
-		Config:          filepath.Join(data, "config.data"),
-		Key:             filepath.Join(data, "hmac.key"),
-		PrimaryIPFamily: filepath.Join(data, "ssconf_primary_ip_family"),
-		PidFile:         filepath.Join(root, "/var/run/ganeti", Program+".pid"),
-		LogFile:         filepath.Join(root, "/var/log/ganeti/conf-daemon.log"),
+		Config:          filepath.Join(data, layout.ConfigFile),
+		Key:             filepath.Join(data, layout.KeyFile),
+		PrimaryIPFamily: filepath.Join(data, layout.FamilyFile),
+		PidFile:         filepath.Join(layout.Run(root), layout.PidFile),
+		LogFile:         filepath.Join(layout.Log(root), layout.LogFile),
 	}
 }
 
@@ -52,11 +51,7 @@ func NewPaths(root string) Paths {
 // meant (Ganeti itself would look for a relative GANETI_ROOTDIR under
 // "/").
 func PathsFor(o *Options, getenv func(string) string) (Paths, error) {
-	root := o.Root
-	if root == "" {
-		root = getenv("GANETI_ROOTDIR")
-	}
-	p := NewPaths(root)
+	p := NewPaths(layout.Root(o.Root, getenv))
 	if o.Config != "" {
 		p.Config = o.Config
 	}
@@ -141,48 +136,4 @@ func primaryIPFamily(path string) (int64, error) {
 		return 0, valueError("Parsing af_family: leftover characters when parsing '" + text + "': '" + rest + "'")
 	}
 	return n.Int(), nil
-}
-
-// ServicePort looks up the ganeti-confd service in a services database
-// (normally /etc/services): the udp entry, else the tcp entry, else
-// def. Ganeti 3.0.2's binary reads only the tcp entry and byte-swaps it;
-// goconfd uses the entry as written (docs/compatibility.md).
-func ServicePort(servicesFile string, def uint16) uint16 {
-	f, err := os.Open(servicesFile)
-	if err != nil {
-		return def
-	}
-	defer f.Close()
-	ports := map[string]uint16{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line, _, _ := strings.Cut(sc.Text(), "#")
-		fields := strings.Fields(line)
-		if len(fields) < 2 {
-			continue
-		}
-		names := append([]string{fields[0]}, fields[2:]...)
-		port, proto, ok := strings.Cut(fields[1], "/")
-		if !ok {
-			continue
-		}
-		n, err := strconv.ParseUint(port, 10, 16)
-		if err != nil {
-			continue
-		}
-		for _, name := range names {
-			if name == Program {
-				if _, seen := ports[proto]; !seen {
-					ports[proto] = uint16(n)
-				}
-			}
-		}
-	}
-	if p, ok := ports["udp"]; ok {
-		return p
-	}
-	if p, ok := ports["tcp"]; ok {
-		return p
-	}
-	return def
 }

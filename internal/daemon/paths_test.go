@@ -139,36 +139,6 @@ func TestParseNumericHost(t *testing.T) {
 	}
 }
 
-func TestServicePort(t *testing.T) {
-	dir := t.TempDir()
-	tests := []struct {
-		name, content string
-		want          uint16
-	}{
-		{"missing", "", 1814},
-		{"udp entry", "ganeti-confd 1815/udp\n", 1815},
-		{"tcp only", "ganeti-confd 1816/tcp\n", 1816},
-		{"udp before tcp", "ganeti-confd 1816/tcp\nganeti-confd 1817/udp # confd\n", 1817},
-		{"alias", "confd 1818/udp ganeti-confd\n", 1818},
-		{"first entry wins", "ganeti-confd 1819/udp\nganeti-confd 1820/udp\n", 1819},
-		{"other services", "ssh 22/tcp\n# ganeti-confd 1/udp\n", 1814},
-		{"bad port ignored", "ganeti-confd 70000/udp\nganeti-confd x/udp\n", 1814},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			path := filepath.Join(dir, tt.name)
-			if tt.content != "" {
-				if err := os.WriteFile(path, []byte(tt.content), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if got := ServicePort(path, 1814); got != tt.want {
-				t.Errorf("ServicePort = %d, want %d", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestNewPaths(t *testing.T) {
 	p := NewPaths("/tmp/r")
 	want := Paths{

@@ -18,15 +18,17 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/goconfd/goconfd/internal/layout"
 )
 
 // Paths in a Ganeti root directory (GANETI_ROOTDIR).
 const (
-	LibDir    = "var/lib/ganeti"
-	RunDir    = "var/run/ganeti"
-	LogDir    = "var/log/ganeti"
-	ConfigRel = LibDir + "/config.data"
-	KeyRel    = LibDir + "/hmac.key"
+	LibDir    = layout.DataDir
+	RunDir    = layout.RunDir
+	LogDir    = layout.LogDir
+	ConfigRel = LibDir + "/" + layout.ConfigFile
+	KeyRel    = LibDir + "/" + layout.KeyFile
 )
 
 // NotLoaded is the real server's answer before its first attempt to load
