@@ -7,9 +7,10 @@ import (
 	"github.com/goconfd/goconfd/internal/tjson"
 )
 
-// DRBD returns the NODE_DRBD answer for n (encoded), or the error text
-// that replaces it when a DRBD peer names no node.
-func (n *Node) DRBD() (answer []byte, errText string) { return n.drbdJSON, n.drbdErr }
+// DRBD returns the NODE_DRBD answer for n (encoded), or, instead of it,
+// the lookup error Ganeti gives when a DRBD peer of one of n's devices
+// names no node (its Error text is the answer's).
+func (n *Node) DRBD() (answer []byte, err *LookupError) { return n.drbdJSON, n.drbdErr }
 
 // buildDRBD computes every node's NODE_DRBD answer (Ganeti's
 // getInstMinorsForNode and encodeMinors): for every instance in key
@@ -43,7 +44,7 @@ func (s *Snapshot) buildDRBD() {
 	}
 	// Peers are few: look each up once.
 	peers := make(map[string]*Node, len(s.nodes))
-	var peerErr map[string]string
+	var peerErr map[string]*LookupError
 	var out []byte
 	for _, n := range s.nodes {
 		nrows := rows[n.UUID]
@@ -53,7 +54,7 @@ func (s *Snapshot) buildDRBD() {
 		}
 		self, lerr := s.node(n.UUID)
 		if lerr != nil {
-			n.drbdErr = lerr.Error()
+			n.drbdErr = lerr
 			continue
 		}
 		out = append(out[:0], '[')
@@ -63,9 +64,9 @@ func (s *Snapshot) buildDRBD() {
 				var lerr *LookupError
 				if peer, lerr = s.node(r.peerID); lerr != nil {
 					if peerErr == nil {
-						peerErr = make(map[string]string)
+						peerErr = make(map[string]*LookupError)
 					}
-					peerErr[r.peerID] = lerr.Error()
+					peerErr[r.peerID] = lerr
 				}
 				peers[r.peerID] = peer
 			}
@@ -92,7 +93,7 @@ func (s *Snapshot) buildDRBD() {
 			out = append(out, peer.nameJSON...)
 			out = append(out, ']')
 		}
-		if n.drbdErr == "" {
+		if n.drbdErr == nil {
 			n.drbdJSON = bytes.Clone(append(out, ']'))
 		}
 	}

@@ -59,9 +59,9 @@ type Node struct {
 
 	// nameJSON and pipJSON are the name and primary IP, encoded.
 	nameJSON, pipJSON []byte
-	// drbdJSON is the NODE_DRBD answer, or drbdErr its error text.
+	// drbdJSON is the NODE_DRBD answer, or drbdErr the error instead.
 	drbdJSON []byte
-	drbdErr  string
+	drbdErr  *LookupError
 	// primaries and secondaries are the NODE_INSTANCES lists.
 	primaries, secondaries []*Instance
 }

@@ -184,7 +184,7 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		for _, n := range s.Nodes() {
-			if a, e := n.DRBD(); e == "" {
+			if a, e := n.DRBD(); e == nil {
 				if _, err := tjson.Parse(a, tjson.Options{}); err != nil {
 					t.Fatalf("invalid drbd answer %s: %v", a, err)
 				}

@@ -245,9 +245,9 @@ func nodeDrbd(s *config.Snapshot, q *protocol.Query, buf []byte) Result {
 	if lerr != nil {
 		return errorText(lerr.Error(), buf)
 	}
-	answer, errText := n.DRBD()
-	if errText != "" {
-		return errorText(errText, buf)
+	answer, derr := n.DRBD()
+	if derr != nil {
+		return errorText(derr.Error(), buf)
 	}
 	return ok(answer, n.Serial)
 }
