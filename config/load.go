@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
+
+	"github.com/goconfd/goconfd/internal/hs"
 )
 
 // ErrNotLoaded is the state before the first load attempt.
@@ -52,13 +55,15 @@ func UnavailableText(path string, err error) string {
 }
 
 // ioErrorText renders a file error the way GHC's IOError show does for
-// the calls Ganeti makes (getFileStatus, openFile).
+// the calls Ganeti makes (getFileStatus, openFile), with the one
+// rendering of Haskell's IOError (hs.IOError). Ganeti's texts are fixed:
+// a missing file fails its stat, any refusal reads as EACCES.
 func ioErrorText(pe *os.PathError) string {
 	switch {
 	case errors.Is(pe.Err, os.ErrNotExist):
-		return "getFileStatus: does not exist (No such file or directory)"
+		return (&hs.IOError{Loc: "getFileStatus", Err: syscall.ENOENT}).Error()
 	case errors.Is(pe.Err, os.ErrPermission):
-		return "openFile: permission denied (Permission denied)"
+		return (&hs.IOError{Loc: "openFile", Err: syscall.EACCES}).Error()
 	}
 	return pe.Op + ": " + pe.Err.Error()
 }

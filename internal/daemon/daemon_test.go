@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/goconfd/goconfd/internal/hs"
 )
 
 // waitTimeout bounds every wait in these tests.
@@ -174,7 +176,7 @@ func TestStartFailures(t *testing.T) {
 		{"no syslog", func(t *testing.T, cfg *Config) {
 			cfg.Syslog = SyslogYes
 			cfg.dialSyslog = func(string) (syslogConn, error) {
-				return nil, &IOError{Loc: "Network.Socket.sendBufTo", Err: syscall.ENOENT}
+				return nil, &hs.IOError{Loc: "Network.Socket.sendBufTo", Err: syscall.ENOENT}
 			}
 		}, "Error when starting the daemon process: Network.Socket.sendBufTo: does not exist (No such file or directory)", true},
 	}

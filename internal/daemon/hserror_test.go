@@ -6,35 +6,26 @@ import (
 	"errors"
 	"net"
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/goconfd/goconfd/internal/hs"
 )
 
-func TestIOError(t *testing.T) {
-	dir := t.TempDir()
-	_, readDir := os.ReadFile(dir)
-	_, openMissing := os.Open(filepath.Join(dir, "missing"))
-	_, writeDir := os.OpenFile(dir, os.O_WRONLY, 0)
+func TestBindError(t *testing.T) {
 	tests := []struct {
 		name string
 		err  error
 		want string
 	}{
-		{"pid file locked", &IOError{File: "/r/x.pid", Loc: pidFileLoc, Err: syscall.EAGAIN},
+		{"pid file locked", &hs.IOError{File: "/r/x.pid", Loc: pidFileLoc, Err: syscall.EAGAIN},
 			"/r/x.pid: writing PID file; already locked?: resource exhausted (Resource temporarily unavailable)"},
-		{"missing file", &IOError{File: "/r/k", Loc: "openBinaryFile", Err: openMissing},
+		{"read", ReadError("/r/k", &os.PathError{Op: "open", Path: "/r/k", Err: syscall.ENOENT}),
 			"/r/k: openBinaryFile: does not exist (No such file or directory)"},
-		{"reading a directory", &IOError{File: dir, Loc: "openFile", Err: readDir},
-			dir + ": openFile: inappropriate type (is a directory)"},
-		{"writing a directory", &IOError{File: dir, Loc: "openFile", Err: writeDir},
-			dir + ": openFile: inappropriate type (Is a directory)"},
 		{"bind", BindError(&net.OpError{Op: "listen", Err: os.NewSyscallError("bind", syscall.EADDRNOTAVAIL)}),
 			"Network.Socket.bind: unsupported operation (Cannot assign requested address)"},
 		{"bind in use", BindError(&net.OpError{Op: "listen", Err: os.NewSyscallError("bind", syscall.EADDRINUSE)}),
 			"Network.Socket.bind: resource busy (Address already in use)"},
-		{"no errno", &IOError{Loc: "somewhere", Err: errors.New("odd")}, "somewhere: failed (odd)"},
-		{"unknown errno", &IOError{Loc: "x", Err: syscall.Errno(0x7ff)}, "x: failed (Unknown error 2047)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

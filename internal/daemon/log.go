@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 	"unicode"
+
+	"github.com/goconfd/goconfd/internal/hs"
 )
 
 // Ganeti logs at hslogger's eight priorities; slog has four levels. These
@@ -281,12 +283,12 @@ func OpenLogFile(path string, redirect bool) (*LogFile, error) {
 func (l *LogFile) open() (*os.File, error) {
 	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
 	if err != nil {
-		return nil, &IOError{File: l.path, Loc: "openFile", Err: err}
+		return nil, &hs.IOError{File: l.path, Loc: "openFile", Err: err}
 	}
 	if l.redirects {
 		if err := redirectStdio(f); err != nil {
 			f.Close()
-			return nil, &IOError{File: l.path, Loc: "hDuplicateTo", Err: err}
+			return nil, &hs.IOError{File: l.path, Loc: "hDuplicateTo", Err: err}
 		}
 	}
 	return f, nil

@@ -117,15 +117,15 @@ func BindAddr(bind string, given bool, familyFile string, port uint16) (netip.Ad
 func primaryIPFamily(path string) (int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		if isDoesNotExist(err) {
+		if hs.IsDoesNotExist(err) {
 			return afInet, nil
 		}
-		return 0, &IOError{File: path, Loc: "openFile", Err: err}
+		return 0, &hs.IOError{File: path, Loc: "openFile", Err: err}
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxSSConfSize))
 	if err != nil {
-		return 0, &IOError{File: path, Loc: "openFile", Err: err}
+		return 0, &hs.IOError{File: path, Loc: "openFile", Err: err}
 	}
 	text := strings.TrimRightFunc(string(data), hs.IsSpace)
 	n, rest, ok := hs.Reads(text)

@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+
+	"github.com/goconfd/goconfd/internal/hs"
 )
 
 // pidFileLoc is what Ganeti calls any failure to write its pid file
@@ -35,11 +37,11 @@ type PidFile struct {
 func CreatePidFile(path string) (*PidFile, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, &IOError{File: path, Loc: pidFileLoc, Err: err}
+		return nil, &hs.IOError{File: path, Loc: pidFileLoc, Err: err}
 	}
 	if err := lockFile(f); err != nil {
 		f.Close()
-		return nil, &IOError{File: path, Loc: pidFileLoc, Err: err}
+		return nil, &hs.IOError{File: path, Loc: pidFileLoc, Err: err}
 	}
 	pid := strconv.Itoa(os.Getpid()) + "\n"
 	if err = f.Truncate(0); err == nil {
@@ -47,7 +49,7 @@ func CreatePidFile(path string) (*PidFile, error) {
 	}
 	if err != nil {
 		f.Close() // drops the lock
-		return nil, &IOError{File: path, Loc: pidFileLoc, Err: err}
+		return nil, &hs.IOError{File: path, Loc: pidFileLoc, Err: err}
 	}
 	return &PidFile{path: path, f: f}, nil
 }

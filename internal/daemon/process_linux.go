@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/goconfd/goconfd/internal/hs"
 )
 
 // reapTimeout bounds how long a parent whose child reported a failure
@@ -139,7 +141,7 @@ func setCommandName(name string) {
 func becomeDaemon() error {
 	unix.Umask(0o077)
 	if err := os.Chdir("/"); err != nil {
-		return &IOError{File: "/", Loc: "changeWorkingDirectory", Err: err}
+		return &hs.IOError{File: "/", Loc: "changeWorkingDirectory", Err: err}
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"io"
 	"log/syslog"
 	"net"
+
+	"github.com/goconfd/goconfd/internal/hs"
 )
 
 // syslogConn is a connection to the system logger.
@@ -26,14 +28,14 @@ func dialSyslogAt(network, raddr, tag string) (syslogConn, error) {
 		return w, nil
 	}
 	if network != "" {
-		return nil, &IOError{Loc: "opening syslog", Err: err}
+		return nil, &hs.IOError{Loc: "opening syslog", Err: err}
 	}
 	// log/syslog does not say why; ask /dev/log, as Ganeti's hslogger
 	// does, for the system's reason, and word it as Ganeti's.
 	c, derr := net.Dial("unixgram", "/dev/log")
 	if derr == nil {
 		c.Close()
-		return nil, &IOError{Loc: "opening syslog", Err: err}
+		return nil, &hs.IOError{Loc: "opening syslog", Err: err}
 	}
-	return nil, &IOError{Loc: "Network.Socket.sendBufTo", Err: derr}
+	return nil, &hs.IOError{Loc: "Network.Socket.sendBufTo", Err: derr}
 }

@@ -5,6 +5,8 @@ package daemon
 import (
 	"errors"
 	"io"
+
+	"github.com/goconfd/goconfd/internal/hs"
 )
 
 type syslogConn interface {
@@ -14,5 +16,5 @@ type syslogConn interface {
 
 // dialSyslog is only implemented on Linux.
 func dialSyslog(string) (syslogConn, error) {
-	return nil, &IOError{Loc: "opening syslog", Err: errors.ErrUnsupported}
+	return nil, &hs.IOError{Loc: "opening syslog", Err: errors.ErrUnsupported}
 }

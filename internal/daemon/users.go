@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os/user"
 	"strconv"
+
+	"github.com/goconfd/goconfd/internal/hs"
 )
 
 // ErrNoEntry is what an Accounts returns, possibly wrapped, for a user or
@@ -111,9 +113,9 @@ func CheckUser(acc Accounts, euid int) error {
 // entsError words a failed lookup as Ganeti's exitIfBad does with the
 // IOError of System.Posix.User.
 func entsError(loc, missing string, err error) error {
-	desc := kindNoSuchThing + " (" + missing + ")"
+	desc := hs.KindNoSuchThing + " (" + missing + ")"
 	if !errors.Is(err, ErrNoEntry) {
-		desc = describeIOError(err)
+		desc = hs.DescribeIOError(err)
 	}
 	return &UserCheckError{"Error: Can't find required user/groups: " + loc + ": " + desc}
 }

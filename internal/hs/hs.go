@@ -1,8 +1,10 @@
 // Package hs reproduces the few Haskell Prelude behaviours that Ganeti's
 // daemons expose to their peers, so that goconfd answers and refuses
 // exactly as they do: Data.Char.isSpace, show of a String (error answers
-// quote names that way), and reads of an integer (request salts, IPv4
-// parts, netmasks and watermarks in config.data are read that way).
+// quote names that way), reads of an integer (request salts, IPv4
+// parts, netmasks and watermarks in config.data are read that way), and
+// the text of an IOError (IOError: the daemon's startup failures and the
+// config's unavailable answers are worded that way).
 package hs
 
 import (

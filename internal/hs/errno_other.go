@@ -1,6 +1,6 @@
 //go:build !linux
 
-package daemon
+package hs
 
 import "syscall"
 
@@ -20,7 +20,7 @@ func ioErrorKind(errno syscall.Errno) string {
 	case syscall.EISDIR, syscall.ENOTDIR:
 		return kindInappropriateType
 	case syscall.ENOENT:
-		return kindNoSuchThing
+		return KindNoSuchThing
 	}
 	return kindOtherError
 }

@@ -1,4 +1,4 @@
-package daemon
+package hs
 
 import "syscall"
 
@@ -29,7 +29,7 @@ func ioErrorKind(errno syscall.Errno) string {
 	case syscall.ECHILD, syscall.ECONNREFUSED, syscall.EHOSTDOWN, syscall.EHOSTUNREACH,
 		syscall.ENETUNREACH, syscall.ENODATA, syscall.ENOENT, syscall.ENOMSG, syscall.ENONET,
 		syscall.ENXIO, syscall.ESRCH:
-		return kindNoSuchThing
+		return KindNoSuchThing
 	case syscall.ECOMM, syscall.ECONNRESET, syscall.EIDRM, syscall.ENETDOWN, syscall.ENETRESET,
 		syscall.ENOLINK, syscall.EPIPE, syscall.EREMCHG, syscall.ESTALE:
 		return kindResourceVanished
