@@ -7,7 +7,7 @@ import (
 	"github.com/goconfd/goconfd/internal/tjson"
 )
 
-// renameNodes returns rich.json with its node names replaced by names.
+// parseWithNodeNames parses rich.json with its node names replaced by names.
 func parseWithNodeNames(t *testing.T, names map[string]string) *Snapshot {
 	t.Helper()
 	doc := richDoc(t)

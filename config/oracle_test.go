@@ -6,7 +6,7 @@
 // what the daemon runs (the walker in place over a lazily parsed
 // document, Loader.Parse): golden files, reference configs and the
 // schema cases all go through it, and TestNormalizeOwnedMatches and
-// leaf_test.go compare the two. normalizeOwned is the same walk in place
+// loader_test.go compare the two. normalizeOwned is the same walk in place
 // over a whole tree.
 
 package config
