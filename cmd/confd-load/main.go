@@ -46,11 +46,6 @@ func main() {
 	os.Exit(code)
 }
 
-// run is runContext without a way to stop early.
-func run(args []string, stdout, stderr io.Writer) int {
-	return runContext(context.Background(), args, stdout, stderr)
-}
-
 // runContext runs confd-load with args and returns its exit status: 0
 // when the run completed, 1 when it could not run, 2 on a usage error.
 // Cancelling ctx ends the run early and reports what was measured.

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +12,11 @@ import (
 
 	"github.com/goconfd/goconfd/internal/version"
 )
+
+// run is runContext without a way to stop early, for the tests.
+func run(args []string, stdout, stderr io.Writer) int {
+	return runContext(context.Background(), args, stdout, stderr)
+}
 
 func TestUsage(t *testing.T) {
 	dir := t.TempDir()

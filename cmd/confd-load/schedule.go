@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"time"
 )
 
@@ -27,15 +26,6 @@ func newSchedule(start time.Time, rate float64, sockets, id int) schedule {
 // at is the time request i is due.
 func (s schedule) at(i int64) time.Time {
 	return s.start.Add(time.Duration(s.offset + float64(i)*s.interval))
-}
-
-// due is how many requests are due by now (requests 0..due-1).
-func (s schedule) due(now time.Time) int64 {
-	d := float64(now.Sub(s.start)) - s.offset
-	if d < 0 {
-		return 0
-	}
-	return int64(math.Floor(d/s.interval)) + 1
 }
 
 // rampRates lists the rates of a ramp: from start up by step, not over

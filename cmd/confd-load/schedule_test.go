@@ -1,9 +1,20 @@
 package main
 
 import (
+	"math"
 	"testing"
 	"time"
 )
+
+// due is how many requests of s are due by now (requests 0..due-1):
+// the test's view of the schedule, from the same fields at uses.
+func (s schedule) due(now time.Time) int64 {
+	d := float64(now.Sub(s.start)) - s.offset
+	if d < 0 {
+		return 0
+	}
+	return int64(math.Floor(d/s.interval)) + 1
+}
 
 func TestSchedule(t *testing.T) {
 	start := time.Unix(1000, 0)

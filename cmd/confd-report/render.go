@@ -104,13 +104,6 @@ func hostLoad() string {
 	return "load average at the end " + strings.Join(f[:3], " ")
 }
 
-func ratio(a, b float64) string {
-	if a == 0 || b == 0 {
-		return "–"
-	}
-	return fmt.Sprintf("%.2f×", a/b)
-}
-
 func verdict(ok bool) string {
 	if ok {
 		return "**met**"
