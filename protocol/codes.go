@@ -235,6 +235,11 @@ const (
 	DropReplyTooBig
 	// DropInternal: a bug was caught; the datagram was not answered.
 	DropInternal
+	// DropGanetiSilent: a valid request that Ganeti's 3.0 server leaves
+	// unanswered, so goconfd sends nothing either: types 2 and 6 when
+	// cluster.nicparams has no "default" entry (docs/protocol.md §1.7,
+	// §4.3). Not a bug: the config is what makes Ganeti silent.
+	DropGanetiSilent
 	// NumOutcomes is the number of outcomes.
 	NumOutcomes
 )
@@ -242,6 +247,7 @@ const (
 var outcomeNames = [NumOutcomes]string{
 	"answered", "bad_magic", "bad_envelope", "bad_hmac", "bad_request",
 	"unknown_type", "bad_timestamp", "no_key", "reply_too_big", "internal_error",
+	"ganeti_silent",
 }
 
 // String returns the outcome's metric label, e.g. "bad_hmac".

@@ -148,7 +148,7 @@ func (p *Pipeline) handleFrom(dgram, buf []byte, src *Source) ([]byte, Verdict) 
 // sign checks the size of res and signs it as the reply to w's request.
 func (p *Pipeline) sign(w *work, res query.Result, buf []byte) ([]byte, Verdict) {
 	if res.NoReply {
-		return nil, Drop(protocol.DropInternal)
+		return nil, Drop(protocol.DropGanetiSilent)
 	}
 	if len(res.Answer) > protocol.MaxReplySize {
 		// Too big for any datagram (and possibly cut short by the

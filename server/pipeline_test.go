@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -274,4 +275,55 @@ func BenchmarkPipeline(b *testing.B) {
 func handleOutcome(p *Pipeline, dgram, buf []byte) ([]byte, protocol.Outcome) {
 	reply, v := p.Handle(dgram, buf)
 	return reply, v.Outcome
+}
+
+// TestPipelineGanetiSilent checks that the requests Ganeti's 3.0 server
+// leaves unanswered (types 2 and 6 when cluster.nicparams has no
+// "default" entry) are counted under their own outcome, not as a bug.
+func TestPipelineGanetiSilent(t *testing.T) {
+	data, err := os.ReadFile("../config/testdata/rich.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	delete(doc["cluster"].(map[string]any)["nicparams"].(map[string]any), "default")
+	if data, err = json.Marshal(doc); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := config.Parse(data)
+	if err != nil {
+		t.Fatalf("parsing rich.json without default NIC parameters: %v", err)
+	}
+	now := time.Unix(1700000000, 0)
+	p := newTestPipeline(t, now)
+	p.SetState(&config.State{Snapshot: snap})
+	tests := []struct {
+		name  string
+		typ   protocol.Type
+		query string
+		want  protocol.Outcome
+	}{
+		{name: "ips of the default link", typ: protocol.TypeInstancesIPsList, want: protocol.DropGanetiSilent},
+		{name: "pip by ip without link", typ: protocol.TypeNodePipByInstanceIP, query: `{"1": "192.0.2.101"}`, want: protocol.DropGanetiSilent},
+		{name: "ping still answered", typ: protocol.TypePing, want: protocol.Answered},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var q []byte
+			if tt.query != "" {
+				q = []byte(tt.query)
+			}
+			dgram := protocol.AppendRequest(nil, testKey, now, tt.typ, q, "r")
+			reply, o := handleOutcome(p, dgram, make([]byte, 0, 1024))
+			if o != tt.want {
+				t.Fatalf("outcome = %v, want %v", o, tt.want)
+			}
+			if (o == protocol.Answered) != (reply != nil) {
+				t.Fatalf("outcome %v with reply %q", o, reply)
+			}
+		})
+	}
 }

@@ -23,7 +23,7 @@ import (
 // echoHandler is the fake Handler of these tests. By the request's
 // prefix it answers "echo:<request>", "len=<length of the request>", a
 // reply of the asked length ("big:<n>"), drops with an outcome
-// ("drop:<n>", n a digit) or panics ("panic").
+// ("drop:<n>", n a number, then any padding) or panics ("panic").
 type echoHandler struct{}
 
 func (echoHandler) Handle(req, buf []byte) ([]byte, Verdict) {
@@ -41,7 +41,15 @@ func echo(req, buf []byte) ([]byte, protocol.Outcome) {
 	case bytes.HasPrefix(req, []byte("panic")):
 		panic("test handler panics on request " + strconv.Quote(string(req)))
 	case bytes.HasPrefix(req, []byte("drop:")) && len(req) > 5:
-		return nil, protocol.Outcome(req[5] - '0')
+		// The number's digits; anything after them is padding.
+		n := 0
+		for _, c := range req[5:] {
+			if c < '0' || c > '9' {
+				break
+			}
+			n = 10*n + int(c-'0')
+		}
+		return nil, protocol.Outcome(n)
 	case bytes.HasPrefix(req, []byte("len")):
 		return strconv.AppendInt(append(buf, "len="...), int64(len(req)), 10), protocol.Answered
 	case bytes.HasPrefix(req, []byte("big:")):

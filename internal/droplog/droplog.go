@@ -111,6 +111,7 @@ const (
 	textNoKey    = "No HMAC key loaded; datagram dropped"
 	textTooBig   = "Reply too big for a UDP datagram; not sent"
 	textInternal = "Internal error; datagram dropped"
+	textSilent   = "No default NIC parameters in the configuration; request not answered, as by Ganeti"
 	textRequests = "Processing request"
 )
 
@@ -142,6 +143,7 @@ func New(cfg Config) *Logger {
 	set(int(protocol.DropNoKey), slog.LevelWarn, textNoKey, DropBudget)
 	set(int(protocol.DropReplyTooBig), slog.LevelWarn, textTooBig, DropBudget)
 	set(int(protocol.DropInternal), slog.LevelError, textInternal, DropBudget)
+	set(int(protocol.DropGanetiSilent), slog.LevelWarn, textSilent, DropBudget)
 	set(answeredKind, slog.LevelDebug, textRequests, cfg.AnswerBudget)
 	go l.summarize()
 	return l

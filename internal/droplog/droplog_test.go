@@ -81,6 +81,7 @@ func TestFirstLines(t *testing.T) {
 		{protocol.DropNoKey, signedReq("1"), slog.LevelInfo, "WARN No HMAC key loaded; datagram dropped"},
 		{protocol.DropReplyTooBig, signedReq("1"), slog.LevelInfo, "WARN Reply too big for a UDP datagram; not sent"},
 		{protocol.DropInternal, signedReq("1"), slog.LevelInfo, "ERROR Internal error; datagram dropped"},
+		{protocol.DropGanetiSilent, signedReq("1"), slog.LevelInfo, "WARN No default NIC parameters in the configuration; request not answered, as by Ganeti"},
 		{protocol.Answered, signedReq("1"), slog.LevelDebug, ""},
 	}
 	for _, tt := range tests {

@@ -64,7 +64,7 @@ var (
 	descDropped = desc("datagrams_dropped_total",
 		"Datagrams not answered, by reason: bad_magic, bad_envelope (not a signed message), bad_hmac, bad_request "+
 			"(not a valid request), unknown_type, bad_timestamp (clock skew over 300 s or a bad salt), no_key, "+
-			"reply_too_big, internal_error.", "reason")
+			"reply_too_big, internal_error (a bug caught), ganeti_silent (a request Ganeti's server leaves unanswered too).", "reason")
 	descTruncated = desc("datagrams_truncated_total",
 		"Datagrams longer than the largest request, cut short before parsing (Linux only).")
 	descKernelDrops = desc("kernel_dropped_datagrams_total",
