@@ -50,8 +50,10 @@ func AppendRequest(dst, key []byte, now time.Time, typ Type, query []byte, rsalt
 type Reply struct {
 	Protocol int64
 	Status   Status
-	// Answer is the answer as parsed JSON.
-	Answer tjson.Value
+	// Answer is the answer's JSON text, written compactly as goconfd and
+	// Ganeti's server write it (a reply from either reads back byte for
+	// byte when it is ASCII).
+	Answer []byte
 	Serial int64
 }
 
@@ -123,7 +125,7 @@ func ParseReply(dgram, key []byte, rsalt string) (Reply, error) {
 				r.Serial = n
 			}
 		case "answer":
-			r.Answer = m.Val
+			r.Answer = tjson.AppendValue(nil, &m.Val)
 		default:
 			return Reply{}, fmt.Errorf("%w: unknown member %q", ErrBadReply, m.Key)
 		}

@@ -86,7 +86,7 @@ func TestVectorReply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Protocol != 1 || r.Status != StatusOK || r.Serial != 3189 || r.Answer.Str != "0" {
+	if r.Protocol != 1 || r.Status != StatusOK || r.Serial != 3189 || string(r.Answer) != "0" {
 		t.Fatalf("ParseReply = %+v", r)
 	}
 	if _, err := ParseReply(got, vectorKey, "other"); err != ErrWrongSalt {

@@ -82,8 +82,8 @@ func FuzzSignedRequest(f *testing.F) {
 		}
 		// Non-ASCII text is read back as UTF-8 by clients (Ganeti's too),
 		// so only ASCII answers must round-trip byte for byte.
-		if isASCII(res.Answer) && !bytes.Equal(tjson.Marshal(&r.Answer), tjson.Marshal(&want)) {
-			t.Fatalf("answer read back as %s, sent %s", tjson.Marshal(&r.Answer), res.Answer)
+		if isASCII(res.Answer) && !bytes.Equal(r.Answer, tjson.Marshal(&want)) {
+			t.Fatalf("answer read back as %s, sent %s", r.Answer, res.Answer)
 		}
 	})
 }

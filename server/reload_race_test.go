@@ -121,8 +121,8 @@ func reloadUnderQueries(t *testing.T, version func(n int) []byte) {
 					t.Errorf("reply: %v", err)
 					return
 				}
-				if want := fmt.Sprintf("m%d.example.com", r.Serial); r.Status != protocol.StatusOK || r.Answer.Str != want {
-					t.Errorf("reply with serial %d answers %q (status %d), want %q", r.Serial, r.Answer.Str, r.Status, want)
+				if want := fmt.Sprintf(`"m%d.example.com"`, r.Serial); r.Status != protocol.StatusOK || string(r.Answer) != want {
+					t.Errorf("reply with serial %d answers %s (status %d), want %s", r.Serial, r.Answer, r.Status, want)
 					return
 				}
 				replies.Add(1)

@@ -62,7 +62,7 @@ func TestAnswersOnlyValidRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			r, err := protocol.ParseReply(buf[:n], key, rsalt)
-			if err != nil || r.Status != protocol.StatusOK || r.Answer.Str != "3000000" {
+			if err != nil || r.Status != protocol.StatusOK || string(r.Answer) != "3000000" {
 				t.Fatalf("reply %+v, %v", r, err)
 			}
 		})

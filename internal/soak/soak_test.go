@@ -22,7 +22,6 @@ import (
 
 	"github.com/goconfd/goconfd/internal/clustergen"
 	"github.com/goconfd/goconfd/internal/testdaemon"
-	"github.com/goconfd/goconfd/internal/tjson"
 	"github.com/goconfd/goconfd/protocol"
 )
 
@@ -161,10 +160,10 @@ func (r *request) build(rng *rand.Rand, chk *checker) (any, []byte) {
 func (r *request) check(chk *checker, q any, qjson []byte, reply protocol.Reply) string {
 	f := chk.get(reply.Serial)
 	if f == nil {
-		return fmt.Sprintf("%s %s: serial %d is no version written (status %d, answer %s)", r.name, qjson, reply.Serial, reply.Status, tjson.Marshal(&reply.Answer))
+		return fmt.Sprintf("%s %s: serial %d is no version written (status %d, answer %s)", r.name, qjson, reply.Serial, reply.Status, reply.Answer)
 	}
 	var got any
-	if err := json.Unmarshal(tjson.Marshal(&reply.Answer), &got); err != nil {
+	if err := json.Unmarshal(reply.Answer, &got); err != nil {
 		return fmt.Sprintf("%s: answer not JSON: %v", r.name, err)
 	}
 	want := normalize(r.want(f, q))
