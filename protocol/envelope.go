@@ -1,13 +1,10 @@
 package protocol
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
 	"hash"
-	"slices"
-	"strconv"
 
 	"github.com/goconfd/goconfd/internal/tjson"
 )
@@ -138,54 +135,4 @@ func (e *envelope) verify(salt, msg []byte) bool {
 	e.mac.Write(salt)
 	e.mac.Write(msg)
 	return hmac.Equal(e.mac.Sum(e.sum[:0]), e.want[:])
-}
-
-// AppendReply appends a signed reply datagram to dst, byte for byte as the
-// 3.0 server writes it:
-//
-//	plj0{"hmac":"<hex>","msg":"{\"protocol\":1,\"status\":S,\"answer\":A,\"serial\":N}","salt":"<rsalt>"}
-//
-// answer is the answer's JSON text; rsalt is echoed. The HMAC covers
-// rsalt ‖ inner message, with the same key as requests.
-func (d *Decoder) AppendReply(dst, rsalt []byte, status Status, answer []byte, serial int64) []byte {
-	inner := d.msg[:0] // the request's msg is no longer needed
-	inner = append(inner, `{"protocol":1,"status":`...)
-	inner = strconv.AppendInt(inner, int64(status), 10)
-	inner = append(inner, `,"answer":`...)
-	inner = append(inner, answer...)
-	inner = append(inner, `,"serial":`...)
-	inner = strconv.AppendInt(inner, serial, 10)
-	inner = append(inner, '}')
-	d.msg = inner
-
-	// Sign the salt as clients will decode it from the escapes written
-	// below: a surrogate pair is one character to them. (Ganeti signs
-	// the two surrogates, which no client can verify.)
-	signedSalt := rsalt
-	if tjson.HasSurrogates(rsalt) {
-		d.saltUTF8 = tjson.AppendStandardUTF8(d.saltUTF8[:0], rsalt)
-		signedSalt = d.saltUTF8
-	}
-	d.mac.Reset()
-	d.mac.Write(signedSalt)
-	d.mac.Write(inner)
-	sum := d.mac.Sum(d.sum[:0])
-
-	// A long reply (a big cluster's node or IP list) would grow dst by
-	// doubling, copying and clearing it at each step: make room once for
-	// the message and its escapes (a quote or a backslash takes two
-	// bytes; the rare \uXXXX may still grow it once). Short replies that
-	// fit skip the count.
-	if fixed := len(Magic) + 64 + len(`{"hmac":"","msg":"","salt":""}`) + 6*len(rsalt); len(dst)+fixed+2*len(inner) > cap(dst) {
-		need := fixed + len(inner) + bytes.Count(inner, []byte{'"'}) + bytes.Count(inner, []byte{'\\'})
-		dst = slices.Grow(dst, need)
-	}
-	dst = append(dst, Magic...)
-	dst = append(dst, `{"hmac":"`...)
-	dst = hex.AppendEncode(dst, sum)
-	dst = append(dst, `","msg":`...)
-	dst = tjson.AppendString(dst, inner)
-	dst = append(dst, `,"salt":`...)
-	dst = tjson.AppendString(dst, rsalt)
-	return append(dst, '}')
 }

@@ -77,6 +77,12 @@ func TestVectorReply(t *testing.T) {
 	if string(got) != vectorReply {
 		t.Fatalf("AppendReply =\n%s\nwant\n%s", got, vectorReply)
 	}
+	// A ReplySigner of its own signs the same, and a re-keyed one too.
+	sg := NewReplySigner([]byte("other key\n"))
+	sg.SetKey(vectorKey)
+	if got := sg.AppendReply(nil, []byte(vectorRSalt), StatusOK, []byte("3000000"), 0); string(got) != vectorReply {
+		t.Fatalf("ReplySigner.AppendReply =\n%s\nwant\n%s", got, vectorReply)
+	}
 	// Reply to type 1 on example cluster E1.
 	got = d.AppendReply(nil, []byte(vectorRSalt), StatusOK, []byte("0"), 3189)
 	if !strings.Contains(string(got), `"hmac":"7a6d3de64f0b90b7d3d914f4249df31eced8fab7"`) {

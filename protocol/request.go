@@ -15,6 +15,8 @@ import (
 // goroutine (or in a sync.Pool).
 type Decoder struct {
 	envelope
+	// ReplySigner signs replies with the Decoder's key (AppendReply).
+	ReplySigner
 	key []byte
 
 	// Scratch buffers, reused across calls.
@@ -23,7 +25,6 @@ type Decoder struct {
 	ipOffs        []int
 	ipList        [][]byte
 	fields        []Field
-	saltUTF8      []byte
 	// badType is set by parseRequest when the type is a number out of
 	// range.
 	badType bool
@@ -43,7 +44,8 @@ func NewDecoder(key []byte) *Decoder {
 // SetKey changes the HMAC key. key is copied.
 func (d *Decoder) SetKey(key []byte) {
 	d.key = append(d.key[:0], key...)
-	d.mac = hmac.New(sha1.New, d.key)
+	d.envelope.mac = hmac.New(sha1.New, d.key)
+	d.ReplySigner.SetKey(d.key)
 }
 
 // Key returns the key the Decoder verifies with. The caller must not
