@@ -146,9 +146,17 @@ func (l *loader) runOnce(ctx context.Context, rate float64) (*result, error) {
 	}
 	start := time.Now()
 	end := start.Add(o.duration)
+	// The progress line's goroutine writes to stderr: it has ended before
+	// this returns, so that nothing writes after the final report.
 	stopProgress := make(chan struct{})
+	progressDone := make(chan struct{})
 	if l.progress {
-		go progress(l.stderr, workers, start, stopProgress)
+		go func() {
+			defer close(progressDone)
+			progress(l.stderr, workers, start, stopProgress)
+		}()
+	} else {
+		close(progressDone)
 	}
 	errs := make([]error, len(workers))
 	var wg sync.WaitGroup
@@ -176,6 +184,7 @@ func (l *loader) runOnce(ctx context.Context, rate float64) (*result, error) {
 	}
 	wg.Wait()
 	close(stopProgress)
+	<-progressDone
 	elapsed := min(time.Since(start), o.duration)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
