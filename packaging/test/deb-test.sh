@@ -57,9 +57,10 @@ step "a Debian root with ganeti-haskell-3.0"
 if [ ! -s "$CACHE" ]; then
 	command -v mmdebstrap >/dev/null || apt-get install -y -q --no-install-recommends mmdebstrap >/dev/null
 	mkdir -p "$(dirname "$CACHE")"
-	mmdebstrap --quiet --variant=apt --include=ganeti-haskell-3.0,man-db \
-		bookworm "$CACHE.tmp" "$MIRROR" || fail "mmdebstrap could not build the root (mirror $MIRROR)"
-	mv "$CACHE.tmp" "$CACHE"
+	# mmdebstrap picks the output's format by its name: keep ".tar" last.
+	mmdebstrap --quiet --format=tar --variant=apt --include=ganeti-haskell-3.0,man-db \
+		bookworm "$CACHE.tmp.tar" "$MIRROR" || fail "mmdebstrap could not build the root (mirror $MIRROR)"
+	mv "$CACHE.tmp.tar" "$CACHE"
 fi
 mkdir -p "$ROOT"
 tar -C "$ROOT" -xf "$CACHE"
