@@ -7,11 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/goconfd/goconfd/confdtest"
+	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
 // runWatch runs confd-client watch args against srv while edit changes
@@ -26,7 +26,7 @@ func runWatch(t *testing.T, srv *confdtest.Server, args ...string) (string, int)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	full := append([]string{"watch", "-a", srv.Addr.String(), "--key-file", keyFile, "--count", "2"}, args...)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testdaemon.SyncBuffer
 	done := make(chan int)
 	go func() { done <- run(ctx, full, &stdout, &stderr) }()
 	// Once the serial served now is printed, change the config.
@@ -45,30 +45,6 @@ func runWatch(t *testing.T, srv *confdtest.Server, args ...string) (string, int)
 		t.Logf("stderr: %s", stderr.String())
 	}
 	return stdout.String(), code
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Len()
 }
 
 func TestWatchCommand(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
 // startDetached starts the daemon without -f on a free port and returns
@@ -49,7 +51,7 @@ func stopDaemon(t *testing.T, n *node, sig syscall.Signal) {
 type foreground struct {
 	cmd    *exec.Cmd
 	port   int
-	stderr *syncBuffer
+	stderr *testdaemon.SyncBuffer
 	exited chan struct{}
 	err    error // Wait's, once exited is closed
 }
@@ -57,7 +59,7 @@ type foreground struct {
 // startForeground starts the daemon with -f and waits until it answers.
 func startForeground(t *testing.T, n *node, extra ...string) *foreground {
 	t.Helper()
-	f := &foreground{port: freePort(t), stderr: &syncBuffer{}, exited: make(chan struct{})}
+	f := &foreground{port: freePort(t), stderr: &testdaemon.SyncBuffer{}, exited: make(chan struct{})}
 	args := append([]string{"-f", "--no-user-checks", "-b", "127.0.0.1", "-p", strconv.Itoa(f.port)}, extra...)
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	f.cmd = exec.CommandContext(ctx, goconfdBin(t), args...)

@@ -7,11 +7,11 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/goconfd/goconfd/internal/daemon"
+	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
 // env returns a getenv for run with GANETI_ROOTDIR set to root.
@@ -78,7 +78,7 @@ func TestRunErrors(t *testing.T) {
 func TestRunMissingKey(t *testing.T) {
 	n := newNode(t)
 	os.Remove(n.path(keyRel))
-	var stderr syncBuffer
+	var stderr testdaemon.SyncBuffer
 	code := run(context.Background(), []string{"-f", "--no-user-checks", "-b", "127.0.0.1", "-p", strconv.Itoa(freePort(t))},
 		env(n.root), &bytes.Buffer{}, &stderr)
 	if want := "ganeti-confd: " + n.path(keyRel) + ": openBinaryFile: does not exist (No such file or directory)"; code != 1 || errorLine(stderr.String()) != want {
@@ -98,7 +98,7 @@ func TestRunServes(t *testing.T) {
 	defer cancel()
 	done := make(chan int, 1)
 	exited := make(chan struct{})
-	var stderr syncBuffer
+	var stderr testdaemon.SyncBuffer
 	go func() {
 		done <- run(ctx, []string{"-f", "--no-user-checks", "-b", "127.0.0.1", "-p", strconv.Itoa(port)}, env(n.root), &bytes.Buffer{}, &stderr)
 		close(exited)
@@ -125,22 +125,4 @@ func TestRunServes(t *testing.T) {
 	if _, err := os.Stat(n.path(pidRel)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("pid file left behind: %v", err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer the daemon's logger and the test can share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,24 +20,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	testdaemon.RemoveBuilt()
 	os.Exit(code)
-}
-
-// syncBuffer is a bytes.Buffer that the demo's log goroutines may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestDemo starts the demo on a free port, takes the command it prints,
@@ -59,7 +40,7 @@ func TestDemo(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	pr, pw := io.Pipe()
-	var stderr syncBuffer
+	var stderr testdaemon.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		err := run(ctx, []string{"-port", "0"}, pw, &stderr)
