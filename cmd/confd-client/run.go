@@ -115,13 +115,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs := flag.NewFlagSet("confd-client", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := addrFlag{&o.addrs}
-	fs.Var(addr, "a", "server `address`: IP or host name, optionally :port; repeatable or comma-separated (default: the master candidates listed in ssconf_master_candidates_ips)")
-	fs.Var(addr, "address", "server `address` (same as -a)")
-	fs.UintVar(&o.port, "port", 0, "UDP `port` of servers given without one (default: the services database's ganeti-confd entry, else 1814)")
-	fs.StringVar(&o.hmac, "hmac", "", "the HMAC `key` itself, as Ganeti's tool takes it: hmac.key's content (its trailing newline is part of the key, and is added if missing)")
-	fs.StringVar(&o.keyFile, "key-file", "", "HMAC key `file` (default: hmac.key in the Ganeti data directory)")
-	fs.StringVar(&o.root, "root", "", "Ganeti root `directory` (default: $GANETI_ROOTDIR); the files are in its var/lib/ganeti")
+	o.connFlags(fs, "the master candidates listed in ssconf_master_candidates_ips")
 	fs.Var(coverageFlag{&o.coverage}, "coverage", "how many servers to ask: a `number`, or all (default: Ganeti's min(servers, 6))")
 	fs.DurationVar(&o.timeout, "timeout", protocol.ClientExpiry, "how long to wait for replies (Ganeti's client expiry)")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object (for scripts)")
@@ -137,22 +131,13 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	if o.args, err = parseInterspersed(fs, splitShort(fs, expandGanetiPrefixes(fs, args))); err != nil {
 		return nil, err
 	}
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "port":
-			o.portSet = true
-		case "hmac":
-			o.hmacSet = true
-		case "r", "requests":
-			o.reqSet = true
-		}
-	})
+	o.reqSet = isSet(fs, "r") || isSet(fs, "requests")
 	if len(o.args) > 2 {
 		fs.Usage()
 		return nil, fmt.Errorf("too many arguments: %q", o.args[2:])
 	}
-	if o.portSet && (o.port == 0 || o.port > 65535) {
-		return nil, fmt.Errorf("--port %d: want 1-65535", o.port)
+	if err := o.checkConn(fs); err != nil {
+		return nil, err
 	}
 	if o.timeout <= 0 {
 		return nil, fmt.Errorf("--timeout %v: want a positive duration", o.timeout)
@@ -160,10 +145,42 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	if o.requests < 0 {
 		o.requests = 0 // Ganeti: <= 0 skips the timing tests
 	}
-	if o.hmacSet && o.keyFile != "" {
-		return nil, errors.New("--hmac and --key-file: give one of them")
-	}
 	return o, nil
+}
+
+// connFlags defines on fs the flags that say which servers to ask and
+// with which key, the same for a query and for watch: -a and --address,
+// --port, --hmac, --key-file and --root. aDefault says whom -a's absence
+// asks.
+func (o *options) connFlags(fs *flag.FlagSet, aDefault string) {
+	addr := addrFlag{&o.addrs}
+	fs.Var(addr, "a", "server `address`: IP or host name, optionally :port; repeatable or comma-separated (default: "+aDefault+")")
+	fs.Var(addr, "address", "server `address` (same as -a)")
+	fs.UintVar(&o.port, "port", 0, "UDP `port` of servers given without one (default: the services database's ganeti-confd entry, else 1814)")
+	fs.StringVar(&o.hmac, "hmac", "", "the HMAC `key` itself, as Ganeti's tool takes it: hmac.key's content (its trailing newline is part of the key, and is added if missing)")
+	fs.StringVar(&o.keyFile, "key-file", "", "HMAC key `file` (default: hmac.key in the Ganeti data directory)")
+	fs.StringVar(&o.root, "root", "", "Ganeti root `directory` (default: $GANETI_ROOTDIR); the files are in its var/lib/ganeti")
+}
+
+// checkConn notes which of connFlags' flags fs was given (a --port or
+// --hmac given empty or zero is not one left out) and refuses a port out
+// of range and a key given twice.
+func (o *options) checkConn(fs *flag.FlagSet) error {
+	o.portSet, o.hmacSet = isSet(fs, "port"), isSet(fs, "hmac")
+	if o.portSet && (o.port == 0 || o.port > 65535) {
+		return fmt.Errorf("--port %d: want 1-65535", o.port)
+	}
+	if o.hmacSet && o.keyFile != "" {
+		return errors.New("--hmac and --key-file: give one of them")
+	}
+	return nil
+}
+
+// isSet reports whether the flag name was given on fs's command line.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // parseInterspersed parses flags that may come before, between or after

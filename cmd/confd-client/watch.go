@@ -48,13 +48,7 @@ func watchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	w := &watchOptions{}
 	fs := flag.NewFlagSet("confd-client watch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	addr := addrFlag{&o.addrs}
-	fs.Var(addr, "a", "server `address`: IP or host name, optionally :port; repeatable or comma-separated (default: the master candidates); every one is watched")
-	fs.Var(addr, "address", "server `address` (same as -a)")
-	fs.UintVar(&o.port, "port", 0, "UDP `port` of servers given without one (default: the services database's ganeti-confd entry, else 1814)")
-	fs.StringVar(&o.hmac, "hmac", "", "the HMAC `key` itself (hmac.key's content; the trailing newline is added if missing)")
-	fs.StringVar(&o.keyFile, "key-file", "", "HMAC key `file` (default: hmac.key in the Ganeti data directory)")
-	fs.StringVar(&o.root, "root", "", "Ganeti root `directory` (default: $GANETI_ROOTDIR)")
+	o.connFlags(fs, "the master candidates; every one is watched")
 	fs.DurationVar(&o.timeout, "timeout", protocol.ClientExpiry, "how long to wait for the replies to TYPE's request")
 	fs.BoolVar(&o.json, "json", false, "print one JSON object per change (for scripts)")
 	fs.Int64Var(&w.serial, "serial", 0, "print only serials newer than `N` (default: start with the serial served now)")
@@ -74,25 +68,16 @@ func watchMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		return exitUsage
 	}
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "port":
-			o.portSet = true
-		case "hmac":
-			o.hmacSet = true
-		}
-	})
+	connErr := o.checkConn(fs)
 	switch {
 	case len(o.args) > 2:
 		return reportWatchUsage(stderr, fmt.Errorf("too many arguments: %q", o.args[2:]))
-	case o.portSet && (o.port == 0 || o.port > 65535):
-		return reportWatchUsage(stderr, fmt.Errorf("--port %d: want 1-65535", o.port))
+	case connErr != nil:
+		return reportWatchUsage(stderr, connErr)
 	case o.timeout <= 0 || w.watch.Wait < time.Second || w.watch.Wait > protocol.MaxWatchWait || w.watch.PollInterval <= 0 || w.watch.Probe <= 0:
 		return reportWatchUsage(stderr, errors.New("--timeout, --poll-interval and --probe must be positive, --wait between 1s and 60s"))
 	case w.count < 0:
 		return reportWatchUsage(stderr, fmt.Errorf("--count %d: want 0 or more", w.count))
-	case o.hmacSet && o.keyFile != "":
-		return reportWatchUsage(stderr, errors.New("--hmac and --key-file: give one of them"))
 	}
 	var (
 		typ   protocol.Type
