@@ -207,14 +207,18 @@ const (
 	KeyFields = "3"
 )
 
-// Outcome says what became of one datagram: answered, or why it was
-// dropped. Servers count datagrams by outcome; nothing is logged per
-// datagram.
+// Outcome is what Decoder.Decode made of one request datagram: Answered
+// (a valid request, to be answered) or why it must be dropped. A server
+// has reasons of its own to drop a datagram after decoding it (no key, a
+// reply too big, a bug, Ganeti's deliberate silence); those are the
+// server's (server.Outcome, which includes these), not the protocol's.
 type Outcome uint8
 
-// The outcomes, in the order the checks run (docs/protocol.md §1.4, §1.7).
+// The decoder's outcomes, in the order the checks run (docs/protocol.md
+// §1.4, §1.7).
 const (
-	// Answered: a reply was produced.
+	// Answered: a valid request, authenticated and on time; it is to be
+	// answered.
 	Answered Outcome = iota
 	// DropMagic: shorter than 4 bytes or not starting with "plj0".
 	DropMagic
@@ -229,28 +233,18 @@ const (
 	DropType
 	// DropTimestamp: the salt is not an integer or is outside ±300 s.
 	DropTimestamp
-	// DropNoKey: no HMAC key is loaded.
-	DropNoKey
-	// DropReplyTooBig: the reply would not fit in one UDP datagram.
-	DropReplyTooBig
-	// DropInternal: a bug was caught; the datagram was not answered.
-	DropInternal
-	// DropGanetiSilent: a valid request that Ganeti's 3.0 server leaves
-	// unanswered, so goconfd sends nothing either: types 2 and 6 when
-	// cluster.nicparams has no "default" entry (docs/protocol.md §1.7,
-	// §4.3). Not a bug: the config is what makes Ganeti silent.
-	DropGanetiSilent
-	// NumOutcomes is the number of outcomes.
+	// NumOutcomes is the number of outcomes Decode returns.
 	NumOutcomes
 )
 
+// outcomeNames are the decoder's outcomes' names, which are also the
+// server's metric labels and /status keys for them (docs/metrics.md).
 var outcomeNames = [NumOutcomes]string{
 	"answered", "bad_magic", "bad_envelope", "bad_hmac", "bad_request",
-	"unknown_type", "bad_timestamp", "no_key", "reply_too_big", "internal_error",
-	"ganeti_silent",
+	"unknown_type", "bad_timestamp",
 }
 
-// String returns the outcome's metric label, e.g. "bad_hmac".
+// String returns the outcome's name, e.g. "bad_hmac".
 func (o Outcome) String() string {
 	if o < NumOutcomes {
 		return outcomeNames[o]

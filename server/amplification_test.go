@@ -68,7 +68,7 @@ func TestAmplification(t *testing.T) {
 			req := protocol.AppendRequest(nil, testKey, now, q.typ, query, "1")
 			minReq = min(minReq, len(req))
 			reply, v := p.Handle(req, make([]byte, 0, 1<<16))
-			if v.Outcome != protocol.Answered {
+			if v.Outcome != Answered {
 				// Over MaxReplySize: dropped, nothing sent.
 				fmt.Printf("  type %2d %-14s request %4d B, no reply (%s)\n", q.typ, q.query, len(req), v.Outcome)
 				continue
@@ -85,7 +85,7 @@ func TestAmplification(t *testing.T) {
 				protocol.AppendRequest(nil, []byte("wrong key"), now, q.typ, query, "1"),
 				protocol.AppendRequest(nil, testKey, now.Add(-301*time.Second), q.typ, query, "1"),
 			} {
-				if r, v := p.Handle(bad, nil); v.Outcome == protocol.Answered || len(r) != 0 {
+				if r, v := p.Handle(bad, nil); v.Outcome == Answered || len(r) != 0 {
 					t.Errorf("type %d %s: an unauthenticated request got %d bytes (%s)", q.typ, q.query, len(r), v.Outcome)
 				}
 			}

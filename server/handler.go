@@ -11,7 +11,7 @@ type Handler interface {
 	// Handle answers the datagram req (at most protocol.MaxRequestSize
 	// bytes; longer datagrams are truncated before Handle sees them) by
 	// appending the reply to buf[:0] and returning it with a Verdict
-	// whose Outcome is protocol.Answered, or returns nil and a Verdict
+	// whose Outcome is Answered, or returns nil and a Verdict
 	// giving the reason for dropping it. Handle must not keep req or buf.
 	// It is called concurrently from every socket loop.
 	Handle(req, buf []byte) ([]byte, Verdict)
@@ -20,10 +20,10 @@ type Handler interface {
 // Verdict is what a Handler made of one datagram. The socket loops count
 // datagrams by Outcome, and answered ones by Type and Status too.
 type Verdict struct {
-	// Outcome is protocol.Answered or why the datagram was dropped.
-	Outcome protocol.Outcome
+	// Outcome is Answered or why the datagram was dropped.
+	Outcome Outcome
 	// Type is the request's type and Status the reply's status; both are
-	// meaningful only when Outcome is protocol.Answered. A Type outside
+	// meaningful only when Outcome is Answered. A Type outside
 	// 0..protocol.NumTypes-1 or a Status outside 0..NumStatuses-1 is
 	// counted as the last one (a handler bug).
 	Type   protocol.Type
@@ -46,7 +46,7 @@ type watchRunner interface {
 }
 
 // Drop returns the Verdict of a datagram dropped for reason out.
-func Drop(out protocol.Outcome) Verdict { return Verdict{Outcome: out} }
+func Drop(out Outcome) Verdict { return Verdict{Outcome: out} }
 
 // NumStatuses is the number of reply statuses counted apart
 // (protocol.StatusOK, StatusError and StatusNotImplemented).
@@ -58,8 +58,8 @@ const NumStatuses = 3
 // loop, and must be quick; it must not keep from or req.
 type DropObserver interface {
 	// Dropped says that the datagram req from from was dropped for
-	// reason why (never protocol.Answered).
-	Dropped(from net.Addr, req []byte, why protocol.Outcome)
+	// reason why (never Answered).
+	Dropped(from net.Addr, req []byte, why Outcome)
 }
 
 // AnswerObserver is told about each request a server answers, before

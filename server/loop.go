@@ -243,18 +243,18 @@ func (l *sockLoop) serveBatch() error {
 			reply, v = l.handle(req, l.wbufs[w][:0])
 		}
 		out := v.Outcome
-		if out == protocol.Answered && v.Parked && len(reply) == 0 {
+		if out == Answered && v.Parked && len(reply) == 0 {
 			// Answered later by the Pipeline's watch table.
 			l.t.outcomes[out]++
 			continue
 		}
-		if out >= protocol.NumOutcomes || (out == protocol.Answered && len(reply) == 0) {
+		if out >= NumOutcomes || (out == Answered && len(reply) == 0) {
 			// A handler bug: an unknown outcome, or an "answer" that
 			// cannot be a confd reply.
-			out = protocol.DropInternal
+			out = DropInternal
 		}
 		l.t.outcomes[out]++
-		if out != protocol.Answered {
+		if out != Answered {
 			if l.env.drops != nil {
 				l.env.drops.Dropped(m.Addr, req, out)
 			}
@@ -298,7 +298,7 @@ func (l *sockLoop) serveBatch() error {
 func (l *sockLoop) timedHandle(req, buf []byte) ([]byte, Verdict) {
 	start := time.Now()
 	reply, v := l.handle(req, buf)
-	if v.Outcome == protocol.Answered {
+	if v.Outcome == Answered {
 		ns := uint64(max(time.Since(start), 0))
 		l.t.latBuckets[latencyBucket(ns)]++
 		l.t.latSum += ns
@@ -309,12 +309,12 @@ func (l *sockLoop) timedHandle(req, buf []byte) ([]byte, Verdict) {
 }
 
 // handle calls the Handler. A panic is a bug: it is recovered as a last
-// resort, counted as protocol.DropInternal, and logged at most once per
+// resort, counted as DropInternal, and logged at most once per
 // second, so that one bad datagram does not take the daemon down.
 func (l *sockLoop) handle(req, buf []byte) (reply []byte, verdict Verdict) {
 	defer func() {
 		if v := recover(); v != nil {
-			reply, verdict = nil, Drop(protocol.DropInternal)
+			reply, verdict = nil, Drop(DropInternal)
 			if ok, n := l.env.panics.allow(); ok {
 				l.env.log.Error("request handler panicked; datagram dropped",
 					"panic", v, "suppressed", n, "stack", string(debug.Stack()))

@@ -177,7 +177,7 @@ func TestLoopScripts(t *testing.T) {
 	const maxReq = protocol.MaxRequestSize
 	type counts struct {
 		received, sent, sendErrors, readErrors uint64
-		outcomes                               map[protocol.Outcome]uint64
+		outcomes                               map[Outcome]uint64
 	}
 	tests := []struct {
 		name      string
@@ -194,19 +194,19 @@ func TestLoopScripts(t *testing.T) {
 			name:      "one batch",
 			reads:     []readStep{batch("a", "b", "c")},
 			want:      []string{"echo:a", "echo:b", "echo:c"},
-			wantStats: counts{received: 3, sent: 3, outcomes: map[protocol.Outcome]uint64{protocol.Answered: 3}},
+			wantStats: counts{received: 3, sent: 3, outcomes: map[Outcome]uint64{Answered: 3}},
 		},
 		{
 			name:      "empty batch",
 			reads:     []readStep{{}, batch("a")},
 			want:      []string{"echo:a"},
-			wantStats: counts{received: 1, sent: 1, outcomes: map[protocol.Outcome]uint64{protocol.Answered: 1}},
+			wantStats: counts{received: 1, sent: 1, outcomes: map[Outcome]uint64{Answered: 1}},
 		},
 		{
 			name:      "read errors do not end the loop",
 			reads:     []readStep{{err: transient}, batch("a"), {err: transient}, {err: transient}, {err: transient}, batch("b")},
 			want:      []string{"echo:a", "echo:b"},
-			wantStats: counts{received: 2, sent: 2, readErrors: 4, outcomes: map[protocol.Outcome]uint64{protocol.Answered: 2}},
+			wantStats: counts{received: 2, sent: 2, readErrors: 4, outcomes: map[Outcome]uint64{Answered: 2}},
 			// The first error of a run is retried at once, then 1 ms, 2 ms.
 			wantTime:     3 * time.Millisecond,
 			wantLogLines: 1,
@@ -215,7 +215,7 @@ func TestLoopScripts(t *testing.T) {
 			name:      "many read errors back off up to a second",
 			reads:     append(readErrs(30), batch("a")),
 			want:      []string{"echo:a"},
-			wantStats: counts{received: 1, sent: 1, readErrors: 30, outcomes: map[protocol.Outcome]uint64{protocol.Answered: 1}},
+			wantStats: counts{received: 1, sent: 1, readErrors: 30, outcomes: map[Outcome]uint64{Answered: 1}},
 			// 0, then 1 ms doubling to 512 ms (1023 ms in all), then 19
 			// waits of 1 s; one log line per second of that.
 			wantTime:     1023*time.Millisecond + 19*time.Second,
@@ -225,48 +225,48 @@ func TestLoopScripts(t *testing.T) {
 			name:  "drops are not answered",
 			reads: []readStep{batch("drop:3", "a", "drop:1", "drop:3")},
 			want:  []string{"echo:a"},
-			wantStats: counts{received: 4, sent: 1, outcomes: map[protocol.Outcome]uint64{
-				protocol.Answered: 1, protocol.DropMagic: 1, protocol.DropHMAC: 2}},
+			wantStats: counts{received: 4, sent: 1, outcomes: map[Outcome]uint64{
+				Answered: 1, DropMagic: 1, DropHMAC: 2}},
 		},
 		{
 			name:  "handler bugs are internal drops",
 			reads: []readStep{batch("a", "panic", "b", "empty", "badoutcome", "c")},
 			want:  []string{"echo:a", "echo:b", "echo:c"},
-			wantStats: counts{received: 6, sent: 3, outcomes: map[protocol.Outcome]uint64{
-				protocol.Answered: 3, protocol.DropInternal: 3}},
+			wantStats: counts{received: 6, sent: 3, outcomes: map[Outcome]uint64{
+				Answered: 3, DropInternal: 3}},
 		},
 		{
 			name:      "datagrams are truncated to the receive buffer",
 			reads:     []readStep{batch("len"+strings.Repeat(".", maxReq), "len")},
 			want:      []string{fmt.Sprint("len=", maxReq), "len=3"},
-			wantStats: counts{received: 2, sent: 2, outcomes: map[protocol.Outcome]uint64{protocol.Answered: 2}},
+			wantStats: counts{received: 2, sent: 2, outcomes: map[Outcome]uint64{Answered: 2}},
 		},
 		{
 			name:      "failed reply in the middle",
 			reads:     []readStep{batch("a", "big:9", "b", "c")},
 			failWrite: failOn("big", emsgsize),
 			want:      []string{"echo:a", "echo:b", "echo:c"},
-			wantStats: counts{received: 4, sent: 3, sendErrors: 1, outcomes: map[protocol.Outcome]uint64{protocol.Answered: 4}},
+			wantStats: counts{received: 4, sent: 3, sendErrors: 1, outcomes: map[Outcome]uint64{Answered: 4}},
 		},
 		{
 			name:      "failed reply at the head",
 			reads:     []readStep{batch("big:9", "a", "big:10"), batch("b")},
 			failWrite: failOn("big", emsgsize),
 			want:      []string{"echo:a", "echo:b"},
-			wantStats: counts{received: 4, sent: 2, sendErrors: 2, outcomes: map[protocol.Outcome]uint64{protocol.Answered: 4}},
+			wantStats: counts{received: 4, sent: 2, sendErrors: 2, outcomes: map[Outcome]uint64{Answered: 4}},
 		},
 		{
 			name:      "every reply fails",
 			reads:     []readStep{batch("a", "b"), batch("c")},
 			failWrite: failOn("", errors.New("no route")),
-			wantStats: counts{received: 3, sendErrors: 3, outcomes: map[protocol.Outcome]uint64{protocol.Answered: 3}},
+			wantStats: counts{received: 3, sendErrors: 3, outcomes: map[Outcome]uint64{Answered: 3}},
 		},
 		{
 			name:      "socket closed while writing",
 			reads:     []readStep{batch("a", "b", "c"), batch("never read")},
 			failWrite: failOn("echo:b", net.ErrClosed),
 			want:      []string{"echo:a"},
-			wantStats: counts{received: 3, sent: 1, sendErrors: 2, outcomes: map[protocol.Outcome]uint64{protocol.Answered: 3}},
+			wantStats: counts{received: 3, sent: 1, sendErrors: 2, outcomes: map[Outcome]uint64{Answered: 3}},
 		},
 	}
 	for _, tt := range tests {
@@ -294,7 +294,7 @@ func TestLoopScripts(t *testing.T) {
 					st.Received, st.Sent, st.SendErrors, st.ReadErrors,
 					want.received, want.sent, want.sendErrors, want.readErrors)
 			}
-			for o := range protocol.NumOutcomes {
+			for o := range NumOutcomes {
 				if st.Outcomes[o] != want.outcomes[o] {
 					t.Errorf("outcome %v = %d, want %d", o, st.Outcomes[o], want.outcomes[o])
 				}
@@ -354,8 +354,8 @@ func TestLoopLogsPanicsOncePerSecond(t *testing.T) {
 		}
 		var st Stats
 		ctr.addTo(&st)
-		if st.Outcomes[protocol.DropInternal] != 5 || st.Sent != 1 {
-			t.Errorf("internal drops %d, sent %d, want 5, 1", st.Outcomes[protocol.DropInternal], st.Sent)
+		if st.Outcomes[DropInternal] != 5 || st.Sent != 1 {
+			t.Errorf("internal drops %d, sent %d, want 5, 1", st.Outcomes[DropInternal], st.Sent)
 		}
 	})
 }

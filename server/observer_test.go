@@ -6,8 +6,6 @@ import (
 	"net/netip"
 	"sync"
 	"testing"
-
-	"github.com/goconfd/goconfd/protocol"
 )
 
 // recorder is a DropObserver and AnswerObserver that keeps what it is
@@ -19,7 +17,7 @@ type recorder struct {
 	from    []net.Addr
 }
 
-func (r *recorder) Dropped(from net.Addr, req []byte, why protocol.Outcome) {
+func (r *recorder) Dropped(from net.Addr, req []byte, why Outcome) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.drops = append(r.drops, fmt.Sprintf("%v %s", why, req))
@@ -54,7 +52,7 @@ func TestServeObservers(t *testing.T) {
 			}
 			srv, stop := startServer(t, cfg)
 			c := newClient(t, "127.0.0.1:0")
-			c.send(srv.Addr(), fmt.Appendf(nil, "drop:%d", protocol.DropHMAC))
+			c.send(srv.Addr(), fmt.Appendf(nil, "drop:%d", DropHMAC))
 			if got, _ := c.ask(srv.Addr(), "hello"); got != "echo:hello" {
 				t.Fatalf("reply = %q", got)
 			}

@@ -117,7 +117,7 @@ func (p *Pipeline) Handle(dgram, buf []byte) ([]byte, Verdict) {
 func (p *Pipeline) handleFrom(dgram, buf []byte, src *Source) ([]byte, Verdict) {
 	key := p.key.Load()
 	if key == nil {
-		return nil, Drop(protocol.DropNoKey)
+		return nil, Drop(DropNoKey)
 	}
 	w := p.pool.Get().(*work)
 	defer p.pool.Put(w)
@@ -128,14 +128,14 @@ func (p *Pipeline) handleFrom(dgram, buf []byte, src *Source) ([]byte, Verdict) 
 	w.dec.AcceptWatch(p.watch != nil)
 	now := p.now()
 	if o := w.dec.Decode(dgram, now, &w.req); o != protocol.Answered {
-		return nil, Drop(o)
+		return nil, Drop(OutcomeOf(o))
 	}
 	st := p.state.Load()
 	var res query.Result
 	if w.req.Type == protocol.TypeWatch {
 		var parked bool
 		if res, parked = p.watchRequest(w, st, key, src, now); parked {
-			return nil, Verdict{Outcome: protocol.Answered, Type: protocol.TypeWatch, Parked: true}
+			return nil, Verdict{Outcome: Answered, Type: protocol.TypeWatch, Parked: true}
 		}
 	} else if st.Snapshot == nil {
 		res = query.Unavailable(st.Unavailable, w.answer)
@@ -148,18 +148,18 @@ func (p *Pipeline) handleFrom(dgram, buf []byte, src *Source) ([]byte, Verdict) 
 // sign checks the size of res and signs it as the reply to w's request.
 func (p *Pipeline) sign(w *work, res query.Result, buf []byte) ([]byte, Verdict) {
 	if res.NoReply {
-		return nil, Drop(protocol.DropGanetiSilent)
+		return nil, Drop(DropGanetiSilent)
 	}
 	if len(res.Answer) > protocol.MaxReplySize {
 		// Too big for any datagram (and possibly cut short by the
 		// encoder's budget): do not sign and escape it first.
-		return nil, Drop(protocol.DropReplyTooBig)
+		return nil, Drop(DropReplyTooBig)
 	}
 	reply := w.dec.AppendReply(buf[:0], w.req.RSalt, res.Status, res.Answer, res.Serial)
 	if len(reply) > protocol.MaxReplySize {
-		return nil, Drop(protocol.DropReplyTooBig)
+		return nil, Drop(DropReplyTooBig)
 	}
-	return reply, Verdict{Outcome: protocol.Answered, Type: w.req.Type, Status: res.Status}
+	return reply, Verdict{Outcome: Answered, Type: w.req.Type, Status: res.Status}
 }
 
 // watchRequest answers a TypeWatch request at once (parked false) or

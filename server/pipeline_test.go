@@ -42,20 +42,20 @@ func TestPipeline(t *testing.T) {
 	tests := []struct {
 		name    string
 		dgram   []byte
-		want    protocol.Outcome
+		want    Outcome
 		typ     protocol.Type
 		status  protocol.Status
 		answer  string
 		serial  int64
 		withKey []byte
 	}{
-		{name: "ping", dgram: protocol.AppendRequest(nil, testKey, now, protocol.TypePing, nil, "r1"), want: protocol.Answered, answer: "3000000"},
-		{name: "master", dgram: protocol.AppendRequest(nil, testKey, now, protocol.TypeClusterMaster, nil, "r2"), want: protocol.Answered, typ: protocol.TypeClusterMaster, answer: `"node1.example.com"`, serial: 3190},
-		{name: "type 8 is answered", dgram: protocol.AppendRequest(nil, testKey, now, protocol.TypeNodeInstances, []byte(`"nodeX"`), "r3"), want: protocol.Answered, typ: protocol.TypeNodeInstances, status: 1,
+		{name: "ping", dgram: protocol.AppendRequest(nil, testKey, now, protocol.TypePing, nil, "r1"), want: Answered, answer: "3000000"},
+		{name: "master", dgram: protocol.AppendRequest(nil, testKey, now, protocol.TypeClusterMaster, nil, "r2"), want: Answered, typ: protocol.TypeClusterMaster, answer: `"node1.example.com"`, serial: 3190},
+		{name: "type 8 is answered", dgram: protocol.AppendRequest(nil, testKey, now, protocol.TypeNodeInstances, []byte(`"nodeX"`), "r3"), want: Answered, typ: protocol.TypeNodeInstances, status: 1,
 			answer: `"Node not found in the configuration: OpPrereqError \"Node name nodeX not found\" ECodeNoEnt"`},
-		{name: "wrong key", dgram: protocol.AppendRequest(nil, []byte("other\n"), now, protocol.TypePing, nil, "r4"), want: protocol.DropHMAC},
-		{name: "stale", dgram: protocol.AppendRequest(nil, testKey, now.Add(-301*time.Second), protocol.TypePing, nil, "r5"), want: protocol.DropTimestamp},
-		{name: "garbage", dgram: []byte("hello"), want: protocol.DropMagic},
+		{name: "wrong key", dgram: protocol.AppendRequest(nil, []byte("other\n"), now, protocol.TypePing, nil, "r4"), want: DropHMAC},
+		{name: "stale", dgram: protocol.AppendRequest(nil, testKey, now.Add(-301*time.Second), protocol.TypePing, nil, "r5"), want: DropTimestamp},
+		{name: "garbage", dgram: []byte("hello"), want: DropMagic},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,7 +64,7 @@ func TestPipeline(t *testing.T) {
 			if o != tt.want {
 				t.Fatalf("outcome = %v, want %v", o, tt.want)
 			}
-			if o != protocol.Answered {
+			if o != Answered {
 				if reply != nil {
 					t.Fatalf("dropped datagram has a reply: %s", reply)
 				}
@@ -96,12 +96,12 @@ func TestPipelineUnavailable(t *testing.T) {
 	p := NewPipeline()
 	p.now = func() time.Time { return now }
 	dgram := protocol.AppendRequest(nil, testKey, now, protocol.TypePing, nil, "r")
-	if _, o := handleOutcome(p, dgram, nil); o != protocol.DropNoKey {
+	if _, o := handleOutcome(p, dgram, nil); o != DropNoKey {
 		t.Fatalf("without a key: outcome = %v, want no_key", o)
 	}
 	p.SetKey(testKey)
 	reply, o := handleOutcome(p, dgram, nil)
-	if o != protocol.Answered {
+	if o != Answered {
 		t.Fatalf("outcome = %v", o)
 	}
 	r, err := protocol.ParseReply(reply, testKey, "r")
@@ -113,7 +113,7 @@ func TestPipelineUnavailable(t *testing.T) {
 	}
 	// A new key takes effect for the next request.
 	p.SetKey([]byte("new key\n"))
-	if _, o := handleOutcome(p, dgram, nil); o != protocol.DropHMAC {
+	if _, o := handleOutcome(p, dgram, nil); o != DropHMAC {
 		t.Fatalf("after key change: outcome = %v, want bad_hmac", o)
 	}
 }
@@ -143,7 +143,7 @@ func TestPipelineReplyTooBig(t *testing.T) {
 	p.SetKey(testKey)
 	p.SetState(&config.State{Snapshot: snap})
 	dgram := protocol.AppendRequest(nil, testKey, now, protocol.TypeConfigQuery, []byte(`"/cluster"`), "r")
-	if reply, o := handleOutcome(p, dgram, nil); o != protocol.DropReplyTooBig || reply != nil {
+	if reply, o := handleOutcome(p, dgram, nil); o != DropReplyTooBig || reply != nil {
 		t.Fatalf("outcome = %v (reply %d bytes), want reply_too_big", o, len(reply))
 	}
 	// The encoder stops at the budget: the work for a reply that cannot be
@@ -164,7 +164,7 @@ func TestPipelineAllocs(t *testing.T) {
 	buf := make([]byte, 0, 4096)
 	p.Handle(dgram, buf) // warm the pool
 	allocs := testing.AllocsPerRun(200, func() {
-		if _, o := handleOutcome(p, dgram, buf); o != protocol.Answered {
+		if _, o := handleOutcome(p, dgram, buf); o != Answered {
 			t.Fatal(o)
 		}
 	})
@@ -233,7 +233,7 @@ func TestServeRich(t *testing.T) {
 	// Counters are flushed per batch, after the replies are written: read
 	// them once the server has stopped.
 	stop()
-	if st := srv.Stats(); st.Outcomes[protocol.Answered] != 3 || st.Sent != 3 {
+	if st := srv.Stats(); st.Outcomes[Answered] != 3 || st.Sent != 3 {
 		t.Errorf("stats = %+v, want 3 answered and sent", st)
 	}
 }
@@ -263,7 +263,7 @@ func BenchmarkPipeline(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(dgram)))
 			for b.Loop() {
-				if _, o := handleOutcome(p, dgram, buf); o != protocol.Answered {
+				if _, o := handleOutcome(p, dgram, buf); o != Answered {
 					b.Fatal(o)
 				}
 			}
@@ -272,7 +272,7 @@ func BenchmarkPipeline(b *testing.B) {
 }
 
 // handleOutcome is p.Handle with the Verdict's outcome only.
-func handleOutcome(p *Pipeline, dgram, buf []byte) ([]byte, protocol.Outcome) {
+func handleOutcome(p *Pipeline, dgram, buf []byte) ([]byte, Outcome) {
 	reply, v := p.Handle(dgram, buf)
 	return reply, v.Outcome
 }
@@ -304,11 +304,11 @@ func TestPipelineGanetiSilent(t *testing.T) {
 		name  string
 		typ   protocol.Type
 		query string
-		want  protocol.Outcome
+		want  Outcome
 	}{
-		{name: "ips of the default link", typ: protocol.TypeInstancesIPsList, want: protocol.DropGanetiSilent},
-		{name: "pip by ip without link", typ: protocol.TypeNodePipByInstanceIP, query: `{"1": "192.0.2.101"}`, want: protocol.DropGanetiSilent},
-		{name: "ping still answered", typ: protocol.TypePing, want: protocol.Answered},
+		{name: "ips of the default link", typ: protocol.TypeInstancesIPsList, want: DropGanetiSilent},
+		{name: "pip by ip without link", typ: protocol.TypeNodePipByInstanceIP, query: `{"1": "192.0.2.101"}`, want: DropGanetiSilent},
+		{name: "ping still answered", typ: protocol.TypePing, want: Answered},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -321,7 +321,7 @@ func TestPipelineGanetiSilent(t *testing.T) {
 			if o != tt.want {
 				t.Fatalf("outcome = %v, want %v", o, tt.want)
 			}
-			if (o == protocol.Answered) != (reply != nil) {
+			if (o == Answered) != (reply != nil) {
 				t.Fatalf("outcome %v with reply %q", o, reply)
 			}
 		})

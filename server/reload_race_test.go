@@ -112,7 +112,7 @@ func reloadUnderQueries(t *testing.T, version func(n int) []byte) {
 				rsalt := fmt.Sprintf("g%d-%d", g, i)
 				req := protocol.AppendRequest(nil, testKey, time.Now(), protocol.TypeClusterMaster, nil, rsalt)
 				dgram, o := handleOutcome(p, req, buf)
-				if o != protocol.Answered {
+				if o != Answered {
 					t.Errorf("outcome %v", o)
 					return
 				}

@@ -5,8 +5,6 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-
-	"github.com/goconfd/goconfd/protocol"
 )
 
 func TestServeWildcardRepliesFromAskedAddress(t *testing.T) {
@@ -79,13 +77,13 @@ func TestServeCountsKernelDrops(t *testing.T) {
 	stop()
 	st := srv.Stats()
 	checkSums(t, st)
-	if st.KernelDrops == 0 || st.Outcomes[protocol.DropMagic] == 0 {
-		t.Fatalf("%d kernel drops, %d flood datagrams read; want some of each", st.KernelDrops, st.Outcomes[protocol.DropMagic])
+	if st.KernelDrops == 0 || st.Outcomes[DropMagic] == 0 {
+		t.Fatalf("%d kernel drops, %d flood datagrams read; want some of each", st.KernelDrops, st.Outcomes[DropMagic])
 	}
 	// Every datagram is either read or dropped by the socket, unless the
 	// host dropped some before they reached it (a busy backlog queue).
-	if got := st.KernelDrops + st.Outcomes[protocol.DropMagic]; got > flood {
-		t.Errorf("%d dropped by the kernel + %d read = %d, more than the %d sent", st.KernelDrops, st.Outcomes[protocol.DropMagic], got, flood)
+	if got := st.KernelDrops + st.Outcomes[DropMagic]; got > flood {
+		t.Errorf("%d dropped by the kernel + %d read = %d, more than the %d sent", st.KernelDrops, st.Outcomes[DropMagic], got, flood)
 	} else if got < flood {
 		t.Logf("%d of %d datagrams dropped before reaching the socket", flood-got, flood)
 	}

@@ -36,7 +36,7 @@ func (echoHandler) Handle(req, buf []byte) ([]byte, Verdict) {
 }
 
 // echo is echoHandler's answer and outcome.
-func echo(req, buf []byte) ([]byte, protocol.Outcome) {
+func echo(req, buf []byte) ([]byte, Outcome) {
 	switch {
 	case bytes.HasPrefix(req, []byte("panic")):
 		panic("test handler panics on request " + strconv.Quote(string(req)))
@@ -49,22 +49,22 @@ func echo(req, buf []byte) ([]byte, protocol.Outcome) {
 			}
 			n = 10*n + int(c-'0')
 		}
-		return nil, protocol.Outcome(n)
+		return nil, Outcome(n)
 	case bytes.HasPrefix(req, []byte("len")):
-		return strconv.AppendInt(append(buf, "len="...), int64(len(req)), 10), protocol.Answered
+		return strconv.AppendInt(append(buf, "len="...), int64(len(req)), 10), Answered
 	case bytes.HasPrefix(req, []byte("big:")):
 		n, _ := strconv.Atoi(string(req[4:]))
 		buf = append(buf, "big:"...)
 		for len(buf) < n {
 			buf = append(buf, 'x')
 		}
-		return buf, protocol.Answered
+		return buf, Answered
 	case bytes.HasPrefix(req, []byte("empty")):
-		return buf[:0], protocol.Answered
+		return buf[:0], Answered
 	case bytes.HasPrefix(req, []byte("badoutcome")):
-		return nil, protocol.NumOutcomes + 3
+		return nil, NumOutcomes + 3
 	}
-	return append(append(buf, "echo:"...), req...), protocol.Answered
+	return append(append(buf, "echo:"...), req...), Answered
 }
 
 // testLogger logs to the test's output.
@@ -194,7 +194,7 @@ func checkSums(t testing.TB, st Stats) {
 	if sum != st.Received {
 		t.Errorf("outcomes add up to %d, received %d (%+v)", sum, st.Received, st)
 	}
-	if a := st.Outcomes[protocol.Answered]; a != st.Sent+st.SendErrors {
+	if a := st.Outcomes[Answered]; a != st.Sent+st.SendErrors {
 		t.Errorf("answered %d != sent %d + send errors %d", a, st.Sent, st.SendErrors)
 	}
 	var answers uint64
@@ -203,7 +203,7 @@ func checkSums(t testing.TB, st Stats) {
 			answers += n
 		}
 	}
-	if a := st.Outcomes[protocol.Answered]; a != answers {
+	if a := st.Outcomes[Answered]; a != answers {
 		t.Errorf("answered %d != %d answers by type and status", a, answers)
 	}
 }
@@ -256,7 +256,7 @@ func TestServeRoundTrip(t *testing.T) {
 			}
 			st := srv.Stats()
 			checkSums(t, st)
-			if st.Received != n || st.Sent != n || st.Outcomes[protocol.Answered] != n {
+			if st.Received != n || st.Sent != n || st.Outcomes[Answered] != n {
 				t.Errorf("stats = %+v, want %d received, answered and sent", st, n)
 			}
 		})
@@ -302,21 +302,21 @@ func TestServeTruncates(t *testing.T) {
 func TestServeCountsOutcomes(t *testing.T) {
 	srv, stop := startServer(t, Config{Addr: netip.MustParseAddr("127.0.0.1")})
 	c := newClient(t, "127.0.0.1:0")
-	var want [protocol.NumOutcomes]uint64
-	for o := protocol.DropMagic; o < protocol.NumOutcomes; o++ {
+	var want [NumOutcomes]uint64
+	for o := DropMagic; o < NumOutcomes; o++ {
 		c.send(srv.Addr(), fmt.Appendf(nil, "drop:%d", o))
 		want[o]++
 	}
 	for _, req := range []string{"panic", "panic again", "empty", "badoutcome"} {
 		c.send(srv.Addr(), []byte(req))
-		want[protocol.DropInternal]++
+		want[DropInternal]++
 	}
 	// Datagrams from one client go to one socket and are handled in
 	// order, so this reply comes after every drop above.
 	if got, _ := c.ask(srv.Addr(), "after"); got != "echo:after" {
 		t.Fatalf("reply after the drops = %q (did the panic kill the loop?)", got)
 	}
-	want[protocol.Answered]++
+	want[Answered]++
 	stop()
 	st := srv.Stats()
 	checkSums(t, st)

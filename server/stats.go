@@ -11,7 +11,7 @@ import (
 // Stats counts what a Server's sockets did since Listen, summed over all
 // sockets. Each socket publishes its counts once per batch, so while the
 // server runs the sums may lag by one batch; once Serve has returned,
-// Received equals the sum of Outcomes and Outcomes[protocol.Answered]
+// Received equals the sum of Outcomes and Outcomes[Answered]
 // equals Sent plus SendErrors.
 type Stats struct {
 	// Received is the number of datagrams read.
@@ -21,8 +21,8 @@ type Stats struct {
 	// (known on Linux only; elsewhere it stays 0).
 	Truncated uint64
 	// Outcomes counts received datagrams by what became of them.
-	Outcomes [protocol.NumOutcomes]uint64
-	// Answers counts the answered datagrams (Outcomes[protocol.Answered])
+	Outcomes [NumOutcomes]uint64
+	// Answers counts the answered datagrams (Outcomes[Answered])
 	// by request type and reply status.
 	Answers [protocol.NumTypes][NumStatuses]uint64
 	// Sent is the number of replies the kernel accepted.
@@ -91,7 +91,7 @@ type sockCounters struct {
 	_           [cacheLinePad]byte
 	received    atomic.Uint64
 	truncated   atomic.Uint64
-	outcomes    [protocol.NumOutcomes]atomic.Uint64
+	outcomes    [NumOutcomes]atomic.Uint64
 	answers     [protocol.NumTypes][NumStatuses]atomic.Uint64
 	sent        atomic.Uint64
 	sentBytes   atomic.Uint64
@@ -137,7 +137,7 @@ func (c *sockCounters) addTo(st *Stats) {
 type tally struct {
 	received  uint64
 	truncated uint64
-	outcomes  [protocol.NumOutcomes]uint64
+	outcomes  [NumOutcomes]uint64
 	answers   [protocol.NumTypes][NumStatuses]uint64
 	sent      uint64
 	sentBytes uint64
@@ -162,7 +162,7 @@ func (t *tally) flush(c *sockCounters) {
 			c.outcomes[i].Add(n)
 		}
 	}
-	if t.outcomes[protocol.Answered] != 0 {
+	if t.outcomes[Answered] != 0 {
 		for ty := range t.answers {
 			for s, n := range t.answers[ty] {
 				if n != 0 {

@@ -47,8 +47,8 @@ func BenchmarkLoopLatencySample(b *testing.B) {
 			}
 			var st Stats
 			ctr.addTo(&st)
-			if st.Outcomes[protocol.Answered] != st.Received {
-				b.Fatalf("%d of %d datagrams answered", st.Outcomes[protocol.Answered], st.Received)
+			if st.Outcomes[Answered] != st.Received {
+				b.Fatalf("%d of %d datagrams answered", st.Outcomes[Answered], st.Received)
 			}
 			n := float64(b.N * DefaultBatchSize)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/datagram")

@@ -48,8 +48,8 @@ func TestStatsAnswersAndBytes(t *testing.T) {
 		}
 		total += tt.want
 	}
-	if st.Outcomes[protocol.Answered] != total {
-		t.Errorf("answered = %d, want %d", st.Outcomes[protocol.Answered], total)
+	if st.Outcomes[Answered] != total {
+		t.Errorf("answered = %d, want %d", st.Outcomes[Answered], total)
 	}
 	// Every reply is "echo:" and the request.
 	var wantBytes uint64

@@ -161,25 +161,25 @@ func TestWatchQueryBeforeType(t *testing.T) {
 	p.SetState(stateWithSerial(t, 10))
 	for _, tt := range []struct {
 		name, msg string
-		want      protocol.Outcome
+		want      Outcome
 		answer    string
 	}{
-		{"watch", `{"query": {"serial": 9, "wait": 5}, "protocol": 1, "type": 1000, "rsalt": "x"}`, protocol.Answered, "10"},
-		{"watch, bad query", `{"query": {"serial": 9}, "protocol": 1, "type": 1000, "rsalt": "x"}`, protocol.Answered, "2"},
-		{"ping with a watch query", `{"query": {"serial": 9, "wait": 5}, "protocol": 1, "type": 0, "rsalt": "x"}`, protocol.DropRequest, ""},
-		{"bad query, bad type", `{"query": {"serial": 9, "wait": 5}, "protocol": 1, "type": 12, "rsalt": "x"}`, protocol.DropRequest, ""},
-		{"ping with a plain query", `{"query": "x", "protocol": 1, "type": 0, "rsalt": "x"}`, protocol.Answered, "3000000"},
-		{"broken query", `{"query": {"serial": 9, "wait": }, "protocol": 1, "type": 1000, "rsalt": "x"}`, protocol.DropRequest, ""},
-		{"broken query after the type", `{"protocol": 1, "type": 1000, "query": {"serial": 9, "wait": }, "rsalt": "x"}`, protocol.DropRequest, ""},
-		{"watch query with a string, after the type", `{"protocol": 1, "type": 1000, "query": {"serial": "9", "wait": 1}, "rsalt": "x"}`, protocol.Answered, "2"},
-		{"watch, type first", `{"protocol": 1, "type": 1000, "query": {"wait": 5, "serial": 9}, "rsalt": "x"}`, protocol.Answered, "10"},
+		{"watch", `{"query": {"serial": 9, "wait": 5}, "protocol": 1, "type": 1000, "rsalt": "x"}`, Answered, "10"},
+		{"watch, bad query", `{"query": {"serial": 9}, "protocol": 1, "type": 1000, "rsalt": "x"}`, Answered, "2"},
+		{"ping with a watch query", `{"query": {"serial": 9, "wait": 5}, "protocol": 1, "type": 0, "rsalt": "x"}`, DropRequest, ""},
+		{"bad query, bad type", `{"query": {"serial": 9, "wait": 5}, "protocol": 1, "type": 12, "rsalt": "x"}`, DropRequest, ""},
+		{"ping with a plain query", `{"query": "x", "protocol": 1, "type": 0, "rsalt": "x"}`, Answered, "3000000"},
+		{"broken query", `{"query": {"serial": 9, "wait": }, "protocol": 1, "type": 1000, "rsalt": "x"}`, DropRequest, ""},
+		{"broken query after the type", `{"protocol": 1, "type": 1000, "query": {"serial": 9, "wait": }, "rsalt": "x"}`, DropRequest, ""},
+		{"watch query with a string, after the type", `{"protocol": 1, "type": 1000, "query": {"serial": "9", "wait": 1}, "rsalt": "x"}`, Answered, "2"},
+		{"watch, type first", `{"protocol": 1, "type": 1000, "query": {"wait": 5, "serial": 9}, "rsalt": "x"}`, Answered, "10"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			reply, v := p.Handle(signRaw(tt.msg), nil)
 			if v.Outcome != tt.want {
 				t.Fatalf("outcome %v, want %v", v.Outcome, tt.want)
 			}
-			if tt.want != protocol.Answered {
+			if tt.want != Answered {
 				return
 			}
 			r, err := protocol.ParseReply(reply, testKey, "x")
@@ -209,8 +209,8 @@ func TestWatchNotEnabled(t *testing.T) {
 	// Without EnableWatch, the type is unknown, as to Ganeti's server.
 	p := newTestPipeline(t, time.Now())
 	_, v := p.Handle(watchRequest(1, 5, "x"), nil)
-	if v.Outcome != protocol.DropType {
-		t.Fatalf("outcome %v, want %v", v.Outcome, protocol.DropType)
+	if v.Outcome != DropType {
+		t.Fatalf("outcome %v, want %v", v.Outcome, DropType)
 	}
 }
 
@@ -246,8 +246,8 @@ func TestWatchParksUntilChange(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 	// The server counted each as answered, not as anything else.
-	if s := srv.Stats(); s.Outcomes[protocol.Answered] != uint64(len(clients)) {
-		t.Errorf("answered outcomes %d, want %d", s.Outcomes[protocol.Answered], len(clients))
+	if s := srv.Stats(); s.Outcomes[Answered] != uint64(len(clients)) {
+		t.Errorf("answered outcomes %d, want %d", s.Outcomes[Answered], len(clients))
 	}
 }
 
@@ -471,7 +471,7 @@ func BenchmarkPipelineWatchers(b *testing.B) {
 			buf := make([]byte, 0, 8192)
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, v := p.handleFrom(req, buf, src); v.Outcome != protocol.Answered {
+				if _, v := p.handleFrom(req, buf, src); v.Outcome != Answered {
 					b.Fatal(v)
 				}
 			}

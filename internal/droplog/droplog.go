@@ -37,6 +37,7 @@ import (
 
 	"github.com/goconfd/goconfd/internal/hs"
 	"github.com/goconfd/goconfd/protocol"
+	"github.com/goconfd/goconfd/server"
 )
 
 // DefaultInterval is how often suppressed datagrams are summarized
@@ -83,7 +84,7 @@ type kind struct {
 
 // answeredKind indexes the answered requests among the kinds, after the
 // drop reasons.
-const answeredKind = int(protocol.NumOutcomes)
+const answeredKind = int(server.NumOutcomes)
 
 // Logger logs refused and answered datagrams within budgets. Its methods
 // may be called from any goroutine.
@@ -133,17 +134,17 @@ func New(cfg Config) *Logger {
 		k.level, k.text, k.budget = level, text, int64(budget)
 		k.on = l.log.Enabled(context.Background(), level)
 	}
-	set(int(protocol.DropMagic), slog.LevelDebug, textMagic, DropBudget)
-	set(int(protocol.DropEnvelope), slog.LevelInfo, textEnvelope, DropBudget)
-	set(int(protocol.DropHMAC), slog.LevelInfo, textHMAC, DropBudget)
-	set(int(protocol.DropRequest), slog.LevelInfo, textRequest, DropBudget)
+	set(int(server.DropMagic), slog.LevelDebug, textMagic, DropBudget)
+	set(int(server.DropEnvelope), slog.LevelInfo, textEnvelope, DropBudget)
+	set(int(server.DropHMAC), slog.LevelInfo, textHMAC, DropBudget)
+	set(int(server.DropRequest), slog.LevelInfo, textRequest, DropBudget)
 	// Ganeti's JSON decoder refuses an unknown type as any bad request.
-	set(int(protocol.DropType), slog.LevelInfo, textRequest, DropBudget)
-	set(int(protocol.DropTimestamp), slog.LevelInfo, textSkew, DropBudget)
-	set(int(protocol.DropNoKey), slog.LevelWarn, textNoKey, DropBudget)
-	set(int(protocol.DropReplyTooBig), slog.LevelWarn, textTooBig, DropBudget)
-	set(int(protocol.DropInternal), slog.LevelError, textInternal, DropBudget)
-	set(int(protocol.DropGanetiSilent), slog.LevelWarn, textSilent, DropBudget)
+	set(int(server.DropType), slog.LevelInfo, textRequest, DropBudget)
+	set(int(server.DropTimestamp), slog.LevelInfo, textSkew, DropBudget)
+	set(int(server.DropNoKey), slog.LevelWarn, textNoKey, DropBudget)
+	set(int(server.DropReplyTooBig), slog.LevelWarn, textTooBig, DropBudget)
+	set(int(server.DropInternal), slog.LevelError, textInternal, DropBudget)
+	set(int(server.DropGanetiSilent), slog.LevelWarn, textSilent, DropBudget)
 	set(answeredKind, slog.LevelDebug, textRequests, cfg.AnswerBudget)
 	go l.summarize()
 	return l
@@ -159,8 +160,8 @@ func (l *Logger) Close() {
 // Dropped records a datagram from from that was not answered for reason
 // why (server.DropObserver). It logs the datagram's line if the
 // reason's budget allows, else counts it for the next summary.
-func (l *Logger) Dropped(from net.Addr, req []byte, why protocol.Outcome) {
-	if why == protocol.Answered || why >= protocol.NumOutcomes {
+func (l *Logger) Dropped(from net.Addr, req []byte, why server.Outcome) {
+	if why == server.Answered || why >= server.NumOutcomes {
 		return
 	}
 	k := &l.kinds[why]
@@ -281,8 +282,8 @@ func onesCount(x uint64) int {
 // text is a logged refusal's line: Ganeti's text for the reason, or,
 // for a salt that is not an integer, Ganeti's tryRead error for it. It
 // reads the datagram only for lines that are logged.
-func (k *kind) textFor(req []byte, why protocol.Outcome) string {
-	if why != protocol.DropTimestamp {
+func (k *kind) textFor(req []byte, why server.Outcome) string {
+	if why != server.DropTimestamp {
 		return k.text
 	}
 	env, ok := envelope(req)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goconfd/goconfd/protocol"
+	"github.com/goconfd/goconfd/server"
 )
 
 // capture is a slog.Handler that keeps "LEVEL message" lines.
@@ -62,27 +62,27 @@ func signedReq(salt string) []byte {
 // 3.0.2's (as the reference daemon logs them), and the levels.
 func TestFirstLines(t *testing.T) {
 	tests := []struct {
-		why   protocol.Outcome
+		why   server.Outcome
 		req   []byte
 		level slog.Level
 		want  string
 	}{
-		{protocol.DropMagic, []byte("xxxx"), slog.LevelDebug, "DEBUG Invalid magic code!"},
-		{protocol.DropMagic, []byte("xxxx"), slog.LevelInfo, ""},
-		{protocol.DropEnvelope, []byte("plj0{notjson"), slog.LevelInfo, "INFO Failed to parse incoming message: parsing signed message"},
-		{protocol.DropHMAC, signedReq("1"), slog.LevelInfo, "INFO Failed to parse incoming message: HMAC verification failed"},
-		{protocol.DropHMAC, signedReq("1"), slog.LevelWarn, ""},
-		{protocol.DropRequest, signedReq("1"), slog.LevelInfo, "INFO Failed to parse incoming message: parsing message"},
-		{protocol.DropType, signedReq("1"), slog.LevelInfo, "INFO Failed to parse incoming message: parsing message"},
-		{protocol.DropTimestamp, signedReq("1000"), slog.LevelInfo, "INFO Failed to parse incoming message: Too old/too new timestamp or clock skew"},
-		{protocol.DropTimestamp, signedReq("abc"), slog.LevelInfo, "INFO Failed to parse incoming message: Parsing timestamp: cannot parse string 'abc'"},
-		{protocol.DropTimestamp, signedReq("123.5"), slog.LevelInfo, "INFO Failed to parse incoming message: Parsing timestamp: cannot parse string '123.5'"},
-		{protocol.DropTimestamp, signedReq("12 x"), slog.LevelInfo, "INFO Failed to parse incoming message: Parsing timestamp: leftover characters when parsing '12 x': ' x'"},
-		{protocol.DropNoKey, signedReq("1"), slog.LevelInfo, "WARN No HMAC key loaded; datagram dropped"},
-		{protocol.DropReplyTooBig, signedReq("1"), slog.LevelInfo, "WARN Reply too big for a UDP datagram; not sent"},
-		{protocol.DropInternal, signedReq("1"), slog.LevelInfo, "ERROR Internal error; datagram dropped"},
-		{protocol.DropGanetiSilent, signedReq("1"), slog.LevelInfo, "WARN No default NIC parameters in the configuration; request not answered, as by Ganeti"},
-		{protocol.Answered, signedReq("1"), slog.LevelDebug, ""},
+		{server.DropMagic, []byte("xxxx"), slog.LevelDebug, "DEBUG Invalid magic code!"},
+		{server.DropMagic, []byte("xxxx"), slog.LevelInfo, ""},
+		{server.DropEnvelope, []byte("plj0{notjson"), slog.LevelInfo, "INFO Failed to parse incoming message: parsing signed message"},
+		{server.DropHMAC, signedReq("1"), slog.LevelInfo, "INFO Failed to parse incoming message: HMAC verification failed"},
+		{server.DropHMAC, signedReq("1"), slog.LevelWarn, ""},
+		{server.DropRequest, signedReq("1"), slog.LevelInfo, "INFO Failed to parse incoming message: parsing message"},
+		{server.DropType, signedReq("1"), slog.LevelInfo, "INFO Failed to parse incoming message: parsing message"},
+		{server.DropTimestamp, signedReq("1000"), slog.LevelInfo, "INFO Failed to parse incoming message: Too old/too new timestamp or clock skew"},
+		{server.DropTimestamp, signedReq("abc"), slog.LevelInfo, "INFO Failed to parse incoming message: Parsing timestamp: cannot parse string 'abc'"},
+		{server.DropTimestamp, signedReq("123.5"), slog.LevelInfo, "INFO Failed to parse incoming message: Parsing timestamp: cannot parse string '123.5'"},
+		{server.DropTimestamp, signedReq("12 x"), slog.LevelInfo, "INFO Failed to parse incoming message: Parsing timestamp: leftover characters when parsing '12 x': ' x'"},
+		{server.DropNoKey, signedReq("1"), slog.LevelInfo, "WARN No HMAC key loaded; datagram dropped"},
+		{server.DropReplyTooBig, signedReq("1"), slog.LevelInfo, "WARN Reply too big for a UDP datagram; not sent"},
+		{server.DropInternal, signedReq("1"), slog.LevelInfo, "ERROR Internal error; datagram dropped"},
+		{server.DropGanetiSilent, signedReq("1"), slog.LevelInfo, "WARN No default NIC parameters in the configuration; request not answered, as by Ganeti"},
+		{server.Answered, signedReq("1"), slog.LevelDebug, ""},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%v at %v", tt.why, tt.level), func(t *testing.T) {
@@ -103,10 +103,10 @@ func TestFloodIsSummarized(t *testing.T) {
 	l, c := newTest(t, slog.LevelInfo)
 	const n = 100000
 	for i := range n {
-		l.Dropped(src(i%3), signedReq("1"), protocol.DropHMAC)
+		l.Dropped(src(i%3), signedReq("1"), server.DropHMAC)
 	}
-	l.Dropped(src(9), signedReq("abc"), protocol.DropTimestamp)
-	l.Dropped(src(9), signedReq("abc"), protocol.DropTimestamp)
+	l.Dropped(src(9), signedReq("abc"), server.DropTimestamp)
+	l.Dropped(src(9), signedReq("abc"), server.DropTimestamp)
 	if got := c.take(); len(got) != 2 {
 		t.Fatalf("during the flood: %q, want the first HMAC and timestamp lines", got)
 	}
@@ -119,7 +119,7 @@ func TestFloodIsSummarized(t *testing.T) {
 		t.Errorf("summaries:\n%q\nwant\n%q", got, want)
 	}
 	// Still flooding: summaries only.
-	l.Dropped(src(1), nil, protocol.DropHMAC)
+	l.Dropped(src(1), nil, server.DropHMAC)
 	if got := c.take(); len(got) != 0 {
 		t.Errorf("after a summary: %q, want nothing", got)
 	}
@@ -132,7 +132,7 @@ func TestFloodIsSummarized(t *testing.T) {
 	if got := c.take(); len(got) != 0 {
 		t.Errorf("quiet interval: %q, want nothing", got)
 	}
-	l.Dropped(src(1), nil, protocol.DropHMAC)
+	l.Dropped(src(1), nil, server.DropHMAC)
 	if got := c.take(); len(got) != 1 || got[0] != "INFO "+textHMAC {
 		t.Errorf("after a quiet interval: %q, want the first line again", got)
 	}
@@ -147,7 +147,7 @@ func TestConcurrentDrops(t *testing.T) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range each {
-				l.Dropped(src(w*each+i), nil, protocol.DropHMAC)
+				l.Dropped(src(w*each+i), nil, server.DropHMAC)
 			}
 		})
 	}
@@ -223,8 +223,8 @@ func TestAnswered(t *testing.T) {
 func TestCloseFlushes(t *testing.T) {
 	c := &capture{level: slog.LevelInfo}
 	l := New(Config{Logger: slog.New(c), Interval: time.Hour})
-	l.Dropped(src(1), nil, protocol.DropHMAC)
-	l.Dropped(src(1), nil, protocol.DropHMAC)
+	l.Dropped(src(1), nil, server.DropHMAC)
+	l.Dropped(src(1), nil, server.DropHMAC)
 	l.Close()
 	l.Close()
 	if got := c.take(); len(got) != 2 || !strings.Contains(got[1], "(1 more datagrams") {

@@ -194,7 +194,7 @@ func (c collector) collectServer(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- counter(descReceived, st.Received)
-	for o := protocol.DropMagic; o < protocol.NumOutcomes; o++ {
+	for o := server.DropMagic; o < server.NumOutcomes; o++ {
 		ch <- counter(descDropped, st.Outcomes[o], o.String())
 	}
 	ch <- counter(descTruncated, st.Truncated)

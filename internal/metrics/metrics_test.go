@@ -51,9 +51,9 @@ func failing() reload.Status {
 func testStats() server.Stats {
 	var st server.Stats
 	st.Received = 20
-	st.Outcomes[protocol.Answered] = 12
-	st.Outcomes[protocol.DropHMAC] = 5
-	st.Outcomes[protocol.DropType] = 3
+	st.Outcomes[server.Answered] = 12
+	st.Outcomes[server.DropHMAC] = 5
+	st.Outcomes[server.DropType] = 3
 	st.Answers[protocol.TypePing][protocol.StatusOK] = 10
 	st.Answers[protocol.TypeNodeRoleByName][protocol.StatusError] = 2
 	st.Sent, st.SentBytes, st.KernelDrops = 12, 1800, 4
@@ -164,7 +164,7 @@ goconfd_config_watch_mode{mode="polling"} 0
 func TestCollectorCount(t *testing.T) {
 	c := collector{src: testSources(serving())}
 	const want = protocol.NumTypes*server.NumStatuses + // answered
-		(int(protocol.NumOutcomes) - 1) + // dropped
+		(int(server.NumOutcomes) - 1) + // dropped
 		7 + // received, truncated, kernel drops, sent, bytes, send and read errors
 		2 + // latency, sockets
 		6 + // serving, serial, cluster serial, loaded time, age, failing

@@ -72,10 +72,10 @@ func NewStatus(src *Sources) Status {
 		s.KeyAgeSeconds = now.Sub(rs.KeyTime).Seconds()
 	}
 	c := &s.Counters
-	c.Received, c.Answered, c.Sent, c.SentBytes = st.Received, st.Outcomes[protocol.Answered], st.Sent, st.SentBytes
+	c.Received, c.Answered, c.Sent, c.SentBytes = st.Received, st.Outcomes[server.Answered], st.Sent, st.SentBytes
 	c.SendErrors, c.ReadErrors, c.Truncated, c.KernelDrops = st.SendErrors, st.ReadErrors, st.Truncated, st.KernelDrops
-	c.Dropped = make(map[string]uint64, protocol.NumOutcomes-1)
-	for o := protocol.DropMagic; o < protocol.NumOutcomes; o++ {
+	c.Dropped = make(map[string]uint64, server.NumOutcomes-1)
+	for o := server.DropMagic; o < server.NumOutcomes; o++ {
 		c.Dropped[o.String()] = st.Outcomes[o]
 	}
 	c.Answers = make(map[string]map[string]uint64)

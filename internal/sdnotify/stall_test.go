@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goconfd/goconfd/protocol"
 	"github.com/goconfd/goconfd/reload"
 	"github.com/goconfd/goconfd/server"
 )
@@ -21,7 +20,7 @@ func (h stallHandler) Handle(req, buf []byte) ([]byte, server.Verdict) {
 	if string(req) == "stall" {
 		<-h.release
 	}
-	return append(buf, "ok"...), server.Verdict{Outcome: protocol.Answered}
+	return append(buf, "ok"...), server.Verdict{Outcome: server.Answered}
 }
 
 // TestWatchdogStopsOnStalledLoop wires a real server's Liveness to Run,
