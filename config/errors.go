@@ -1,7 +1,11 @@
 package config
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/goconfd/goconfd/internal/hs"
+	"github.com/goconfd/goconfd/internal/mapfile"
 )
 
 // LookupError is Ganeti's OpPrereqError for a name that matches nothing
@@ -53,4 +57,17 @@ func (e *SchemaError) Error() string {
 		return e.Msg
 	}
 	return e.Path + ": " + e.Msg
+}
+
+// ErrNotLoaded is why there is no snapshot before the first load
+// attempt; UnavailableText gives Ganeti's answer for it.
+var ErrNotLoaded = errors.New("configuration not yet loaded")
+
+// errChanged is the error of a text that changed while it was read: the
+// data Parse reads is a mapping of a file rewritten in place.
+var errChanged = fmt.Errorf("text changed while being read: %w", mapfile.ErrTruncated)
+
+// errParse wraps an error of reading config.data.
+func errParse(err error) error {
+	return fmt.Errorf("parsing configuration: %w", err)
 }

@@ -4,11 +4,33 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"os"
 	"unsafe"
 
 	"github.com/goconfd/goconfd/internal/mapfile"
 	"github.com/goconfd/goconfd/internal/tjson"
 )
+
+// Parse reads a config.data document (UTF-8 JSON, an object at the top
+// level, as Text.JSON's decodeStrict reads it), checks it against Ganeti
+// 3.0's object model and builds its Snapshot.
+func Parse(data []byte) (*Snapshot, error) {
+	var ld Loader
+	return ld.Parse(data)
+}
+
+// Load reads and parses the config file at path.
+func Load(path string) (*Snapshot, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
 
 // Loader loads config.data again and again, reusing from each good load
 // the parts that the next one has unchanged. Its methods must not be

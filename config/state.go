@@ -2,40 +2,24 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"syscall"
 
 	"github.com/goconfd/goconfd/internal/hs"
 )
 
-// ErrNotLoaded is the state before the first load attempt.
-var ErrNotLoaded = errors.New("configuration not yet loaded")
-
-// Parse reads a config.data document (UTF-8 JSON, an object at the top
-// level, as Text.JSON's decodeStrict reads it), checks it against Ganeti
-// 3.0's object model and builds its Snapshot.
-func Parse(data []byte) (*Snapshot, error) {
-	var ld Loader
-	return ld.Parse(data)
+// State is what a daemon answers from at one moment: a snapshot, or the
+// text Ganeti answers every request with while there is none.
+type State struct {
+	// Snapshot is the loaded config, or nil.
+	Snapshot *Snapshot
+	// Unavailable is the answer text when Snapshot is nil.
+	Unavailable string
 }
 
-// errParse wraps an error of reading config.data.
-func errParse(err error) error {
-	return fmt.Errorf("parsing configuration: %w", err)
-}
-
-// Load reads and parses the config file at path.
-func Load(path string) (*Snapshot, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	s, err := Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return s, nil
+// NotLoaded is the State before the first load attempt.
+func NotLoaded() *State {
+	return &State{Unavailable: UnavailableText("", ErrNotLoaded)}
 }
 
 // UnavailableText returns the answer Ganeti 3.0 gives to every request
@@ -76,18 +60,4 @@ func unwrapPath(path string, err error) string {
 		return msg[len(p):]
 	}
 	return msg
-}
-
-// State is what a daemon answers from at one moment: a snapshot, or the
-// text Ganeti answers every request with while there is none.
-type State struct {
-	// Snapshot is the loaded config, or nil.
-	Snapshot *Snapshot
-	// Unavailable is the answer text when Snapshot is nil.
-	Unavailable string
-}
-
-// NotLoaded is the State before the first load attempt.
-func NotLoaded() *State {
-	return &State{Unavailable: UnavailableText("", ErrNotLoaded)}
 }
