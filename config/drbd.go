@@ -26,7 +26,7 @@ func (s *Snapshot) buildDRBD() {
 	}
 	rows := make(map[string][]row, len(s.nodes)) // by node uuid
 	for _, inst := range s.instances {
-		if inst.disksErr != "" {
+		if inst.disksErr != nil {
 			continue
 		}
 		for idx, d := range inst.disks {

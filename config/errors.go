@@ -40,6 +40,35 @@ func (e *LookupError) Formatted() string {
 	return "Failure: prerequisites not met for this operation:\nerror type: ECodeNoEnt, error details:\n" + e.Detail()
 }
 
+// DisksError is why an instance has no INSTANCE_DISKS answer. Ganeti's
+// getInstDisks looks the instance up again by its own uuid member, then
+// each disk its disks member names by uuid; one of these found nothing.
+type DisksError struct {
+	// Instance is the failed lookup of the instance by its uuid member,
+	// or nil when the instance was found.
+	Instance *LookupError
+	// Disk is the disk uuid that names no disk, when Instance is nil.
+	Disk string
+}
+
+// Error returns the error as Ganeti answers it:
+// Could not retrieve disks: OpPrereqError "Disk uuid x not found" ECodeNoEnt.
+func (e *DisksError) Error() string {
+	const prefix = "Could not retrieve disks: "
+	if e.Instance != nil {
+		return prefix + e.Instance.Error()
+	}
+	return prefix + "OpPrereqError " + hs.ShowString("Disk uuid "+e.Disk+" not found") + " ECodeNoEnt"
+}
+
+// Unwrap returns the failed instance lookup, when that is the cause.
+func (e *DisksError) Unwrap() error {
+	if e.Instance == nil {
+		return nil
+	}
+	return e.Instance
+}
+
 // SchemaError says where and why a config.data does not fit the object
 // model of Ganeti 3.0, the model with which the real ganeti-confd refuses a
 // config. Path is written like instances["6c07…"].nics[0].mac; it is empty

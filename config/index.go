@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/goconfd/goconfd/internal/hs"
 	"github.com/goconfd/goconfd/internal/tjson"
 )
 
@@ -168,17 +167,16 @@ func (s *Snapshot) buildInstances(instances, disks *tjson.Value) {
 			owner, lerr = s.instance(inst.UUID)
 		}
 		if lerr != nil {
-			inst.disksErr = "Could not retrieve disks: " + lerr.Error()
+			inst.disksErr = &DisksError{Instance: lerr}
 			continue
 		}
 		for i, d := range owner.ownDisks {
 			if d == nil {
-				inst.disksErr = "Could not retrieve disks: OpPrereqError " +
-					hs.ShowString("Disk uuid "+owner.facts.disks[i]+" not found") + " ECodeNoEnt"
+				inst.disksErr = &DisksError{Disk: owner.facts.disks[i]}
 				break
 			}
 		}
-		if inst.disksErr == "" {
+		if inst.disksErr == nil {
 			inst.disks = owner.ownDisks
 		}
 	}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -138,6 +139,9 @@ func TestBuildInstances(t *testing.T) {
 		inst         string // key
 		wantByName   string // name under which instByName finds it, or "" for none
 		wantDisksErr string
+		// wantLookup is true when the disks error is the failed lookup
+		// of the instance's own uuid (errors.As finds a LookupError).
+		wantLookup bool
 	}{
 		{name: "rich", inst: inst1UUID, wantByName: "instance1.example.com"},
 		{name: "missing disk", inst: inst3UUID, wantByName: "instance3.example.com",
@@ -145,7 +149,8 @@ func TestBuildInstances(t *testing.T) {
 			wantDisksErr: `Could not retrieve disks: OpPrereqError "Disk uuid no-such-disk not found" ECodeNoEnt`},
 		{name: "uuid naming no instance", inst: inst3UUID, wantByName: "instance3.example.com",
 			edit:         setMember(strValue("other-uuid"), "instances", inst3UUID, "uuid"),
-			wantDisksErr: `Could not retrieve disks: OpPrereqError "Instance name other-uuid not found" ECodeNoEnt`},
+			wantDisksErr: `Could not retrieve disks: OpPrereqError "Instance name other-uuid not found" ECodeNoEnt`,
+			wantLookup:   true},
 		{name: "empty name is not indexed", inst: inst3UUID,
 			edit: setMember(strValue(""), "instances", inst3UUID, "name")},
 	}
@@ -164,8 +169,23 @@ func TestBuildInstances(t *testing.T) {
 					t.Errorf("instByName has the empty name")
 				}
 			}
-			if inst.disksErr != tt.wantDisksErr {
-				t.Errorf("disksErr %q, want %q", inst.disksErr, tt.wantDisksErr)
+			answer, derr := inst.AppendDisks(nil)
+			switch {
+			case tt.wantDisksErr == "" && derr != nil:
+				t.Errorf("AppendDisks error %q, want none", derr)
+			case tt.wantDisksErr != "" && derr == nil:
+				t.Errorf("AppendDisks = %s, nil; want error %q", answer, tt.wantDisksErr)
+			case derr != nil:
+				if got := derr.Error(); got != tt.wantDisksErr {
+					t.Errorf("AppendDisks error %q, want %q", got, tt.wantDisksErr)
+				}
+				if len(answer) != 0 {
+					t.Errorf("AppendDisks appended %s with its error", answer)
+				}
+				var le *LookupError
+				if got := errors.As(error(derr), &le); got != tt.wantLookup {
+					t.Errorf("errors.As(AppendDisks error, *LookupError) = %v, want %v", got, tt.wantLookup)
+				}
 			}
 			if tt.wantDisksErr == "" && len(inst.disks) != len(inst.facts.disks) {
 				t.Errorf("%d disks resolved, want %d", len(inst.disks), len(inst.facts.disks))

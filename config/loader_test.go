@@ -355,9 +355,10 @@ func fingerprint(s *Snapshot) []byte {
 	for _, inst := range s.Instances() {
 		out = fmt.Appendf(out, "\ninstance %q %q %q %v %d %q %v %s ", inst.Key, inst.UUID, inst.Name, inst.HasName,
 			inst.Serial, inst.Primary, inst.HasPrimary, inst.JSON())
-		var e string
-		out, e = inst.AppendDisks(out)
-		out = append(out, e...)
+		var e *DisksError
+		if out, e = inst.AppendDisks(out); e != nil {
+			out = append(out, e.Error()...)
+		}
 		for _, nic := range inst.facts.nics {
 			link := nic.link
 			if !nic.hasLink {

@@ -80,10 +80,10 @@ type Instance struct {
 
 	facts *instFacts
 	json  []byte // the normalized object, encoded
-	// disks are the INSTANCE_DISKS answer's disks, or disksErr its error
-	// text.
+	// disks are the INSTANCE_DISKS answer's disks, or disksErr the error
+	// instead.
 	disks    []*leaf
-	disksErr string
+	disksErr *DisksError
 	// ownDisks are the disks its disks member names, nil where one does
 	// not exist.
 	ownDisks []*leaf
@@ -171,24 +171,25 @@ func (n *Node) AppendInstancesJSON(dst []byte) []byte {
 }
 
 // AppendDisks appends the INSTANCE_DISKS answer for inst (encoded) to
-// dst, or returns the error text that replaces it when a disk is
-// missing. Like AppendQuery it stops once the output passes
-// MaxAnswerSize.
-func (inst *Instance) AppendDisks(dst []byte) (_ []byte, errText string) {
-	if inst.disksErr != "" {
+// dst, or, instead of it, returns dst unchanged and the error Ganeti
+// gives when the instance's own uuid or one of its disks names nothing
+// (its Error text is the answer's). Like AppendQuery it stops once the
+// output passes MaxAnswerSize.
+func (inst *Instance) AppendDisks(dst []byte) (_ []byte, err *DisksError) {
+	if inst.disksErr != nil {
 		return dst, inst.disksErr
 	}
 	dst = append(dst, '[')
 	for i, d := range inst.disks {
 		if len(dst) > MaxAnswerSize {
-			return dst, ""
+			return dst, nil
 		}
 		if i > 0 {
 			dst = append(dst, ',')
 		}
 		dst = append(dst, d.enc...)
 	}
-	return append(dst, ']'), ""
+	return append(dst, ']'), nil
 }
 
 // JSON returns the instance's normalized object, encoded.

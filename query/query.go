@@ -275,9 +275,9 @@ func instanceDisks(s *config.Snapshot, q *protocol.Query, buf []byte) Result {
 	if lerr != nil {
 		return errorText("Instance not found in the configuration: "+lerr.Error(), buf)
 	}
-	answer, errText := inst.AppendDisks(buf[:0])
-	if errText != "" {
-		return errorText(errText, buf)
+	answer, derr := inst.AppendDisks(buf[:0])
+	if derr != nil {
+		return errorText(derr.Error(), buf)
 	}
 	return ok(answer, inst.Serial)
 }
