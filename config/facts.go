@@ -48,7 +48,44 @@ type drbdDevice struct {
 	minorA, minorB int64
 }
 
-func readNodeFacts(v *tjson.Value) *nodeFacts {
+// factStrings lists the strings of a leaf's facts as they are read: they
+// come from the normalized value, whose memory is the parser's and the
+// file's, and makeLeaf copies them, with the leaf's encoding, into memory
+// the leaf owns. Each string is listed where it is read (set), so no
+// separate list of a facts type's strings can fall out of step with it.
+type factStrings []*string
+
+// set stores s in *dst and lists dst for copying.
+func (fs *factStrings) set(dst *string, s string) {
+	*dst = s
+	if s != "" {
+		*fs = append(*fs, dst)
+	}
+}
+
+// readFacts reads into l the facts its type keeps (schemaType.facts)
+// from v, its normalized value, listing their strings in fs.
+func (l *leaf) readFacts(v *tjson.Value, fs *factStrings) {
+	switch l.t.facts {
+	case nodeFactsKind:
+		l.node = readNodeFacts(v, fs)
+	case instFactsKind:
+		l.inst = readInstFacts(v, fs)
+	case diskFactsKind:
+		l.disk = readDiskFacts(v, fs)
+	}
+}
+
+// optString reads an optional string fact: ok is false when v is absent
+// or not a string.
+func optString(v *tjson.Value, ok bool) (string, bool) {
+	if !ok || v.Kind != tjson.String {
+		return "", false
+	}
+	return v.Str, true
+}
+
+func readNodeFacts(v *tjson.Value, fs *factStrings) *nodeFacts {
 	f := &nodeFacts{}
 	// One pass over the members; a normalized object has no duplicate
 	// keys.
@@ -56,11 +93,11 @@ func readNodeFacts(v *tjson.Value) *nodeFacts {
 		m := &v.Obj[j]
 		switch m.Key {
 		case "uuid":
-			f.uuid = str(&m.Val)
+			fs.set(&f.uuid, str(&m.Val))
 		case "name":
-			f.name = str(&m.Val)
+			fs.set(&f.name, str(&m.Val))
 		case "primary_ip":
-			f.primaryIP = str(&m.Val)
+			fs.set(&f.primaryIP, str(&m.Val))
 		case "master_candidate":
 			f.mc = boolean(&m.Val)
 		case "offline":
@@ -74,32 +111,28 @@ func readNodeFacts(v *tjson.Value) *nodeFacts {
 	return f
 }
 
-func (f *nodeFacts) strings(dst []*string) []*string {
-	return append(dst, &f.uuid, &f.name, &f.primaryIP)
-}
-
-func readInstFacts(v *tjson.Value) *instFacts {
+func readInstFacts(v *tjson.Value, fs *factStrings) *instFacts {
 	f := &instFacts{}
 	for j := range objMembers(v) {
 		m := &v.Obj[j]
 		switch m.Key {
 		case "uuid":
-			f.uuid = str(&m.Val)
+			fs.set(&f.uuid, str(&m.Val))
 		case "serial_no":
 			f.serial = integer(&m.Val)
 		case "name":
-			if m.Val.Kind == tjson.String {
-				f.name, f.hasName = m.Val.Str, true
-			}
+			var name string
+			name, f.hasName = optString(&m.Val, true)
+			fs.set(&f.name, name)
 		case "primary_node":
-			if m.Val.Kind == tjson.String {
-				f.primary, f.hasPrimary = m.Val.Str, true
-			}
+			var primary string
+			primary, f.hasPrimary = optString(&m.Val, true)
+			fs.set(&f.primary, primary)
 		case "disks":
 			if m.Val.Kind == tjson.Array {
 				f.disks = make([]string, len(m.Val.Arr))
 				for i := range m.Val.Arr {
-					f.disks[i] = m.Val.Arr[i].Str
+					fs.set(&f.disks[i], m.Val.Arr[i].Str)
 				}
 			}
 		case "nics":
@@ -108,12 +141,11 @@ func readInstFacts(v *tjson.Value) *instFacts {
 				for i := range m.Val.Arr {
 					nic := &m.Val.Arr[i]
 					n := &f.nics[i]
-					if ip, ok := getMember(nic, "ip"); ok && ip.Kind == tjson.String {
-						n.ip, n.hasIP = ip.Str, true
-					}
-					if l, ok := getMember(member(nic, "nicparams"), "link"); ok && l.Kind == tjson.String {
-						n.link, n.hasLink = l.Str, true
-					}
+					var ip, link string
+					ip, n.hasIP = optString(getMember(nic, "ip"))
+					link, n.hasLink = optString(getMember(member(nic, "nicparams"), "link"))
+					fs.set(&n.ip, ip)
+					fs.set(&n.link, link)
 				}
 			}
 		}
@@ -121,23 +153,14 @@ func readInstFacts(v *tjson.Value) *instFacts {
 	return f
 }
 
-func (f *instFacts) strings(dst []*string) []*string {
-	dst = append(dst, &f.uuid, &f.name, &f.primary)
-	for i := range f.disks {
-		dst = append(dst, &f.disks[i])
-	}
-	for i := range f.nics {
-		dst = append(dst, &f.nics[i].ip, &f.nics[i].link)
-	}
-	return dst
-}
-
-func readDiskFacts(v *tjson.Value) *diskFacts {
+func readDiskFacts(v *tjson.Value, fs *factStrings) *diskFacts {
 	f := &diskFacts{}
 	if strMember(v, "dev_type") == "drbd" {
 		f.drbd = true
 		if lid := arrMember(v, "logical_id"); len(lid) >= 2 {
-			f.hasNodes, f.nodeA, f.nodeB = true, lid[0].Str, lid[1].Str
+			f.hasNodes = true
+			fs.set(&f.nodeA, lid[0].Str)
+			fs.set(&f.nodeB, lid[1].Str)
 		}
 	}
 	var walk func(d *tjson.Value)
@@ -155,13 +178,11 @@ func readDiskFacts(v *tjson.Value) *diskFacts {
 		}
 	}
 	walk(v)
-	return f
-}
-
-func (f *diskFacts) strings(dst []*string) []*string {
-	dst = append(dst, &f.nodeA, &f.nodeB)
+	// Listed once the devices are all appended: append moves them.
 	for i := range f.devices {
-		dst = append(dst, &f.devices[i].nodeA, &f.devices[i].nodeB)
+		dev := &f.devices[i]
+		fs.set(&dev.nodeA, dev.nodeA)
+		fs.set(&dev.nodeB, dev.nodeB)
 	}
-	return dst
+	return f
 }

@@ -101,6 +101,9 @@ type leafMaker struct {
 	// scalars holds the strings of what the walk reads from a container
 	// as a scalar (they come from the private copy).
 	scalars arena
+	// strs lists the strings of the facts of the leaf being made
+	// (readFacts), kept to save allocating a list per leaf.
+	strs factStrings
 }
 
 // preLeaf is a leaf found or made ahead of the walk.
@@ -220,18 +223,9 @@ func (lm *leafMaker) use(n uint32, l *leaf) tjson.Value {
 func (lm *leafMaker) makeLeaf(t *schemaType, h textHash, v *tjson.Value) *leaf {
 	lm.enc = tjson.AppendValue(lm.enc[:0], v)
 	l := &leaf{t: t, h: h}
-	var strs []*string
-	switch t.facts {
-	case nodeFactsKind:
-		l.node = readNodeFacts(v)
-		strs = l.node.strings(strs)
-	case instFactsKind:
-		l.inst = readInstFacts(v)
-		strs = l.inst.strings(strs)
-	case diskFactsKind:
-		l.disk = readDiskFacts(v)
-		strs = l.disk.strings(strs)
-	}
+	lm.strs = lm.strs[:0]
+	l.readFacts(v, &lm.strs)
+	strs := lm.strs
 	// One allocation holds the encoding and every string of the facts.
 	size := len(lm.enc)
 	for _, p := range strs {
