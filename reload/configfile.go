@@ -7,46 +7,90 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"io/fs"
 	"os"
 	"runtime"
+	"syscall"
 	"time"
 
 	"github.com/goconfd/goconfd/config"
 	"github.com/goconfd/goconfd/internal/mapfile"
 )
 
-// fileState is what the Watcher knows about config.data. Guarded by mu.
-type fileState struct {
-	// id is the file's identity when it was last read (or found missing);
-	// a poll that finds the same identity does not read the file.
-	id     fileID
-	haveID bool
-	// sum is the hash of the content last examined, loaded or not.
-	sum     uint64
-	haveSum bool
+// configFile is what the Watcher knows about config.data. Guarded by mu.
+type configFile struct {
+	// state is where the file stands (configstate.go); only
+	// Watcher.transition changes it.
+	state configState
+	// settleFrom, settleAt and settleErr belong to stateSettling: the
+	// state the settling started in, when the failure is due to be
+	// reported, and the failure.
+	settleFrom configState
+	settleAt   time.Time
+	settleErr  error
+
+	// seen is what the last check saw of the file.
+	seen seen
 
 	// good is the last snapshot loaded and goodSum its content's hash, so
 	// that the same content coming back after a bad one is served again
-	// without parsing it. A deleted file drops it.
+	// without parsing it. It is published exactly while it is not nil:
+	// a deleted file drops it.
 	good    *config.Snapshot
 	goodSum uint64
 	// goodSHA is the SHA-256 of good's content, in hex.
 	goodSHA string
-	// published is the unavailable text last published, or "" while good
-	// is published; publishedAny is false before the first publication.
-	published    string
-	publishedAny bool
-
-	// A content that failed to load waits for Settle before the failure
-	// is reported, in case it is a file being written.
-	confirming bool
-	confirmAt  time.Time
-	confirmErr error
-	// reported is the failure last logged, so that each is logged once.
+	// unavailable is the text published while no snapshot is, or ""
+	// while the snapshot is (or nothing was published yet).
+	unavailable string
+	// reported is the failure last logged, so that each is logged once;
+	// a snapshot published again, or a deleted file, clears it.
 	reported string
-	// missing is true while the file does not exist (logged once).
-	missing bool
 }
+
+// seen is what a check saw of config.data, so that the next one stops
+// as early as it can: after the stat when the identity is the same and
+// no content check is due, after hashing when the content is the same.
+type seen struct {
+	id    fileID
+	sum   uint64
+	knows seenLevel
+}
+
+// seenLevel says which of seen's fields hold.
+type seenLevel uint8
+
+const (
+	// seenNothing: the file could not be stat'ed or read; the next
+	// check reads it whatever its identity.
+	seenNothing seenLevel = iota
+	// seenID: its identity (id) only; its content was not hashed, or
+	// changed while it was read.
+	seenID
+	// seenContent: its identity and its content's hash (sum).
+	seenContent
+)
+
+// sameID reports whether id is the identity seen last.
+func (s *seen) sameID(id fileID) bool { return s.knows >= seenID && s.id == id }
+
+// sameContent reports whether sum is the hash of the content seen last.
+func (s *seen) sameContent(sum uint64) bool { return s.knows == seenContent && s.sum == sum }
+
+// sawID notes the file's identity.
+func (s *seen) sawID(id fileID) {
+	s.id = id
+	s.knows = max(s.knows, seenID)
+}
+
+// sawContent notes the content's hash (after sawID).
+func (s *seen) sawContent(sum uint64) { s.sum, s.knows = sum, seenContent }
+
+// forget makes the next check read the file whatever its identity.
+func (s *seen) forget() { s.knows = seenNothing }
+
+// forgetContent makes the next check hash the content again.
+func (s *seen) forgetContent() { s.knows = min(s.knows, seenID) }
 
 // work says how far a check of config.data went.
 type work int
@@ -75,11 +119,11 @@ func (l *Watcher) checkConfig(now time.Time, read, settle bool) work {
 		return statted
 	}
 	id := l.identify(fi)
-	same := st.haveID && id == st.id
+	same := st.seen.sameID(id)
 	if !read && same {
 		return statted
 	}
-	st.id, st.haveID = id, true
+	st.seen.sawID(id)
 	l.setStatus(func(s *Status) { s.Checks++ })
 
 	start := time.Now()
@@ -101,19 +145,16 @@ func (l *Watcher) checkConfig(now time.Time, read, settle bool) work {
 		l.readFailed(err)
 		return hashed
 	}
-	l.found()
-	if st.haveSum && sum == st.sum {
-		if st.confirming {
-			st.confirming = false
-			l.loadFailed(st.confirmErr)
-		}
+	l.transition(configEvent{kind: evFound})
+	if st.seen.sameContent(sum) {
+		l.transition(configEvent{kind: evSame})
 		return hashed
 	}
 	if st.good != nil && sum == st.goodSum {
-		// Back to the content last loaded (after a bad write, or after a
-		// deletion): publish it again without parsing it.
-		st.sum, st.haveSum, st.confirming = sum, true, false
-		l.publishGood(false, 0, 0)
+		// Back to the content being served, after a bad one: nothing
+		// to parse.
+		st.seen.sawContent(sum)
+		l.transition(configEvent{kind: evGoodAgain})
 		return hashed
 	}
 	if file == nil {
@@ -129,12 +170,12 @@ func (l *Watcher) checkConfig(now time.Time, read, settle bool) work {
 			return hashed
 		}
 		if st.good != nil && sum == st.goodSum {
-			st.sum, st.haveSum, st.confirming = sum, true, false
-			l.publishGood(false, 0, 0)
+			st.seen.sawContent(sum)
+			l.transition(configEvent{kind: evGoodAgain})
 			return hashed
 		}
 	}
-	st.sum, st.haveSum, st.confirming = sum, true, false
+	st.seen.sawContent(sum)
 	size := int64(len(file.Data))
 	if l.afterRead != nil {
 		l.afterRead()
@@ -165,15 +206,11 @@ func (l *Watcher) checkConfig(now time.Time, read, settle bool) work {
 	}
 	if err != nil {
 		err = fmt.Errorf("%s: %w", l.cfg.Path, err)
-		if settle && l.cfg.Settle > 0 {
-			st.confirming, st.confirmAt, st.confirmErr = true, now.Add(l.cfg.Settle), err
-			return parsed
-		}
-		l.loadFailed(err)
+		l.transition(configEvent{kind: evFailed, err: err, now: now, settle: settle})
 		return parsed
 	}
 	st.good, st.goodSum, st.goodSHA = snap, sum, hex.EncodeToString(digest[:])
-	l.publishGood(true, dur, size)
+	l.transition(configEvent{kind: evLoaded, dur: dur, size: size})
 	if size >= gcAfterLoad {
 		// The old snapshot is garbage now. Collecting it at once, here
 		// and not on the query path, resets the collector's goal to
@@ -214,9 +251,20 @@ func (l *Watcher) hashData(data []byte) (sum uint64, err error) {
 // in place): nothing is published, and the next check reads it again
 // (the writer's events, or the safety check within a second).
 func (l *Watcher) readRace() {
-	l.conf.haveSum, l.conf.confirming = false, false
-	l.setStatus(func(s *Status) { s.ReadRaces++ })
-	l.log.Info("config file changed while being read; reading it again", "path", l.cfg.Path)
+	l.conf.seen.forgetContent()
+	l.transition(configEvent{kind: evRaced})
+}
+
+// readFailed handles a config.data that cannot be stat'ed or read: a
+// missing file (or a path through one that is not a directory) is
+// evMissing, any other error evUnreadable.
+func (l *Watcher) readFailed(err error) {
+	l.conf.seen.forget()
+	kind := evUnreadable
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+		kind = evMissing
+	}
+	l.transition(configEvent{kind: kind, err: err})
 }
 
 // hashFile hashes config.data's content without keeping it.

@@ -111,7 +111,7 @@ func (r *runner) step(now time.Time) time.Time {
 		r.keyDue = false
 		l.checkKey()
 	}
-	if l.conf.confirming && !now.Before(l.conf.confirmAt) {
+	if at, settling := l.conf.settleDue(); settling && !now.Before(at) {
 		r.confRead = true
 	}
 	if r.confStat || r.confRead {
@@ -129,8 +129,8 @@ func (r *runner) step(now time.Time) time.Time {
 			}
 		}
 	}
-	if l.conf.confirming && l.conf.confirmAt.After(now) && (next.IsZero() || l.conf.confirmAt.Before(next)) {
-		next = l.conf.confirmAt
+	if at, settling := l.conf.settleDue(); settling && at.After(now) && (next.IsZero() || at.Before(next)) {
+		next = at
 	}
 	return next
 }

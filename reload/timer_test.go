@@ -183,7 +183,7 @@ func TestSafetyTimer(t *testing.T) {
 		b := setupBubble(t, Config{Polling: true})
 		b.l.mu.Lock()
 		b.l.identify = func(os.FileInfo) fileID { return fileID{} }
-		b.l.conf.id = fileID{}
+		b.l.conf.seen.id = fileID{}
 		b.l.mu.Unlock()
 		b.write(t, 1001, true)
 		time.Sleep(DefaultSafetyInterval - time.Nanosecond)
@@ -315,7 +315,7 @@ func TestOverflow(t *testing.T) {
 		b := setupBubble(t, Config{})
 		b.l.mu.Lock()
 		b.l.identify = func(os.FileInfo) fileID { return fileID{} } // stat sees nothing
-		b.l.conf.id = fileID{}
+		b.l.conf.seen.id = fileID{}
 		b.l.mu.Unlock()
 		b.write(t, 1001, true)
 		b.w.errs <- fsnotify.ErrEventOverflow

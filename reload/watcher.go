@@ -192,7 +192,7 @@ type Watcher struct {
 
 	// mu is held for a check, so that LoadNow and Run never interleave.
 	mu   sync.Mutex
-	conf fileState
+	conf configFile
 	key  keyState
 	buf  []byte // for hashing
 	// loader parses config.data, reusing the unchanged parts of the last
