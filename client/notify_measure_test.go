@@ -154,7 +154,7 @@ func TestNotifyMeasure(t *testing.T) {
 		mu.Lock()
 		renamed[s] = time.Now()
 		mu.Unlock()
-		installConfig(t, d.Root, configs[i])
+		d.WriteConfig(t, configs[i])
 		time.Sleep(2*time.Second + rand.N(time.Second))
 	}
 	time.Sleep(pollEach + time.Second) // the poller's last look

@@ -12,8 +12,9 @@ import (
 	"github.com/goconfd/goconfd/protocol"
 )
 
-// AllPeers, as Options.Coverage, asks every peer (Ganeti's coverage -1);
-// as Options.MinReplies, waits for a reply from every peer asked.
+// AllPeers asks every peer when it is Options.Coverage (Ganeti's coverage
+// -1), and waits for a reply from every peer asked when it is
+// Options.MinReplies.
 const AllPeers = -1
 
 // Family is an IP address family. It decides which addresses a host name

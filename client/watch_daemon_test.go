@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -43,20 +42,6 @@ func richWithSerial(t testing.TB, serial int64) []byte {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// installConfig writes data as root's config.data the way Ganeti does: a
-// new file renamed over the old one.
-func installConfig(t testing.TB, root string, data []byte) {
-	t.Helper()
-	path := filepath.Join(root, testdaemon.ConfigRel)
-	tmp := path + ".new"
-	if err := os.WriteFile(tmp, data, 0o640); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // restartConfd starts bin again for c's root on c's port, once c has
@@ -156,18 +141,18 @@ func TestWatchMixedCluster(t *testing.T) {
 	time.Sleep(2 * testWatchOptions.Probe)
 
 	// Only Ganeti's server has the next config: learnt by polling it.
-	installConfig(t, r.Root, richWithSerial(t, 101))
+	r.WriteConfig(t, richWithSerial(t, 101))
 	d := expect(t, ch, 101, peer(r), ModePoll, 5*time.Second)
 	t.Logf("serial 101 from Ganeti's server, polled, after %v", d)
 
 	// Only goconfd's a: learnt by watching, at once.
-	installConfig(t, a.Root, richWithSerial(t, 102))
+	a.WriteConfig(t, richWithSerial(t, 102))
 	d = expect(t, ch, 102, peer(a), ModeWatch, 2*time.Second)
 	t.Logf("serial 102 from goconfd, watched, after %v", d)
 
 	// b stops, gets a new config while down, and comes back on its port.
 	b.Stop()
-	installConfig(t, b.Root, richWithSerial(t, 103))
+	b.WriteConfig(t, richWithSerial(t, 103))
 	time.Sleep(500 * time.Millisecond) // a's and r's watchers keep going meanwhile
 	restartConfd(t, bin, b)
 	d = expect(t, ch, 103, peer(b), ModeWatch, 5*time.Second)
@@ -175,7 +160,7 @@ func TestWatchMixedCluster(t *testing.T) {
 
 	// All three move on: the first to serve it wins, once.
 	for _, s := range []*testdaemon.Confd{a, b, r} {
-		installConfig(t, s.Root, richWithSerial(t, 104))
+		s.WriteConfig(t, richWithSerial(t, 104))
 	}
 	select {
 	case got := <-ch:
@@ -227,7 +212,7 @@ func TestWatchStorm(t *testing.T) {
 	}
 	for i := 1; i <= changesN; i++ {
 		for _, d := range daemons {
-			installConfig(t, d.Root, configs[i])
+			d.WriteConfig(t, configs[i])
 		}
 		time.Sleep(time.Duration(i%4) * 10 * time.Millisecond)
 	}
@@ -254,23 +239,6 @@ func TestWatchStorm(t *testing.T) {
 		})
 	}
 	wg.Wait()
-}
-
-// startGoconfdArgs starts goconfd's daemon with extra options for a root
-// holding config and key.
-func startGoconfdArgs(t *testing.T, config, key []byte, extra ...string) *testdaemon.Confd {
-	t.Helper()
-	dir := t.TempDir()
-	root := filepath.Join(dir, "root")
-	if err := testdaemon.LayoutRoot(root, config, key); err != nil {
-		t.Fatal(err)
-	}
-	d := testdaemon.StartT(t, testdaemon.Config{
-		Bin:  goconfdBin(t),
-		Args: func(p uint16) []string { return append(testdaemon.ConfdArgs(p), extra...) },
-		Dir:  dir, Env: testdaemon.ConfdEnv(root), Ready: testdaemon.PingProbe(key),
-	})
-	return &testdaemon.Confd{Daemon: d, Root: root, Key: key}
 }
 
 // rawWatcher sends watch requests from its own socket and reads the
@@ -330,7 +298,7 @@ func TestWatchDaemonTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := startGoconfdArgs(t, richWithSerial(t, 200), key, "--watch-capacity", "2")
+	d := testdaemon.StartConfdWith(t, testdaemon.ConfdOptions{Bin: goconfdBin(t), Config: richWithSerial(t, 200), Key: key, Args: []string{"--watch-capacity", "2"}})
 
 	// A request replayed 20 times parks once.
 	replayed := newRawWatcher(t, key)
@@ -355,7 +323,7 @@ func TestWatchDaemonTable(t *testing.T) {
 		t.Fatalf("evicted request: replies %v, want [200]", got)
 	}
 	// A new config answers the two still parked.
-	installConfig(t, d.Root, richWithSerial(t, 201))
+	d.WriteConfig(t, richWithSerial(t, 201))
 	for _, w := range []struct {
 		w     *rawWatcher
 		rsalt string
@@ -366,7 +334,7 @@ func TestWatchDaemonTable(t *testing.T) {
 	}
 
 	// Off: dropped like any unknown type, while pings are answered.
-	off := startGoconfdArgs(t, richWithSerial(t, 200), key, "--watch-capacity", "0")
+	off := testdaemon.StartConfdWith(t, testdaemon.ConfdOptions{Bin: goconfdBin(t), Config: richWithSerial(t, 200), Key: key, Args: []string{"--watch-capacity", "0"}})
 	w := newRawWatcher(t, key)
 	w.send(off.Addr, protocol.AppendRequest(nil, key, time.Now(), protocol.TypeWatch, watchQuery(1, 0), "off"))
 	if got := w.replies("off", 500*time.Millisecond); len(got) != 0 {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/goconfd/goconfd/internal/clustergen"
+	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
 const (
@@ -191,10 +192,7 @@ func (l *liveRun) keyRotation() error {
 func (l *liveRun) writeKey(key []byte) error {
 	for _, d := range []*daemon{l.c.ref, l.c.got} {
 		path := filepath.Join(d.lib, "hmac.key")
-		if err := os.WriteFile(path+".tmp", key, 0o400); err != nil {
-			return err
-		}
-		if err := os.Rename(path+".tmp", path); err != nil {
+		if err := testdaemon.ReplaceFile(path, key, 0o400); err != nil {
 			return err
 		}
 	}
@@ -359,11 +357,7 @@ func (l *liveRun) write(data []byte, inPlace bool) error {
 			}
 			continue
 		}
-		tmp := path + ".tmp"
-		if err := os.WriteFile(tmp, data, 0o640); err != nil {
-			return err
-		}
-		if err := os.Rename(tmp, path); err != nil {
+		if err := testdaemon.ReplaceFile(path, data, 0o640); err != nil {
 			return err
 		}
 	}

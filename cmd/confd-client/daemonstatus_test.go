@@ -2,72 +2,34 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/goconfd/goconfd/examples"
 	"github.com/goconfd/goconfd/internal/metrics"
 	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
-var metricsAddrRE = regexp.MustCompile(`serving metrics addr=(127\.0\.0\.1:\d+)`)
-
 // statusDaemon is a goconfd with metrics, and its files.
 type statusDaemon struct {
-	*testdaemon.Daemon
-	root, metricsAddr string
-	config            []byte
+	*testdaemon.Confd
+	config []byte
 }
 
 // startStatusDaemon runs goconfd on the example cluster with
 // --metrics-address on a port the kernel chooses.
 func startStatusDaemon(t *testing.T) *statusDaemon {
 	t.Helper()
-	cfg, err := os.ReadFile("../../examples/config.data")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := os.ReadFile("../../examples/hmac.key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	root := filepath.Join(dir, "root")
-	if err := testdaemon.LayoutRoot(root, cfg, key); err != nil {
-		t.Fatal(err)
-	}
-	d := testdaemon.StartT(t, testdaemon.Config{
-		Bin: goconfdBin(t),
-		Args: func(port uint16) []string {
-			return append(testdaemon.ConfdArgs(port), "--metrics-address", "127.0.0.1:0")
-		},
-		Dir: dir, Env: testdaemon.ConfdEnv(root), Ready: testdaemon.PingProbe(key),
+	cfg := []byte(examples.Config)
+	c := testdaemon.StartConfdWith(t, testdaemon.ConfdOptions{
+		Bin: goconfdBin(t), Config: cfg, Key: []byte(examples.Key), Metrics: true,
 	})
-	m := metricsAddrRE.FindStringSubmatch(d.Output())
-	if m == nil {
-		t.Fatalf("the log does not say where metrics are served\n%s", d.Tail(2000))
-	}
-	return &statusDaemon{Daemon: d, root: root, metricsAddr: m[1], config: cfg}
-}
-
-// writeConfig replaces the daemon's config.data by renaming a new file
-// over it.
-func (sd *statusDaemon) writeConfig(t *testing.T, data []byte) {
-	t.Helper()
-	path := filepath.Join(sd.root, testdaemon.ConfigRel)
-	if err := os.WriteFile(path+".tmp", data, 0o640); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(path+".tmp", path); err != nil {
-		t.Fatal(err)
-	}
+	return &statusDaemon{Confd: c, config: cfg}
 }
 
 // TestDaemonStatus runs daemon-status against a real goconfd as a probe
@@ -81,7 +43,7 @@ func TestDaemonStatus(t *testing.T) {
 	if err := os.WriteFile(other, bytes.Replace(sd.config, []byte(`"serial_no": 1337`), []byte(`"serial_no": 1338`), 1), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	base := []string{daemonStatusCmd, "--root", sd.root, "--metrics-address", sd.metricsAddr}
+	base := []string{daemonStatusCmd, "--root", sd.Root, "--metrics-address", sd.MetricsAddr}
 	ping := fmt.Sprintf("--ping=127.0.0.1:%d", sd.Addr.Port())
 	deadPort := freePort(t)
 	tests := []struct {
@@ -115,7 +77,7 @@ func TestDaemonStatus(t *testing.T) {
 
 	// Broken on disk: the old config is still served, and that is a
 	// failure for the probe; --json gives the daemon's document.
-	sd.writeConfig(t, []byte("{"))
+	sd.WriteConfig(t, []byte("{"))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		code, stdout, stderr := runTool(t, append(base, "--json")...)
@@ -135,7 +97,7 @@ func TestDaemonStatus(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	// Fixed: healthy again once the daemon has seen it.
-	sd.writeConfig(t, sd.config)
+	sd.WriteConfig(t, sd.config)
 	deadline = time.Now().Add(10 * time.Second)
 	for {
 		code, stdout, stderr := runTool(t, base...)
@@ -153,36 +115,12 @@ func TestDaemonStatus(t *testing.T) {
 // with status 1 (its config never loaded): daemon-status exits 1, and
 // says why, with and without a ping.
 func TestDaemonStatusNotServing(t *testing.T) {
-	key, err := os.ReadFile("../../examples/hmac.key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	root := filepath.Join(dir, "root")
-	if err := testdaemon.LayoutRoot(root, []byte("{"), key); err != nil {
-		t.Fatal(err)
-	}
-	d := testdaemon.StartT(t, testdaemon.Config{
-		Bin: goconfdBin(t),
-		Args: func(port uint16) []string {
-			return append(testdaemon.ConfdArgs(port), "--metrics-address", "127.0.0.1:0")
-		},
-		Dir: dir, Env: testdaemon.ConfdEnv(root),
-		// This daemon answers every ping with an error: it is ready
-		// when its log says it serves.
-		Ready: func(context.Context, netip.AddrPort) error {
-			out, _ := os.ReadFile(filepath.Join(dir, "daemon.out"))
-			if !bytes.Contains(out, []byte(" INFO serving addr=")) {
-				return fmt.Errorf("%w: not serving yet", testdaemon.ErrNotReady)
-			}
-			return nil
-		},
+	key := []byte(examples.Key)
+	// This daemon answers every ping with an error.
+	d := testdaemon.StartConfdWith(t, testdaemon.ConfdOptions{
+		Bin: goconfdBin(t), Config: []byte("{"), Key: key, Metrics: true, Ready: testdaemon.AnswerProbe(key),
 	})
-	m := metricsAddrRE.FindStringSubmatch(d.Output())
-	if m == nil {
-		t.Fatalf("the log does not say where metrics are served\n%s", d.Tail(2000))
-	}
-	base := []string{daemonStatusCmd, "--root", root, "--metrics-address", m[1]}
+	base := []string{daemonStatusCmd, "--root", d.Root, "--metrics-address", d.MetricsAddr}
 	tests := []struct {
 		name       string
 		args       []string

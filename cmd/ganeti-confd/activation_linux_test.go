@@ -17,18 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goconfd/goconfd/examples"
 	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
 func TestSocketActivation(t *testing.T) {
-	cfg, err := os.ReadFile("../../examples/config.data")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := os.ReadFile("../../examples/hmac.key")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, key := []byte(examples.Config), []byte(examples.Key)
 	bin := testdaemon.Goconfd(t)
 	tests := []struct {
 		name     string

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/goconfd/goconfd/examples"
 )
 
 // TestCheckConfig runs --check-config in-process on good and broken
@@ -17,14 +19,7 @@ import (
 // daemon's address is taken by another socket throughout, so a check
 // that tried to bind would fail.
 func TestCheckConfig(t *testing.T) {
-	good, err := os.ReadFile("../../examples/config.data")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := os.ReadFile("../../examples/hmac.key")
-	if err != nil {
-		t.Fatal(err)
-	}
+	good, key := []byte(examples.Config), []byte(examples.Key)
 	noBeparams := strings.Replace(string(good), `"beparams"`, `"beparamz"`, 1)
 	busy, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goconfd/goconfd/examples"
 	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
@@ -40,14 +41,7 @@ var logLine = regexp.MustCompile(`^\d{4}-\d\d-\d\d [\d:,]+ \S+: ganeti-confd pid
 // (docs/compatibility.md).
 func TestRefusalLinesMatchReference(t *testing.T) {
 	ref := testdaemon.RequireReference(t)
-	cfg, err := os.ReadFile("../../examples/config.data")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := os.ReadFile("../../examples/hmac.key")
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, key := []byte(examples.Config), []byte(examples.Key)
 	now := strconv.FormatInt(time.Now().Unix(), 10)
 	ping := `{"protocol": 1, "type": 0, "rsalt": "fixed-rsalt-for-both"}` + "\n"
 	datagrams := [][]byte{
@@ -60,16 +54,7 @@ func TestRefusalLinesMatchReference(t *testing.T) {
 	}
 	logs := map[string][][2]string{}
 	for name, bin := range map[string]string{"goconfd": testdaemon.Goconfd(t), "ganeti": ref} {
-		dir := t.TempDir()
-		root := filepath.Join(dir, "root")
-		if err := testdaemon.LayoutRoot(root, cfg, key); err != nil {
-			t.Fatal(err)
-		}
-		d := testdaemon.StartT(t, testdaemon.Config{
-			Bin: bin, Dir: dir, Env: testdaemon.ConfdEnv(root),
-			Args:  func(port uint16) []string { return append(testdaemon.ConfdArgs(port), "-d") },
-			Ready: testdaemon.PingProbe(key),
-		})
+		d := testdaemon.StartConfdWith(t, testdaemon.ConfdOptions{Bin: bin, Config: cfg, Key: key, Args: []string{"-d"}})
 		c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(d.Addr))
 		if err != nil {
 			t.Fatal(err)
@@ -81,7 +66,7 @@ func TestRefusalLinesMatchReference(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 		c.Close()
-		logPath := filepath.Join(root, "var/log/ganeti/conf-daemon.log")
+		logPath := filepath.Join(d.Root, "var/log/ganeti/conf-daemon.log")
 		var got [][2]string
 		deadline := time.Now().Add(10 * time.Second)
 		for {

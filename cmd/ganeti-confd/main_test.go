@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goconfd/goconfd/examples"
 	"github.com/goconfd/goconfd/internal/testdaemon"
 	"github.com/goconfd/goconfd/protocol"
 )
@@ -107,15 +108,8 @@ const (
 // It stops any daemon left running in it when the test ends.
 func newNode(t testing.TB) *node {
 	t.Helper()
-	n := &node{root: t.TempDir()}
-	cfg, err := os.ReadFile("../../examples/config.data")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n.key, err = os.ReadFile("../../examples/hmac.key"); err != nil {
-		t.Fatal(err)
-	}
-	if err := testdaemon.LayoutRoot(n.root, cfg, n.key); err != nil {
+	n := &node{root: t.TempDir(), key: []byte(examples.Key)}
+	if err := testdaemon.LayoutRoot(n.root, []byte(examples.Config), n.key); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.killDaemon(t) })

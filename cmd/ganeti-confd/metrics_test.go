@@ -13,12 +13,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/goconfd/goconfd/examples"
 	"github.com/goconfd/goconfd/internal/metrics"
 	"github.com/goconfd/goconfd/internal/testdaemon"
 )
@@ -26,46 +26,20 @@ import (
 // metricsDaemon is a goconfd with --metrics-address on a free loopback
 // TCP port.
 type metricsDaemon struct {
-	*testdaemon.Daemon
-	root string
-	key  []byte
+	*testdaemon.Confd
 	// base is the metrics server's URL.
 	base string
 	http *http.Client
 }
 
-// metricsAddrRE finds the metrics server's address in the daemon's log.
-var metricsAddrRE = regexp.MustCompile(`serving metrics addr=(127\.0\.0\.1:\d+)`)
-
 // startMetricsDaemon starts goconfd on the example cluster with metrics
-// on a port the kernel chooses (the log says which).
+// on a port the kernel chooses.
 func startMetricsDaemon(t *testing.T) *metricsDaemon {
 	t.Helper()
-	cfg, err := os.ReadFile("../../examples/config.data")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := os.ReadFile("../../examples/hmac.key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	root := filepath.Join(dir, "root")
-	if err := testdaemon.LayoutRoot(root, cfg, key); err != nil {
-		t.Fatal(err)
-	}
-	d := testdaemon.StartT(t, testdaemon.Config{
-		Bin: testdaemon.Goconfd(t),
-		Args: func(port uint16) []string {
-			return append(testdaemon.ConfdArgs(port), "--metrics-address", "127.0.0.1:0")
-		},
-		Dir: dir, Env: testdaemon.ConfdEnv(root), Ready: testdaemon.PingProbe(key),
+	c := testdaemon.StartConfdWith(t, testdaemon.ConfdOptions{
+		Bin: testdaemon.Goconfd(t), Config: []byte(examples.Config), Key: []byte(examples.Key), Metrics: true,
 	})
-	m := metricsAddrRE.FindStringSubmatch(d.Output())
-	if m == nil {
-		t.Fatalf("the log does not say where metrics are served\n%s", d.Tail(2000))
-	}
-	return &metricsDaemon{Daemon: d, root: root, key: key, base: "http://" + m[1], http: &http.Client{Timeout: 5 * time.Second}}
+	return &metricsDaemon{Confd: c, base: "http://" + c.MetricsAddr, http: &http.Client{Timeout: 5 * time.Second}}
 }
 
 // get fetches path and returns the status code and body.
@@ -108,20 +82,6 @@ func (md *metricsDaemon) ping(t *testing.T, key []byte) (testdaemon.PingReply, e
 	return testdaemon.Ping(ctx, md.Addr, key)
 }
 
-// writeConfig replaces config.data as Ganeti does (a new file renamed
-// over it).
-func (md *metricsDaemon) writeConfig(t *testing.T, data []byte) {
-	t.Helper()
-	path := filepath.Join(md.root, testdaemon.ConfigRel)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o640); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // waitHealth polls /healthz until it answers code, and returns the body.
 func (md *metricsDaemon) waitHealth(t *testing.T, code int) string {
 	t.Helper()
@@ -149,7 +109,7 @@ func TestMetricsWhileServing(t *testing.T) {
 	}
 	const pings = 5
 	for range pings {
-		if r, err := md.ping(t, md.key); err != nil || r.Status != 0 {
+		if r, err := md.ping(t, md.Key); err != nil || r.Status != 0 {
 			t.Fatalf("ping: %+v, %v", r, err)
 		}
 	}
@@ -194,11 +154,11 @@ func TestMetricsWhileServing(t *testing.T) {
 		}
 	}
 
-	good, err := os.ReadFile(filepath.Join(md.root, testdaemon.ConfigRel))
+	good, err := os.ReadFile(filepath.Join(md.Root, testdaemon.ConfigRel))
 	if err != nil {
 		t.Fatal(err)
 	}
-	md.writeConfig(t, []byte(`{"version": 3000000, "cluster": {`))
+	md.WriteConfig(t, []byte(`{"version": 3000000, "cluster": {`))
 	start := time.Now()
 	body := md.waitHealth(t, 503)
 	t.Logf("/healthz answered 503 %v after the bad write", time.Since(start).Round(time.Millisecond))
@@ -206,7 +166,7 @@ func TestMetricsWhileServing(t *testing.T) {
 		t.Errorf("/healthz body %q does not say why", body)
 	}
 	// The old config is still served, and the metrics say so.
-	if r, err := md.ping(t, md.key); err != nil || r.Status != 0 {
+	if r, err := md.ping(t, md.Key); err != nil || r.Status != 0 {
 		t.Errorf("ping while config.data is broken: %+v, %v", r, err)
 	}
 	_, scrape = md.get(t, metrics.PathMetrics)
@@ -230,7 +190,7 @@ func TestMetricsWhileServing(t *testing.T) {
 	}
 
 	// Fixed with a new serial: served, healthy, and the scrape follows.
-	md.writeConfig(t, bytes.Replace(good, []byte(`"serial_no": 1337`), []byte(`"serial_no": 1338`), 1))
+	md.WriteConfig(t, bytes.Replace(good, []byte(`"serial_no": 1337`), []byte(`"serial_no": 1338`), 1))
 	start = time.Now()
 	if body := md.waitHealth(t, 200); !strings.HasPrefix(body, "ok: serving serial 1338") {
 		t.Errorf("/healthz after the fix: %q", body)
@@ -252,10 +212,10 @@ func TestMetricsWhileServing(t *testing.T) {
 // bound makes the start-up fail, naming it.
 func TestMetricsAddressInUse(t *testing.T) {
 	md := startMetricsDaemon(t)
-	addr := strings.TrimPrefix(md.base, "http://")
+	addr := md.MetricsAddr
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
-	if err := testdaemon.LayoutRoot(root, []byte("{}"), md.key); err != nil {
+	if err := testdaemon.LayoutRoot(root, []byte("{}"), md.Key); err != nil {
 		t.Fatal(err)
 	}
 	_, err := testdaemon.Start(testdaemon.Config{
@@ -263,7 +223,7 @@ func TestMetricsAddressInUse(t *testing.T) {
 		Args: func(port uint16) []string {
 			return append(testdaemon.ConfdArgs(port), "--metrics-address", addr)
 		},
-		Dir: dir, Env: testdaemon.ConfdEnv(root), Ready: testdaemon.PingProbe(md.key), Attempts: 1,
+		Dir: dir, Env: testdaemon.ConfdEnv(root), Ready: testdaemon.PingProbe(md.Key), Attempts: 1,
 	})
 	if err == nil || !strings.Contains(err.Error(), "metrics address: listen tcp "+addr) {
 		t.Errorf("second daemon on %s: %v", addr, err)

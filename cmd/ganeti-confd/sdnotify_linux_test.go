@@ -14,24 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/goconfd/goconfd/examples"
 	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
 func TestSystemdNotify(t *testing.T) {
-	cfg, err := os.ReadFile("../../examples/config.data")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := os.ReadFile("../../examples/hmac.key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	root := filepath.Join(dir, "root")
-	if err := testdaemon.LayoutRoot(root, cfg, key); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "notify")
+	cfg := []byte(examples.Config)
+	sock := filepath.Join(t.TempDir(), "notify")
 	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
@@ -49,10 +38,9 @@ func TestSystemdNotify(t *testing.T) {
 			msgs <- string(buf[:n])
 		}
 	}()
-	d := testdaemon.StartT(t, testdaemon.Config{
-		Bin: testdaemon.Goconfd(t), Args: testdaemon.ConfdArgs, Dir: dir,
-		Env:   testdaemon.ConfdEnv(root, "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=200000"),
-		Ready: testdaemon.PingProbe(key),
+	d := testdaemon.StartConfdWith(t, testdaemon.ConfdOptions{
+		Bin: testdaemon.Goconfd(t), Config: cfg, Key: []byte(examples.Key),
+		Env: []string{"NOTIFY_SOCKET=" + sock, "WATCHDOG_USEC=200000"},
 	})
 
 	// waitFor returns the first message so far, or to come, for which ok
@@ -93,7 +81,7 @@ func TestSystemdNotify(t *testing.T) {
 	waitFor("STATUS= while serving", has("STATUS=serving serial 128 since "))
 	waitFor("watchdog pings", func(string) bool { return pings >= 3 })
 
-	cfgPath := filepath.Join(root, testdaemon.ConfigRel)
+	cfgPath := filepath.Join(d.Root, testdaemon.ConfigRel)
 	if err := os.WriteFile(cfgPath, []byte("{broken"), 0o640); err != nil {
 		t.Fatal(err)
 	}

@@ -128,10 +128,7 @@ func TestFaults(t *testing.T) {
 	logCount := func(s string) int { return strings.Count(d.Output(), s) }
 	report := func(format string, args ...any) { fmt.Printf("fault: "+format+"\n", args...) }
 	writeAtomic := func(path string, data []byte) {
-		if err := os.WriteFile(path+".tmp", data, 0o640); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(path+".tmp", path); err != nil {
+		if err := testdaemon.ReplaceFile(path, data, 0o640); err != nil {
 			t.Fatal(err)
 		}
 	}

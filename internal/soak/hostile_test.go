@@ -123,7 +123,7 @@ func TestHostileTrafficUnderLoad(t *testing.T) {
 	chk.add(f)
 	chk.pool = f.InstanceIPs(f.DefaultLink)
 
-	d, _, metricsAddr := startWithMetrics(t, bin, data, key)
+	d := testdaemon.StartConfdWith(t, testdaemon.ConfdOptions{Bin: bin, Config: data, Key: key, Metrics: true})
 
 	runLegit := func(stop <-chan struct{}) *phase {
 		var mu sync.Mutex
@@ -162,7 +162,7 @@ func TestHostileTrafficUnderLoad(t *testing.T) {
 
 	cpu0 := procCPU(t, d.Pid())
 	quiet := during(dur, nil)
-	m1, cpu1, rss1 := scrape(t, metricsAddr), procCPU(t, d.Pid()), procRSS(t, d.Pid())
+	m1, cpu1, rss1 := scrape(t, d.MetricsAddr), procCPU(t, d.Pid()), procRSS(t, d.Pid())
 	lines1 := strings.Count(d.Output(), "\n")
 
 	captured := protocol.AppendRequest(nil, key, time.Now(), protocol.TypeConfigQuery, []byte(`"/cluster"`), "captured")
@@ -171,7 +171,7 @@ func TestHostileTrafficUnderLoad(t *testing.T) {
 	flooded := during(dur, func(stop <-chan struct{}) {
 		floodAll(t, d.Addr, key, captured, 5*legitClients*legitRate, received, sentKind, stop)
 	})
-	m2, cpu2, rss2 := scrape(t, metricsAddr), procCPU(t, d.Pid()), procRSS(t, d.Pid())
+	m2, cpu2, rss2 := scrape(t, d.MetricsAddr), procCPU(t, d.Pid()), procRSS(t, d.Pid())
 	lines2 := strings.Count(d.Output(), "\n")
 
 	share := func(p *phase) float64 { return 100 * float64(p.answered) / float64(max(p.sent, 1)) }

@@ -225,8 +225,8 @@ func TestSoak(t *testing.T) {
 	}
 	chk.pool = append(chk.pool, "192.0.2.254") // never an instance's
 
-	d, root, metricsAddr := startWithMetrics(t, bin, first, key)
-	path := filepath.Join(root, testdaemon.ConfigRel)
+	d := testdaemon.StartConfdWith(t, testdaemon.ConfdOptions{Bin: bin, Config: first, Key: key, Metrics: true})
+	path := filepath.Join(d.Root, testdaemon.ConfigRel)
 
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -246,12 +246,7 @@ func TestSoak(t *testing.T) {
 			}
 			data, f := version(t, v)
 			chk.add(f) // known before it can be served
-			tmp := path + ".tmp"
-			if err := os.WriteFile(tmp, data, 0o640); err != nil {
-				t.Error(err)
-				return
-			}
-			if err := os.Rename(tmp, path); err != nil {
+			if err := testdaemon.ReplaceFile(path, data, 0o640); err != nil {
 				t.Error(err)
 				return
 			}
@@ -270,9 +265,9 @@ func TestSoak(t *testing.T) {
 	pid := d.Pid()
 	warm := min(dur/5, 10*time.Second)
 	time.Sleep(warm)
-	r0 := sample(t, pid, metricsAddr)
+	r0 := sample(t, pid, d.MetricsAddr)
 	time.Sleep(dur - warm)
-	r1 := sample(t, pid, metricsAddr)
+	r1 := sample(t, pid, d.MetricsAddr)
 	close(stop)
 	wg.Wait()
 	alive := d.Alive()
@@ -440,35 +435,4 @@ func sample(t *testing.T, pid int, metricsAddr string) resources {
 		}
 	}
 	return r
-}
-
-// startWithMetrics starts goconfd on a root of its own serving config
-// with key, with --metrics-address on a free loopback port, and returns
-// the daemon, its GANETI_ROOTDIR and the metrics address.
-func startWithMetrics(t *testing.T, bin string, config, key []byte) (*testdaemon.Daemon, string, string) {
-	t.Helper()
-	metricsAddr := freeTCP(t)
-	dir := t.TempDir()
-	root := filepath.Join(dir, "root")
-	if err := testdaemon.LayoutRoot(root, config, key); err != nil {
-		t.Fatal(err)
-	}
-	d := testdaemon.StartT(t, testdaemon.Config{
-		Bin: bin, Dir: dir, Env: testdaemon.ConfdEnv(root),
-		Args: func(port uint16) []string {
-			return append(testdaemon.ConfdArgs(port), "--metrics-address", metricsAddr)
-		},
-		Ready: testdaemon.PingProbe(key),
-	})
-	return d, root, metricsAddr
-}
-
-func freeTCP(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

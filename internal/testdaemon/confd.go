@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,6 +56,29 @@ func LayoutRoot(root string, config, key []byte) error {
 		return fmt.Errorf("laying out %s: %w", root, err)
 	}
 	return nil
+}
+
+// ReplaceFile puts data at path as Ganeti replaces config.data and
+// hmac.key: written whole to path.tmp, then renamed over path, so that a
+// watcher never reads half a file.
+func ReplaceFile(path string, data []byte, perm os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, perm); err != nil {
+		return fmt.Errorf("replacing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("replacing %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteConfig replaces c's config.data with data (ReplaceFile), failing
+// the test on error.
+func (c *Confd) WriteConfig(t testing.TB, data []byte) {
+	t.Helper()
+	if err := ReplaceFile(filepath.Join(c.Root, ConfigRel), data, 0o640); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // ConfdEnv is the environment of a confd with root as GANETI_ROOTDIR: the
@@ -212,13 +236,17 @@ func AnswerProbe(key []byte) Probe {
 	}
 }
 
-// Confd is a confd started by StartConfd.
+// Confd is a confd started by StartConfd, StartConfdData or
+// StartConfdWith.
 type Confd struct {
 	*Daemon
 	// Root is its GANETI_ROOTDIR.
 	Root string
 	// Key is the content of its hmac.key.
 	Key []byte
+	// MetricsAddr is the HOST:PORT of its metrics server, with
+	// ConfdOptions.Metrics; "" otherwise.
+	MetricsAddr string
 }
 
 // StartConfd runs bin (goconfd or the real server) as a confd for the
@@ -242,14 +270,70 @@ func StartConfd(t testing.TB, bin, config, keyFile string) *Confd {
 // hmac.key.
 func StartConfdData(t testing.TB, bin string, config, key []byte) *Confd {
 	t.Helper()
+	return StartConfdWith(t, ConfdOptions{Bin: bin, Config: config, Key: key})
+}
+
+// ConfdOptions says how StartConfdWith runs a confd: Bin, Config and Key
+// are needed, the rest may stay zero.
+type ConfdOptions struct {
+	// Bin is goconfd's daemon or the real server.
+	Bin string
+	// Config and Key are the contents of config.data and hmac.key.
+	Config, Key []byte
+	// Args follow ConfdArgs's on the command line.
+	Args []string
+	// Env follows ConfdEnv's in the environment.
+	Env []string
+	// Ready says when the daemon is ready (default PingProbe(Key): a
+	// ping answered with status 0; AnswerProbe for a daemon whose config
+	// does not load).
+	Ready Probe
+	// Metrics adds --metrics-address on a loopback TCP port the kernel
+	// chooses, and waits until the log says which (goconfd only).
+	Metrics bool
+}
+
+// metricsLine is goconfd's log line that says where metrics are served.
+var metricsLine = regexp.MustCompile(`serving metrics addr=(\S+)`)
+
+// StartConfdWith runs a confd as o says in a new root under t.TempDir,
+// on a free loopback port, waits until it is ready (and, with o.Metrics,
+// serves metrics), and stops it when the test ends.
+func StartConfdWith(t testing.TB, o ConfdOptions) *Confd {
+	t.Helper()
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
-	if err := LayoutRoot(root, config, key); err != nil {
+	if err := LayoutRoot(root, o.Config, o.Key); err != nil {
 		t.Fatal(err)
 	}
+	args := o.Args
+	if o.Metrics {
+		args = append([]string{"--metrics-address", Loopback.String() + ":0"}, args...)
+	}
+	ready := o.Ready
+	if ready == nil {
+		ready = PingProbe(o.Key)
+	}
 	d := StartT(t, Config{
-		Bin: bin, Args: ConfdArgs, Dir: dir, Env: ConfdEnv(root),
-		Ready: PingProbe(key),
+		Bin:  o.Bin,
+		Args: func(port uint16) []string { return append(ConfdArgs(port), args...) },
+		Dir:  dir, Env: ConfdEnv(root, o.Env...), Ready: ready,
 	})
-	return &Confd{Daemon: d, Root: root, Key: key}
+	c := &Confd{Daemon: d, Root: root, Key: o.Key}
+	if o.Metrics {
+		// The metrics server logs its address from its own goroutine,
+		// which may come after the first answer.
+		var m []string
+		probe := func(context.Context, netip.AddrPort) error {
+			if m = metricsLine.FindStringSubmatch(d.Output()); m == nil {
+				return fmt.Errorf("%w: the log does not say where metrics are served yet", ErrNotReady)
+			}
+			return nil
+		}
+		if err := d.WaitReady(probe, DefaultReadyTimeout); err != nil {
+			t.Fatalf("metrics of %s: %v\n%s", o.Bin, err, d.Tail(2000))
+		}
+		c.MetricsAddr = m[1]
+	}
+	return c
 }

@@ -26,7 +26,7 @@ const (
 // ErrExited means the daemon ended before it was ready.
 var ErrExited = errors.New("exited")
 
-// ErrNotReady, returned (wrapped) by a Probe, means "ask again".
+// ErrNotReady means "ask again" when a Probe returns it (wrapped).
 var ErrNotReady = errors.New("not ready")
 
 // Probe asks a daemon at addr once whether it is ready, within ctx: nil

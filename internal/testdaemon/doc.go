@@ -3,7 +3,9 @@
 // daemon with its output captured to a file, waits until a probe says it
 // is ready, and stops it within a bounded time. It also lays out a Ganeti
 // root directory for a confd (the real one or goconfd, which share a
-// command line), pings it, and finds the reference installation: the
+// command line), starts one there (StartConfdWith: extra options and
+// environment, goconfd's metrics server on a free port), replaces its
+// files as Ganeti does, pings it, and finds the reference installation: the
 // real Ganeti 3.0.2 server unpacked by conformance/reference/setup.sh and
 // the scripts beside it.
 //

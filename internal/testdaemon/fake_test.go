@@ -45,11 +45,30 @@ func fakeMain(mode string, args []string) int {
 	if mode == "stubborn" {
 		signal.Ignore(syscall.SIGTERM)
 	}
-	var port string
+	var port, metrics string
 	for i, a := range args {
-		if a == "-p" && i+1 < len(args) {
-			port = args[i+1]
+		if i+1 < len(args) {
+			switch a {
+			case "-p":
+				port = args[i+1]
+			case "--metrics-address":
+				metrics = args[i+1]
+			}
 		}
+	}
+	if metrics != "" {
+		ln, err := net.Listen("tcp4", metrics)
+		if err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		defer ln.Close()
+		// As goconfd's, the line comes from another goroutine, possibly
+		// after the first answer.
+		go func() {
+			time.Sleep(100 * time.Millisecond)
+			fmt.Println("INFO serving metrics addr=" + ln.Addr().String())
+		}()
 	}
 	key, err := os.ReadFile(filepath.Join(os.Getenv("GANETI_ROOTDIR"), KeyRel))
 	if err != nil {
@@ -221,4 +240,30 @@ func TestProbes(t *testing.T) {
 	if err := d.WaitReady(AnswerProbe([]byte("wrong\n")), 300*time.Millisecond); err == nil || !strings.Contains(err.Error(), "not ready within") {
 		t.Errorf("AnswerProbe with the wrong key: %v, want a timeout", err)
 	}
+}
+
+func TestStartConfdWith(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := []byte("0123456789abcdef0123456789abcdef01234567\n")
+	c := StartConfdWith(t, ConfdOptions{
+		Bin: exe, Config: []byte("{}"), Key: key,
+		Args: []string{"-d"}, Env: []string{envFake + "=confd"}, Metrics: true,
+	})
+	if got, err := os.ReadFile(filepath.Join(c.Root, KeyRel)); err != nil || string(got) != string(key) {
+		t.Errorf("hmac.key in the root: %q, %v", got, err)
+	}
+	if r, err := Ping(context.Background(), c.Addr, key); err != nil || r.Status != 0 {
+		t.Errorf("Ping: %+v, %v", r, err)
+	}
+	if !strings.Contains(c.Output(), "--no-user-checks --metrics-address 127.0.0.1:0 -d]") {
+		t.Errorf("output %q: --metrics-address and -d do not follow ConfdArgs", c.Output())
+	}
+	conn, err := net.DialTimeout("tcp4", c.MetricsAddr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("MetricsAddr %q: %v", c.MetricsAddr, err)
+	}
+	conn.Close()
 }

@@ -206,7 +206,7 @@ for line in sys.stdin:
     sys.stdout.flush()
 `
 
-// NoQuery, passed as the query, sends a request without a "query" member.
+// NoQuery is the query that sends a request without a "query" member.
 var NoQuery = noQuery{}
 
 type noQuery struct{}
