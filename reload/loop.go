@@ -124,7 +124,12 @@ func (r *runner) step(now time.Time) time.Time {
 			if did == parsed || did == hashed {
 				end := time.Now()
 				cost := max(end.Sub(now), l.cpuTime()-cpu0)
-				l.setStatus(func(s *Status) { s.LoadCost += cost })
+				l.setStatus(func(s *Status) {
+					s.LoadCost += cost
+					if did == parsed {
+						s.LastLoadCost = cost
+					}
+				})
 				r.nextLoad = nextLoad(now, end, cost, did == parsed, &l.cfg)
 			}
 		}

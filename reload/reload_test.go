@@ -400,6 +400,12 @@ func TestRunPicksUpChanges(t *testing.T) {
 				serial++
 				writeAtomic(t, path, richWithSerial(t, serial))
 				eventually(t, "fixed config", func() bool { return rec.serial() == int64(serial) && !l.Status().FailingNow })
+				// The pacing's cost of the load, counted once the load
+				// is done: at least its own duration, and in the total.
+				eventually(t, "the load's cost", func() bool {
+					st := l.Status()
+					return st.LastLoadCost >= st.LastLoadDuration && st.LastLoadCost > 0 && st.LoadCost >= st.LastLoadCost
+				})
 			})
 			t.Run("touch is not a change", func(t *testing.T) {
 				loads, published := l.Status().Loads, rec.count.Load()

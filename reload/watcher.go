@@ -148,6 +148,11 @@ type Status struct {
 	// the pacing counts it (see Config.LoadShare): its rate of increase
 	// is the share of a CPU spent loading.
 	LoadCost time.Duration
+	// LastLoadCost is the cost of the last load of a new content (loaded
+	// or failed), as the pacing counts it: the next load starts no
+	// sooner than LastLoadCost/LoadShare after its start. Zero until
+	// Run's first load (LoadNow's are not paced).
+	LastLoadCost time.Duration
 	// LastGoodSHA256 is the SHA-256 of the last snapshot's content, in
 	// hex, as sha256sum prints it; empty if none was loaded.
 	LastGoodSHA256 string

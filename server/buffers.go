@@ -43,17 +43,35 @@ func bufferWants(cfg *Config) bufSizes {
 	return bufSizes{recv: max(w.recv, 0), send: max(w.send, 0)}
 }
 
-// logBuffers says once, at Listen, which buffers the sockets got, and
-// warns when the kernel granted less than was asked (an unprivileged
-// process is capped at net.core.rmem_max and net.core.wmem_max).
-func logBuffers(log *slog.Logger, want bufSizes, socks []*socket) {
-	if len(socks) == 0 || socks[0].bufs == (bufSizes{}) {
-		return // nothing asked, or sizes unknown (not Linux)
+// Buffers are the receive and send buffer sizes of a server's sockets as
+// the kernel reports them (SO_RCVBUF and SO_SNDBUF read back, which on
+// Linux is twice what was asked, when it was granted).
+type Buffers struct {
+	Recv, Send int
+}
+
+// minBuffers returns the smallest buffers over socks (the sockets share
+// the traffic, so the smallest bounds a burst), zero for none or when the
+// sizes are unknown (not Linux).
+func minBuffers(socks []*socket) bufSizes {
+	if len(socks) == 0 {
+		return bufSizes{}
 	}
 	got := socks[0].bufs
 	for _, sk := range socks[1:] {
 		got.recv = min(got.recv, sk.bufs.recv)
 		got.send = min(got.send, sk.bufs.send)
+	}
+	return got
+}
+
+// logBuffers says once, at Listen, which buffers the sockets got, and
+// warns when the kernel granted less than was asked (an unprivileged
+// process is capped at net.core.rmem_max and net.core.wmem_max).
+func logBuffers(log *slog.Logger, want bufSizes, socks []*socket) {
+	got := minBuffers(socks)
+	if got == (bufSizes{}) {
+		return // nothing asked, or sizes unknown (not Linux)
 	}
 	short := func(w, g int) bool { return w > 0 && g > 0 && g < 2*w }
 	switch {

@@ -31,7 +31,6 @@ func TestRaiseBuffers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			needBufferRoom(t, tt.recv)
 			srv, stop := startServer(t, Config{Addr: netip.MustParseAddr("127.0.0.1"), Sockets: 2, RecvBuffer: tt.recv})
-			defer stop()
 			for i, sk := range srv.socks {
 				if sk.bufs.recv != tt.wantRecv {
 					t.Errorf("socket %d: receive buffer %d, want %d", i, sk.bufs.recv, tt.wantRecv)
@@ -39,6 +38,15 @@ func TestRaiseBuffers(t *testing.T) {
 				if tt.recv == 0 && sk.bufs.send != 2*DefaultSendBuffer {
 					t.Errorf("socket %d: send buffer %d, want %d", i, sk.bufs.send, 2*DefaultSendBuffer)
 				}
+			}
+			// What the metrics show: the smallest of the sockets'.
+			got := srv.Buffers()
+			if got.Recv != tt.wantRecv || got.Send != srv.socks[0].bufs.send || got.Send == 0 {
+				t.Errorf("Buffers() = %+v while serving, want receive %d and the sockets' send buffer %d", got, tt.wantRecv, srv.socks[0].bufs.send)
+			}
+			stop()
+			if got := srv.Buffers(); got != (Buffers{}) {
+				t.Errorf("Buffers() = %+v after the stop, want none", got)
 			}
 		})
 	}

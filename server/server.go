@@ -291,6 +291,20 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
+// Buffers returns the smallest receive and send buffer sizes over the
+// sockets as the kernel granted them (docs/reliability.md, Socket
+// buffers): from Listen until Close, on Linux; zero before and after, and
+// elsewhere, where the sizes are not read back.
+func (s *Server) Buffers() Buffers {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return Buffers{}
+	}
+	b := minBuffers(s.socks)
+	return Buffers{Recv: b.recv, Send: b.send}
+}
+
 // Sockets returns how many sockets are open: Config.Sockets (or one)
 // from Listen until Close, 0 before and after.
 func (s *Server) Sockets() int {

@@ -14,7 +14,7 @@ import (
 // start-up to fail with it.
 func startMetrics(ctx context.Context, addr string, svc *service.Service, log *slog.Logger) (stop func(), err error) {
 	ms, err := metrics.Listen(addr, &metrics.Sources{
-		Server: svc.Stats, Sockets: svc.Sockets, Reload: svc.Status, Watch: svc.WatchStats, Version: version,
+		Server: svc.Stats, Sockets: svc.Sockets, Buffers: svc.Buffers, Reload: svc.Status, Watch: svc.WatchStats, Version: version,
 	}, log)
 	if err != nil {
 		return nil, err

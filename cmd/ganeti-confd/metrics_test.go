@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -146,6 +147,10 @@ func TestMetricsWhileServing(t *testing.T) {
 		{`goconfd_config_age_seconds`, func(v float64) bool { return v > 0 && v < 60 }, "in (0, 60)"},
 		{`goconfd_hmac_key_age_seconds`, func(v float64) bool { return v > 0 && v < 60 }, "in (0, 60)"},
 		{`goconfd_sockets_open`, func(v float64) bool { return v >= 1 }, ">= 1"},
+		// Read back from the kernel on Linux (capped at rmem_max when
+		// not root); not known elsewhere.
+		{`goconfd_socket_receive_buffer_bytes`, func(v float64) bool { return (v > 0) == (runtime.GOOS == "linux") }, "> 0 on Linux, else 0"},
+		{`goconfd_socket_send_buffer_bytes`, func(v float64) bool { return (v > 0) == (runtime.GOOS == "linux") }, "> 0 on Linux, else 0"},
 		{`goconfd_request_duration_seconds_count`, func(v float64) bool { return v >= 1 }, ">= 1 (the first answer is sampled)"},
 	}
 	for _, tt := range tests {
@@ -205,6 +210,10 @@ func TestMetricsWhileServing(t *testing.T) {
 		if v := sample(t, scrape, series); v != want {
 			t.Errorf("after the fix: %s = %v, want %v", series, v, want)
 		}
+	}
+	// The failed load, long done, was paced and its cost counted.
+	if last, total := sample(t, scrape, `goconfd_config_last_load_cost_seconds`), sample(t, scrape, `goconfd_config_load_cost_seconds_total`); last <= 0 || total < last {
+		t.Errorf("after two reloads: last load cost %v, total %v; want a cost, and the total at least that", last, total)
 	}
 }
 

@@ -8,6 +8,7 @@
 package metrics
 
 import (
+	"fmt"
 	"runtime"
 	"time"
 
@@ -29,6 +30,9 @@ type Sources struct {
 	// Sockets returns how many UDP sockets are open
 	// (server.Server.Sockets).
 	Sockets func() int
+	// Buffers returns the sockets' buffer sizes as the kernel granted
+	// them (server.Server.Buffers); nil leaves their metrics out.
+	Buffers func() server.Buffers
 	// Reload returns the watcher's state (reload.Watcher.Status).
 	Reload func() reload.Status
 	// Watch returns the change notification's counters
@@ -81,6 +85,10 @@ var (
 		"Time to authenticate, parse, answer and sign a request, for a sample of the answered requests (docs/metrics.md).")
 	descSockets = desc("sockets_open",
 		"UDP sockets open.")
+	descRecvBuffer = desc("socket_receive_buffer_bytes",
+		"Receive buffer of the UDP sockets as the kernel granted it (SO_RCVBUF read back, twice what was asked; the smallest over the sockets; Linux only).")
+	descSendBuffer = desc("socket_send_buffer_bytes",
+		"Send buffer of the UDP sockets as the kernel granted it (SO_SNDBUF read back, twice what was asked; the smallest over the sockets; Linux only).")
 
 	descServing = desc("config_serving",
 		"1 if requests are answered from a loaded config, 0 if every request is answered with an error (no config).")
@@ -100,6 +108,12 @@ var (
 		"Time the last successful load took to read, hash, parse and index config.data.")
 	descLoadSize = desc("config_last_load_size_bytes",
 		"Size of config.data at the last successful load.")
+	descLoadCost = desc("config_last_load_cost_seconds",
+		"Cost of the last load of a new config.data content as the reload pacing counts it (wall or process CPU time, whichever is larger); the next load starts no sooner than cost/"+
+			fmt.Sprint(reload.DefaultLoadShare)+" after its start.")
+	descLoadCostTotal = desc("config_load_cost_seconds_total",
+		"Cost of all loads and content checks of config.data as the reload pacing counts it; its rate is the share of one CPU spent loading (at most "+
+			fmt.Sprint(reload.DefaultLoadShare)+" in a write storm).")
 	descChecks = desc("config_checks_total",
 		"Times config.data's content was read and hashed to look for changes.")
 	descReadRaces = desc("config_read_races_total",
@@ -141,9 +155,9 @@ type collector struct {
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descAnswered, descReceived, descDropped, descTruncated, descKernelDrops, descSent, descSentBytes,
-		descSendErrors, descReadErrors, descLatency, descSockets,
+		descSendErrors, descReadErrors, descLatency, descSockets, descRecvBuffer, descSendBuffer,
 		descServing, descSerial, descClusterSerial, descLoadedTime, descAge, descFailing, descReloads,
-		descLoadDuration, descLoadSize, descChecks, descReadRaces, descWatchMode,
+		descLoadDuration, descLoadSize, descLoadCost, descLoadCostTotal, descChecks, descReadRaces, descWatchMode,
 		descKeyAge, descKeyChanges, descKeyFailures, descKeyUnusable, descBuild,
 		descWatchParked, descWatchCapacity, descWatchRequests, descWatchAnswered, descWatchSendErrors,
 	} {
@@ -212,6 +226,11 @@ func (c collector) collectServer(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstHistogram(descLatency, st.Latency.Count, st.Latency.Sum.Seconds(), buckets)
 	ch <- gauge(descSockets, float64(c.src.Sockets()))
+	if c.src.Buffers != nil {
+		b := c.src.Buffers()
+		ch <- gauge(descRecvBuffer, float64(b.Recv))
+		ch <- gauge(descSendBuffer, float64(b.Send))
+	}
 }
 
 func (c collector) collectReload(ch chan<- prometheus.Metric) {
@@ -233,6 +252,8 @@ func (c collector) collectReload(ch chan<- prometheus.Metric) {
 	ch <- counter(descReloads, rs.Failures, "failure")
 	ch <- gauge(descLoadDuration, rs.LastLoadDuration.Seconds())
 	ch <- gauge(descLoadSize, float64(rs.LastLoadBytes))
+	ch <- gauge(descLoadCost, rs.LastLoadCost.Seconds())
+	ch <- prometheus.MustNewConstMetric(descLoadCostTotal, prometheus.CounterValue, rs.LoadCost.Seconds())
 	ch <- counter(descChecks, rs.Checks)
 	ch <- counter(descReadRaces, rs.ReadRaces)
 	for _, m := range []reload.Mode{reload.Inotify, reload.Polling, reload.Idle} {

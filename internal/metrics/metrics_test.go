@@ -33,6 +33,7 @@ func serving() reload.Status {
 		Mode: reload.Inotify, Serving: true, Loads: 3, Failures: 1, Checks: 7,
 		LastGoodSerial: 42, LastGoodClusterSerial: 3190, LastGoodTime: testLoad,
 		LastLoadDuration: 1500 * time.Microsecond, LastLoadBytes: 12345,
+		LastLoadCost: 2 * time.Millisecond, LoadCost: 250 * time.Millisecond,
 		LastGoodSHA256: strings.Repeat("ab", 32),
 		KeyTime:        testNow.Add(-time.Hour),
 	}
@@ -68,6 +69,7 @@ func testSources(rs reload.Status) *Sources {
 	return &Sources{
 		Server:  testStats,
 		Sockets: func() int { return 2 },
+		Buffers: func() server.Buffers { return server.Buffers{Recv: 8 << 20, Send: 212992} },
 		Reload:  func() reload.Status { return rs },
 		Watch: func() server.WatchStats {
 			return server.WatchStats{Parked: 3, Capacity: 4096, ParkedTotal: 10, Changed: 7}
@@ -141,6 +143,10 @@ goconfd_config_loads_total{result="failure"} 1
 		{"load duration", serving(), "goconfd_config_last_load_duration_seconds", "goconfd_config_last_load_duration_seconds 0.0015\n"},
 		{"key age", serving(), "goconfd_hmac_key_age_seconds", "goconfd_hmac_key_age_seconds 3600\n"},
 		{"sockets", serving(), "goconfd_sockets_open", "goconfd_sockets_open 2\n"},
+		{"receive buffer", serving(), "goconfd_socket_receive_buffer_bytes", "goconfd_socket_receive_buffer_bytes 8.388608e+06\n"},
+		{"send buffer", serving(), "goconfd_socket_send_buffer_bytes", "goconfd_socket_send_buffer_bytes 212992\n"},
+		{"load cost", serving(), "goconfd_config_last_load_cost_seconds", "goconfd_config_last_load_cost_seconds 0.002\n"},
+		{"load cost total", serving(), "goconfd_config_load_cost_seconds_total", "goconfd_config_load_cost_seconds_total 0.25\n"},
 		{"watch mode", serving(), "goconfd_config_watch_mode", `
 goconfd_config_watch_mode{mode="inotify"} 1
 goconfd_config_watch_mode{mode="polling"} 0
@@ -167,9 +173,10 @@ func TestCollectorCount(t *testing.T) {
 		(int(server.NumOutcomes) - 1) + // dropped
 		7 + // received, truncated, kernel drops, sent, bytes, send and read errors
 		2 + // latency, sockets
+		2 + // receive and send buffers
 		6 + // serving, serial, cluster serial, loaded time, age, failing
 		2 + // loads by result
-		4 + // load duration and size, checks, read races
+		6 + // load duration, size and cost, total cost, checks, read races
 		3 + // watch modes
 		4 + // key age, changes, failures, unusable
 		1 + // build info
@@ -180,7 +187,7 @@ func TestCollectorCount(t *testing.T) {
 	descs := make(chan *prometheus.Desc, 100)
 	c.Describe(descs)
 	close(descs)
-	if n, want := len(descs), 33; n != want {
+	if n, want := len(descs), 37; n != want {
 		t.Errorf("collector describes %d metrics, want %d", n, want)
 	}
 }

@@ -131,6 +131,10 @@ func (s *Service) Stats() server.Stats { return s.srv.Stats() }
 // Sockets returns how many UDP sockets are open (server.Server.Sockets).
 func (s *Service) Sockets() int { return s.srv.Sockets() }
 
+// Buffers returns the sockets' buffer sizes as the kernel granted them
+// (server.Server.Buffers).
+func (s *Service) Buffers() server.Buffers { return s.srv.Buffers() }
+
 // Status returns the reload watcher's state (reload.Watcher.Status).
 func (s *Service) Status() reload.Status { return s.watcher.Status() }
 
