@@ -198,7 +198,7 @@ type Watcher struct {
 	// mu is held for a check, so that LoadNow and Run never interleave.
 	mu   sync.Mutex
 	conf configFile
-	key  keyState
+	key  keyFile
 	buf  []byte // for hashing
 	// loader parses config.data, reusing the unchanged parts of the last
 	// good load. Guarded by mu.
@@ -267,14 +267,14 @@ func (l *Watcher) LoadNow() error {
 		l.checkPerms()
 	}
 	if l.keyPath != "" {
-		if l.key.have {
+		if l.key.state != keyNone {
 			l.checkKey()
 		} else {
 			key, err := os.ReadFile(l.keyPath)
 			if err != nil {
 				return fmt.Errorf("reading HMAC key: %w", err)
 			}
-			l.publishKey(key, false)
+			l.keyTransition(keyStart, key, "")
 		}
 	}
 	l.checkConfig(time.Now(), true, false)
