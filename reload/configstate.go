@@ -36,7 +36,8 @@ import (
 //	any        loaded              serving     publishes the new snapshot, logs it
 //	any        failed, settle      settling    nothing yet: settleAt is now+Settle, settleFrom
 //	                                           the state it came from (kept while settling)
-//	any        failed, at once     failing     reports, as unreadable
+//	any        failed, at once     failing     reports, as unreadable (LoadNow's checks,
+//	                                           and every check when Settle is negative)
 //
 // A check always sends found before the events that follow a read
 // (same content, good again, loaded, failed), so those never start from
@@ -59,8 +60,9 @@ const (
 	// stateSettling: a new content failed to load and waits Settle
 	// before the failure is reported, in case it is a file still being
 	// written. Nothing is published or logged meanwhile. The failure is
-	// reported when a check finds the same content again (the safety
-	// check at settleAt, or any earlier one); a read race goes back to
+	// reported when a check finds the same content again (the content
+	// check the loop runs at settleAt, or any earlier one); a new bad
+	// content settles afresh; a read race goes back to
 	// settleFrom, the state the settling started in.
 	stateSettling
 	// stateFailing: a failure was reported (logged once, counted,
