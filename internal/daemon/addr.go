@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/goconfd/goconfd/internal/hs"
 )
 
 // parseNumericHost reads a bind address as Ganeti does: getaddrinfo(3)
@@ -93,7 +95,7 @@ func strtoul(s string) (v uint64, n int, ok bool) {
 		base = 8
 	}
 	for ; n < len(s); n++ {
-		d := digitValue(s[n])
+		d := hs.DigitValue(s[n])
 		if d >= base {
 			break
 		}
@@ -105,16 +107,4 @@ func strtoul(s string) (v uint64, n int, ok bool) {
 	return v, n, true
 }
 
-func isHex(c byte) bool { return digitValue(c) < 16 }
-
-func digitValue(c byte) uint64 {
-	switch {
-	case c >= '0' && c <= '9':
-		return uint64(c - '0')
-	case c >= 'a' && c <= 'f':
-		return uint64(c-'a') + 10
-	case c >= 'A' && c <= 'F':
-		return uint64(c-'A') + 10
-	}
-	return 255
-}
+func isHex(c byte) bool { return hs.DigitValue(c) < 16 }

@@ -157,3 +157,19 @@ func BenchmarkReadFull(b *testing.B) {
 		}
 	}
 }
+
+func TestDigitValue(t *testing.T) {
+	tests := []struct {
+		c    byte
+		want uint64
+	}{
+		{'0', 0}, {'9', 9}, {'a', 10}, {'f', 15}, {'A', 10}, {'F', 15},
+		// The bytes next to each range are no digits.
+		{'/', 255}, {':', 255}, {'`', 255}, {'g', 255}, {'@', 255}, {'G', 255}, {0, 255}, {0xff, 255},
+	}
+	for _, tt := range tests {
+		if got := DigitValue(tt.c); got != tt.want {
+			t.Errorf("DigitValue(%q) = %d, want %d", tt.c, got, tt.want)
+		}
+	}
+}

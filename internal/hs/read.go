@@ -135,7 +135,7 @@ func lexInteger[S ~string | ~[]byte](t S) (Integer, S, bool) {
 func accumulate[S ~string | ~[]byte](t S, i int, base uint64) (Integer, int) {
 	var n Integer
 	for ; i < len(t); i++ {
-		d := digitVal(t[i])
+		d := DigitValue(t[i])
 		if d >= base {
 			break
 		}
@@ -151,7 +151,12 @@ func accumulate[S ~string | ~[]byte](t S, i int, base uint64) (Integer, int) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-func digitVal(c byte) uint64 {
+// DigitValue is c's value as a digit of a base up to 16 ('0'-'9',
+// 'a'-'f', 'A'-'F', as Data.Char's digitToInt), or 255 when c is none of
+// them: the digits of a base are the bytes whose value is below it. The
+// one reader of digits for Haskell's reads, C's strtoul (internal/daemon)
+// and JSON's \uXXXX escapes (internal/tjson).
+func DigitValue(c byte) uint64 {
 	switch {
 	case c >= '0' && c <= '9':
 		return uint64(c - '0')

@@ -230,8 +230,8 @@ func (s *Scanner) ReadString(dst []byte) ([]byte, error) {
 				}
 				var r rune
 				for _, h := range s.buf[i : i+4] {
-					d, ok := hexDigit(h)
-					if !ok {
+					d := hs.DigitValue(h)
+					if d > 15 {
 						return dst, ErrString
 					}
 					r = r<<4 | rune(d)
@@ -250,18 +250,6 @@ func (s *Scanner) ReadString(dst []byte) ([]byte, error) {
 			i += n
 		}
 	}
-}
-
-func hexDigit(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // AppendChar appends the UTF-8 encoding of r to dst. Unlike
@@ -562,7 +550,7 @@ func (s *Scanner) skipString() error {
 					return ErrString
 				}
 				for _, h := range b[i+2 : i+6] {
-					if _, ok := hexDigit(h); !ok {
+					if hs.DigitValue(h) > 15 {
 						return ErrString
 					}
 				}
