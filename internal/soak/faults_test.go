@@ -42,17 +42,7 @@ func (a *asker) master(key []byte) (protocol.Reply, bool) {
 	if _, err := a.c.WriteToUDPAddrPort(d, a.to); err != nil {
 		a.t.Fatal(err)
 	}
-	buf := make([]byte, 65536)
-	_ = a.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-	for {
-		n, _, err := a.c.ReadFromUDPAddrPort(buf)
-		if err != nil {
-			return protocol.Reply{}, false
-		}
-		if r, err := protocol.ParseReply(buf[:n], key, rsalt); err == nil {
-			return r, true
-		}
-	}
+	return readReply(a.c, make([]byte, 65536), key, rsalt, 300*time.Millisecond)
 }
 
 // serial is the serial of a status-0 reply with key, -1 for a status-1

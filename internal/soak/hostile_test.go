@@ -220,46 +220,35 @@ func TestHostileTrafficUnderLoad(t *testing.T) {
 }
 
 // legitClient asks at rate requests/s, one at a time, until stop, and
-// returns what was sent, answered right, answered wrong, and latencies.
+// counts what it sent, the right and the wrong answers, and the latency
+// of each answer.
 func legitClient(t *testing.T, seed uint64, to netip.AddrPort, key []byte, chk *checker, rate int, stop <-chan struct{}) (sent, ok, wrong int64, lat []time.Duration) {
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	l, err := newLegit(to, key, chk, seed, 9)
 	if err != nil {
 		t.Error(err)
 		return
 	}
-	defer c.Close()
-	rng := rand.New(rand.NewPCG(seed, 9))
-	buf := make([]byte, 65536)
-	start := time.Now()
-	for n := 0; ; n++ {
-		select {
-		case <-stop:
-			return
-		default:
+	defer l.c.Close()
+	paced(rate, stop, func() bool {
+		a, err := l.ask()
+		if err != nil {
+			t.Error(err)
+			return false
 		}
-		time.Sleep(time.Until(start.Add(time.Duration(n) * time.Second / time.Duration(rate))))
-		r := requests[rng.IntN(len(requests))]
-		q, qjson := r.build(rng, chk)
-		rsalt := strconv.FormatUint(rng.Uint64(), 16)
-		dgram := protocol.AppendRequest(nil, key, time.Now(), r.typ, qjson, rsalt)
-		t0 := time.Now()
 		sent++
-		if _, err := c.WriteToUDPAddrPort(dgram, to); err != nil {
-			t.Errorf("sending: %v", err)
-			return
-		}
-		reply, got := readReply(c, buf, key, rsalt)
-		if !got {
-			continue
-		}
-		lat = append(lat, time.Since(t0))
-		if msg := r.check(chk, q, qjson, reply); msg != "" {
+		switch {
+		case !a.answered:
+		case a.wrong != "":
+			lat = append(lat, a.took)
 			wrong++
-			t.Log(msg)
-			continue
+			t.Log(a.wrong)
+		default:
+			lat = append(lat, a.took)
+			ok++
 		}
-		ok++
-	}
+		return true
+	})
+	return sent, ok, wrong, lat
 }
 
 // floodAll sends rate datagrams a second, the kinds in turn, each kind
@@ -340,16 +329,26 @@ func procCPU(t *testing.T, pid int) cpuTime {
 	return cpuTime((ut + st) / 100)
 }
 
+// procRSS is the process's resident set in MB.
 func procRSS(t *testing.T, pid int) float64 {
+	t.Helper()
+	return float64(procStatus(t, pid, "VmRSS")) / 1024
+}
+
+// procStatus is the number that starts field's value in the process's
+// /proc status (VmRSS in kB, Threads), 0 if there is no such field.
+func procStatus(t *testing.T, pid int, field string) int {
 	t.Helper()
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.Atoi(strings.Fields(v)[0])
-			return float64(kb) / 1024
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			if f := strings.Fields(v); len(f) > 0 {
+				n, _ := strconv.Atoi(f[0])
+				return n
+			}
 		}
 	}
 	return 0

@@ -1,13 +1,11 @@
 package soak
 
 import (
-	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -313,18 +311,92 @@ func TestSoak(t *testing.T) {
 	}
 }
 
-// runClient asks random questions at clientRate until stop, each waiting
-// for its reply (1 s), and checks each reply.
+// runClient asks at clientRate requests/s, one at a time, until stop,
+// and counts the outcomes in tl.
 func runClient(t *testing.T, seed uint64, to netip.AddrPort, key []byte, chk *checker, tl *tally, stop <-chan struct{}) {
-	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	l, err := newLegit(to, key, chk, seed, 7)
 	if err != nil {
 		t.Error(err)
 		return
 	}
-	defer c.Close()
-	rng := rand.New(rand.NewPCG(seed, 7))
-	buf := make([]byte, 65536)
+	defer l.c.Close()
 	var last int64
+	paced(clientRate, stop, func() bool {
+		a, err := l.ask()
+		if err != nil {
+			t.Error(err)
+			return false
+		}
+		tl.sent.Add(1)
+		tl.byKind[a.kind].Add(1)
+		switch {
+		case !a.answered:
+			tl.lost.Add(1)
+		case a.wrong != "":
+			tl.fail(a.wrong)
+		default:
+			if a.reply.Serial < last {
+				tl.regress.Add(1)
+			}
+			last = a.reply.Serial
+			tl.ok.Add(1)
+		}
+		return true
+	})
+}
+
+// legit is a legitimate client: its own socket, random requests of
+// requests, every reply checked against the facts of its serial.
+type legit struct {
+	c   *net.UDPConn
+	rng *rand.Rand
+	buf []byte
+	to  netip.AddrPort
+	key []byte
+	chk *checker
+}
+
+// newLegit opens a client's socket; seed and stream choose its requests.
+func newLegit(to netip.AddrPort, key []byte, chk *checker, seed, stream uint64) (*legit, error) {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		return nil, fmt.Errorf("a client's socket: %w", err)
+	}
+	return &legit{c: c, rng: rand.New(rand.NewPCG(seed, stream)), buf: make([]byte, 65536), to: to, key: key, chk: chk}, nil
+}
+
+// answer is the outcome of one request of a legit client.
+type answer struct {
+	kind     int // the request's index in requests
+	reply    protocol.Reply
+	answered bool          // a reply came within a second
+	took     time.Duration // from the send to the reply
+	wrong    string        // what is wrong with the reply, "" if nothing
+}
+
+// ask sends one random request and waits for its reply; an error is a
+// failure to send.
+func (l *legit) ask() (answer, error) {
+	a := answer{kind: l.rng.IntN(len(requests))}
+	r := &requests[a.kind]
+	q, qjson := r.build(l.rng, l.chk)
+	rsalt := strconv.FormatUint(l.rng.Uint64(), 16)
+	dgram := protocol.AppendRequest(nil, l.key, time.Now(), r.typ, qjson, rsalt)
+	t0 := time.Now()
+	if _, err := l.c.WriteToUDPAddrPort(dgram, l.to); err != nil {
+		return a, fmt.Errorf("sending: %w", err)
+	}
+	a.reply, a.answered = readReply(l.c, l.buf, l.key, rsalt, time.Second)
+	if a.answered {
+		a.took = time.Since(t0)
+		a.wrong = r.check(l.chk, q, qjson, a.reply)
+	}
+	return a, nil
+}
+
+// paced calls f rate times a second, one call at a time, until stop is
+// closed or f returns false.
+func paced(rate int, stop <-chan struct{}, f func() bool) {
 	start := time.Now()
 	for n := 0; ; n++ {
 		select {
@@ -332,39 +404,17 @@ func runClient(t *testing.T, seed uint64, to netip.AddrPort, key []byte, chk *ch
 			return
 		default:
 		}
-		time.Sleep(time.Until(start.Add(time.Duration(n) * time.Second / clientRate)))
-		k := rng.IntN(len(requests))
-		r := requests[k]
-		q, qjson := r.build(rng, chk)
-		rsalt := strconv.FormatUint(rng.Uint64(), 16)
-		dgram := protocol.AppendRequest(nil, key, time.Now(), r.typ, qjson, rsalt)
-		tl.sent.Add(1)
-		tl.byKind[k].Add(1)
-		if _, err := c.WriteToUDPAddrPort(dgram, to); err != nil {
-			t.Errorf("sending: %v", err)
+		time.Sleep(time.Until(start.Add(time.Duration(n) * time.Second / time.Duration(rate))))
+		if !f() {
 			return
 		}
-		reply, ok := readReply(c, buf, key, rsalt)
-		if !ok {
-			tl.lost.Add(1)
-			continue
-		}
-		if msg := r.check(chk, q, qjson, reply); msg != "" {
-			tl.fail(msg)
-			continue
-		}
-		if reply.Serial < last {
-			tl.regress.Add(1)
-		}
-		last = reply.Serial
-		tl.ok.Add(1)
 	}
 }
 
-// readReply waits up to a second for the reply to rsalt, skipping late
+// readReply waits up to timeout for the reply to rsalt, skipping late
 // replies to earlier requests.
-func readReply(c *net.UDPConn, buf, key []byte, rsalt string) (protocol.Reply, bool) {
-	_ = c.SetReadDeadline(time.Now().Add(time.Second))
+func readReply(c *net.UDPConn, buf, key []byte, rsalt string, timeout time.Duration) (protocol.Reply, bool) {
+	_ = c.SetReadDeadline(time.Now().Add(timeout))
 	for {
 		n, _, err := c.ReadFromUDPAddrPort(buf)
 		if err != nil {
@@ -384,55 +434,21 @@ type resources struct {
 	loads                    int
 }
 
+// sample reads the daemon's descriptors, threads and RSS from /proc and
+// its goroutines, heap and loads from its metrics.
 func sample(t *testing.T, pid int, metricsAddr string) resources {
 	t.Helper()
-	var r resources
 	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	if err != nil {
 		t.Fatalf("reading the daemon's descriptors: %v", err)
 	}
-	r.fds = len(ents)
-	st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		t.Fatal(err)
+	m := scrape(t, metricsAddr)
+	return resources{
+		fds:        len(ents),
+		threads:    procStatus(t, pid, "Threads"),
+		rssMB:      procRSS(t, pid),
+		goroutines: int(m["go_goroutines"]),
+		heapMB:     m["go_memstats_heap_inuse_bytes"] / (1 << 20),
+		loads:      int(m[`goconfd_config_loads_total{result="success"}`]),
 	}
-	for _, line := range strings.Split(string(st), "\n") {
-		k, v, _ := strings.Cut(line, ":")
-		fields := strings.Fields(v)
-		if len(fields) == 0 {
-			continue
-		}
-		n, _ := strconv.Atoi(fields[0])
-		switch k {
-		case "VmRSS":
-			r.rssMB = float64(n) / 1024
-		case "Threads":
-			r.threads = n
-		}
-	}
-	// No keep-alive: a connection left open would count as a descriptor
-	// in the next sample.
-	cl := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
-	resp, err := cl.Get("http://" + metricsAddr + "/metrics")
-	if err != nil {
-		t.Fatalf("scraping the daemon's metrics: %v", err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		name, val, ok := strings.Cut(sc.Text(), " ")
-		if !ok || strings.HasPrefix(name, "#") {
-			continue
-		}
-		f, _ := strconv.ParseFloat(strings.TrimSpace(val), 64)
-		switch {
-		case name == "go_goroutines":
-			r.goroutines = int(f)
-		case name == "go_memstats_heap_inuse_bytes":
-			r.heapMB = f / (1 << 20)
-		case strings.HasPrefix(name, "goconfd_config_loads_total"):
-			r.loads = int(f)
-		}
-	}
-	return r
 }
