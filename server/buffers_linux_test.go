@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,6 +78,16 @@ func TestRaiseBuffers(t *testing.T) {
 // request is answered; with the system's default buffer the same flood
 // is run and its losses are printed for comparison. GOCONFD_SOAK makes
 // the flood last 10 s instead of 1 s.
+//
+// Zero drops is what the buffer promises when goconfd gets the CPU it
+// asks for; no buffer survives a daemon kept off the CPU for longer than
+// it takes the flood to fill it (8 MB at 140 MB/s: about 60 ms). So the
+// strict check needs a machine that other processes do not oversubscribe,
+// as the kernel's CPU pressure (/proc/pressure/cpu) says in the second
+// before and the second after the flood, while the test itself is idle.
+// On a busy machine the test still floods, prints the figures, and
+// requires the buffer to cut the kernel's drops at least twentyfold
+// against the system default.
 func TestFloodNoKernelDrops(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a flood")
@@ -85,6 +96,7 @@ func TestFloodNoKernelDrops(t *testing.T) {
 	if os.Getenv("GOCONFD_SOAK") != "" {
 		dur = 10 * time.Second
 	}
+	defaultDrops := uint64(0)
 	for _, tt := range []struct {
 		name   string
 		recv   int
@@ -95,13 +107,24 @@ func TestFloodNoKernelDrops(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			needBufferRoom(t, tt.recv)
+			before := idlePressure(t)
 			srv, stop := startServer(t, Config{Addr: netip.MustParseAddr("127.0.0.1"), RecvBuffer: tt.recv})
 			r := flood(t, srv.Addr(), 2000, dur)
 			stop()
+			after := idlePressure(t)
 			st := srv.Stats()
-			fmt.Printf("flood, %s (%d bytes accounted): legit %d/%d answered, flood %d sent (%d MB), kernel drops %d, host drops %d\n",
-				tt.name, srv.socks[0].bufs.recv, r.answered, r.sent, r.flood, r.floodBytes>>20, st.KernelDrops, r.hostDrops)
+			fmt.Printf("flood, %s (%d bytes accounted): legit %d/%d answered, flood %d sent (%d MB), kernel drops %d, host drops %d; CPU pressure from other processes %.0f %% before, %.0f %% after\n",
+				tt.name, srv.socks[0].bufs.recv, r.answered, r.sent, r.flood, r.floodBytes>>20, st.KernelDrops, r.hostDrops, 100*before, 100*after)
 			if !tt.strict {
+				defaultDrops = st.KernelDrops
+				return
+			}
+			if busy := max(before, after); busy > maxIdlePressure {
+				fmt.Printf("flood: the machine is oversubscribed (%.0f %% CPU pressure while the test was idle): zero drops not required, only 20 times fewer than with the system default (%d)\n",
+					100*busy, defaultDrops)
+				if defaultDrops > 0 && st.KernelDrops*20 > defaultDrops {
+					t.Errorf("%d datagrams dropped by the kernel at the socket, want at most a twentieth of the %d with the system default", st.KernelDrops, defaultDrops)
+				}
 				return
 			}
 			if st.KernelDrops != 0 {
@@ -112,6 +135,42 @@ func TestFloodNoKernelDrops(t *testing.T) {
 			}
 		})
 	}
+}
+
+// maxIdlePressure is the share of a second in which some runnable task
+// waited for a CPU, measured while the test is idle, above which the
+// machine counts as oversubscribed by other processes.
+const maxIdlePressure = 0.05
+
+// idlePressure sleeps a second and returns the share of it in which some
+// task waited for a CPU (PSI, /proc/pressure/cpu "some"), or 0 where the
+// kernel does not say (no PSI: the strict check applies).
+func idlePressure(t *testing.T) float64 {
+	t.Helper()
+	read := func() (time.Duration, bool) {
+		b, err := os.ReadFile("/proc/pressure/cpu")
+		if err != nil {
+			return 0, false
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		_, total, ok := strings.Cut(line, "total=")
+		if !strings.HasPrefix(line, "some ") || !ok {
+			return 0, false
+		}
+		us, err := strconv.ParseUint(strings.TrimSpace(total), 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		return time.Duration(us) * time.Microsecond, true
+	}
+	p0, ok0 := read()
+	start := time.Now()
+	time.Sleep(time.Second)
+	p1, ok1 := read()
+	if !ok0 || !ok1 {
+		return 0
+	}
+	return float64(p1-p0) / float64(time.Since(start))
 }
 
 type floodResult struct {
