@@ -2,9 +2,9 @@ package soak
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -72,12 +72,28 @@ var floodKinds = []floodKind{
 }
 
 func randBytes(rng *rand.Rand, n int) []byte {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(rng.Uint32())
+	b := make([]byte, n+7)
+	for i := 0; i < n; i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], rng.Uint64())
 	}
-	return b
+	return b[:n]
 }
+
+// The two phases of TestHostileTrafficUnderLoad.
+const (
+	quietPhase = iota
+	floodPhase
+	numPhases
+)
+
+// Quiet and flood alternate in slices, so that whatever else the machine
+// does in the meantime weighs on both alike. A request sent within
+// switchGuard of a switch counts for the flood (it may meet the flood's
+// start or its queue draining) but its latency counts for neither.
+const (
+	phaseSlice  = 500 * time.Millisecond
+	switchGuard = 50 * time.Millisecond
+)
 
 // phase is what the legitimate clients saw in one phase.
 type phase struct {
@@ -85,27 +101,66 @@ type phase struct {
 	lat                   []time.Duration
 }
 
-func (p *phase) p99() time.Duration {
+func (p *phase) add(o *phase) {
+	p.sent += o.sent
+	p.answered += o.answered
+	p.wrong += o.wrong
+	p.lat = append(p.lat, o.lat...)
+}
+
+func (p *phase) share() float64 { return 100 * float64(p.answered) / float64(max(p.sent, 1)) }
+
+// pct returns the latency below which pct percent of the samples are.
+func (p *phase) pct(pct int) time.Duration {
 	if len(p.lat) == 0 {
 		return 0
 	}
 	slices.Sort(p.lat)
-	return p.lat[min(len(p.lat)-1, len(p.lat)*99/100)]
+	return p.lat[min(len(p.lat)-1, len(p.lat)*pct/100)]
 }
+
+func (p *phase) p99() time.Duration { return p.pct(99) }
+
+// phaseClock says which phase a request sent now belongs to, and whether
+// it is within switchGuard of a switch.
+type phaseClock struct {
+	cur        atomic.Int32
+	guardUntil atomic.Int64 // Unix nanoseconds
+}
+
+func (c *phaseClock) set(ph int) {
+	c.guardUntil.Store(time.Now().Add(switchGuard).UnixNano())
+	c.cur.Store(int32(ph))
+}
+
+func (c *phaseClock) now() (ph int, guard bool) {
+	if time.Now().UnixNano() < c.guardUntil.Load() {
+		return floodPhase, true
+	}
+	return int(c.cur.Load()), false
+}
+
+// p99Target is the issue's target for the legitimate clients' p99 during
+// the flood, as a multiple of the quiet one.
+const p99Target = 2
 
 // TestHostileTrafficUnderLoad runs a real daemon answering legitimate
 // clients at a steady rate (4 × 250 requests/s, every reply checked),
-// first quietly, then under a flood at five times that rate of eleven
-// kinds of hostile datagram, each kind from its own socket: random bytes,
-// plj0 and garbage, a wrong key, expired and future timestamps, oversized,
+// quietly and under a flood at five times that rate of eleven kinds of
+// hostile datagram, each kind from its own socket: random bytes, plj0 and
+// garbage, a wrong key, expired and future timestamps, oversized,
 // truncated, deeply nested and huge JSON, invalid UTF-8, and replays of a
-// captured signed request. It prints the legitimate share answered and
-// p99 latency quiet and flooded, the daemon's CPU and RSS, drops by
-// reason, log lines, and the bytes sent to each kind. It fails on a wrong
-// answer, on any byte sent to an unauthenticated datagram, on less than
-// 99.9 % of the legitimate requests answered during the flood, or on more
-// than 50 log lines for the flood. Latency is reported, not asserted (a
-// shared machine makes it noisy). Each phase lasts 3 s; 10 s with
+// captured signed request. The flood comes from a process of its own at
+// the lowest CPU priority (floodEnv), as an attacker is on other hosts;
+// quiet and flood alternate every half second. It prints the legitimate
+// share answered and p99 latency quiet and flooded, the CPU of the daemon,
+// of the clients and of the flood, the daemon's RSS, drops by reason, log
+// lines, and the bytes sent to each kind. It fails on a wrong answer, on
+// any byte sent to an unauthenticated datagram, on less than 99.9 % of
+// the legitimate requests answered during the flood, or on more than 50
+// log lines. The p99 target (flood no more than twice quiet) is printed
+// as met or not, not asserted: on a shared machine the neighbours weigh
+// on it (docs/reliability.md). Each phase lasts 3 s in all; 10 s with
 // GOCONFD_SOAK or -soak of a minute or more.
 func TestHostileTrafficUnderLoad(t *testing.T) {
 	if testing.Short() {
@@ -124,66 +179,74 @@ func TestHostileTrafficUnderLoad(t *testing.T) {
 	chk.pool = f.InstanceIPs(f.DefaultLink)
 
 	d := testdaemon.StartConfdWith(t, testdaemon.ConfdOptions{Bin: bin, Config: data, Key: key, Metrics: true})
-
-	runLegit := func(stop <-chan struct{}) *phase {
-		var mu sync.Mutex
-		var p phase
-		var wg sync.WaitGroup
-		for i := range legitClients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s, a, w, lat := legitClient(t, uint64(100+i), d.Addr, key, chk, legitRate, stop)
-				mu.Lock()
-				p.sent += s
-				p.answered += a
-				p.wrong += w
-				p.lat = append(p.lat, lat...)
-				mu.Unlock()
-			}()
-		}
-		wg.Wait()
-		return &p
+	spec := floodSpec{
+		Addr: d.Addr, Key: key, Rate: 5 * legitClients * legitRate,
+		Captured: protocol.AppendRequest(nil, key, time.Now(), protocol.TypeConfigQuery, []byte(`"/cluster"`), "captured"),
 	}
-	during := func(d time.Duration, extra func(stop <-chan struct{})) *phase {
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		if extra != nil {
-			wg.Add(1)
-			go func() { defer wg.Done(); extra(stop) }()
-		}
-		res := make(chan *phase)
-		go func() { res <- runLegit(stop) }()
-		time.Sleep(d)
-		close(stop)
-		wg.Wait()
-		return <-res
+	fl := startFlood(t, spec)
+	m0, rss0, lines0 := scrape(t, d.MetricsAddr), procRSS(t, d.Pid()), strings.Count(d.Output(), "\n")
+
+	var clock phaseClock
+	stop := make(chan struct{})
+	var mu sync.Mutex
+	var ph [numPhases]phase
+	var wg sync.WaitGroup
+	for i := range legitClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got := legitClient(t, uint64(100+i), d.Addr, key, chk, legitRate, &clock, stop)
+			mu.Lock()
+			defer mu.Unlock()
+			for p := range ph {
+				ph[p].add(&got[p])
+			}
+		}()
 	}
+	var daemonCPU [numPhases]float64
+	var selfTime [numPhases]time.Duration
+	for i := range 2 * int(dur/phaseSlice) {
+		p := i % numPhases
+		cpu0, self0 := procCPU(t, d.Pid()), selfCPU()
+		clock.set(p)
+		if err := fl.set(p == floodPhase); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(phaseSlice)
+		daemonCPU[p] += procCPU(t, d.Pid()).Sub(cpu0)
+		selfTime[p] += selfCPU() - self0
+	}
+	if err := fl.set(false); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	wg.Wait()
+	res, floodCPU, err := fl.stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m1, rss1, hwm := scrape(t, d.MetricsAddr), procRSS(t, d.Pid()), procHWM(t, d.Pid())
+	lines := strings.Count(d.Output(), "\n") - lines0
+	quiet, flooded := &ph[quietPhase], &ph[floodPhase]
 
-	cpu0 := procCPU(t, d.Pid())
-	quiet := during(dur, nil)
-	m1, cpu1, rss1 := scrape(t, d.MetricsAddr), procCPU(t, d.Pid()), procRSS(t, d.Pid())
-	lines1 := strings.Count(d.Output(), "\n")
-
-	captured := protocol.AppendRequest(nil, key, time.Now(), protocol.TypeConfigQuery, []byte(`"/cluster"`), "captured")
-	received := make([]atomic.Int64, len(floodKinds))
-	sentKind := make([]atomic.Int64, len(floodKinds))
-	flooded := during(dur, func(stop <-chan struct{}) {
-		floodAll(t, d.Addr, key, captured, 5*legitClients*legitRate, received, sentKind, stop)
-	})
-	m2, cpu2, rss2 := scrape(t, d.MetricsAddr), procCPU(t, d.Pid()), procRSS(t, d.Pid())
-	lines2 := strings.Count(d.Output(), "\n")
-
-	share := func(p *phase) float64 { return 100 * float64(p.answered) / float64(max(p.sent, 1)) }
-	fmt.Printf("hostile: legit %d req/s; quiet %v: %d/%d answered (%.2f %%), p99 %v; flood %v at %d datagrams/s: %d/%d answered (%.2f %%), p99 %v\n",
-		legitClients*legitRate, dur, quiet.answered, quiet.sent, share(quiet), quiet.p99().Round(time.Microsecond),
-		dur, 5*legitClients*legitRate, flooded.answered, flooded.sent, share(flooded), flooded.p99().Round(time.Microsecond))
-	fmt.Printf("hostile: daemon CPU quiet %.0f %%, flood %.0f %% of one core; RSS %.1f MB after quiet, %.1f MB after flood; log lines during the flood %d\n",
-		100*cpu1.Sub(cpu0)/dur.Seconds(), 100*cpu2.Sub(cpu1)/dur.Seconds(), rss1, rss2, lines2-lines1)
+	pct := func(cpu float64) float64 { return 100 * cpu / dur.Seconds() }
+	us := func(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
+	fmt.Printf("hostile: legit %d req/s; quiet %v: %d/%d answered (%.2f %%), p50 %v, p99 %v; flood %v at %d datagrams/s: %d/%d answered (%.2f %%), p50 %v, p99 %v\n",
+		legitClients*legitRate, dur, quiet.answered, quiet.sent, quiet.share(), us(quiet.pct(50)), us(quiet.p99()),
+		dur, spec.Rate, flooded.answered, flooded.sent, flooded.share(), us(flooded.pct(50)), us(flooded.p99()))
+	ratio := float64(flooded.p99()) / float64(max(quiet.p99(), 1))
+	verdict := "met"
+	if ratio > p99Target {
+		verdict = "not met"
+	}
+	fmt.Printf("hostile: p99 flood / quiet = %.2f (target at most %d: %s; quiet and flood alternate every %v)\n", ratio, p99Target, verdict, phaseSlice)
+	fmt.Printf("hostile: CPU of one core, quiet / flood: daemon %.0f %% / %.0f %%, the legitimate clients' process %.0f %% / %.0f %%; the flood's process (nice %d) %.0f %%\n",
+		pct(daemonCPU[quietPhase]), pct(daemonCPU[floodPhase]), pct(selfTime[quietPhase].Seconds()), pct(selfTime[floodPhase].Seconds()), floodNice, pct(floodCPU.Seconds()))
+	fmt.Printf("hostile: daemon RSS %.1f MB before, %.1f MB after, peak %.1f MB; log lines %d\n", rss0, rss1, hwm, lines)
 	var drops []string
-	for k, v := range m2 {
+	for k, v := range m1 {
 		if strings.HasPrefix(k, "goconfd_datagrams_dropped_total{") || k == "goconfd_kernel_dropped_datagrams_total" || k == "goconfd_datagrams_truncated_total" {
-			if n := v - m1[k]; n > 0 || k == "goconfd_kernel_dropped_datagrams_total" {
+			if n := v - m0[k]; n > 0 || k == "goconfd_kernel_dropped_datagrams_total" {
 				drops = append(drops, fmt.Sprintf("%s %.0f", strings.TrimPrefix(k, "goconfd_"), n))
 			}
 		}
@@ -192,13 +255,13 @@ func TestHostileTrafficUnderLoad(t *testing.T) {
 	fmt.Printf("hostile: during the flood: %s\n", strings.Join(drops, ", "))
 	var unauth, total int64
 	for i := range floodKinds {
-		total += sentKind[i].Load()
+		total += res.Sent[i]
 	}
-	fmt.Printf("hostile: flood datagrams sent %d, %.0f a second achieved (the senders' ticks slip on a busy machine)\n", total, float64(total)/dur.Seconds())
+	fmt.Printf("hostile: flood datagrams sent %d, %.0f a second of flood\n", total, float64(total)/dur.Seconds())
 	for i, k := range floodKinds {
-		fmt.Printf("hostile:   %-24s sent %6d, bytes sent back %d\n", k.name, sentKind[i].Load(), received[i].Load())
+		fmt.Printf("hostile:   %-24s sent %6d, bytes sent back %d\n", k.name, res.Sent[i], res.Received[i])
 		if !k.replied {
-			unauth += received[i].Load()
+			unauth += res.Received[i]
 		}
 	}
 
@@ -208,11 +271,11 @@ func TestHostileTrafficUnderLoad(t *testing.T) {
 	if unauth != 0 {
 		t.Errorf("%d bytes sent in reply to unauthenticated datagrams", unauth)
 	}
-	if s := share(flooded); s < 99.9 {
+	if s := flooded.share(); s < 99.9 {
 		t.Errorf("%.2f %% of the legitimate requests answered during the flood, want at least 99.9 %%", s)
 	}
-	if n := lines2 - lines1; n > 50 {
-		t.Errorf("%d log lines during the flood", n)
+	if lines > 50 {
+		t.Errorf("%d log lines during the flood", lines)
 	}
 	if !d.Alive() {
 		t.Fatalf("the daemon died:\n%s", d.Tail(30))
@@ -220,9 +283,10 @@ func TestHostileTrafficUnderLoad(t *testing.T) {
 }
 
 // legitClient asks at rate requests/s, one at a time, until stop, and
-// counts what it sent, the right and the wrong answers, and the latency
-// of each answer.
-func legitClient(t *testing.T, seed uint64, to netip.AddrPort, key []byte, chk *checker, rate int, stop <-chan struct{}) (sent, ok, wrong int64, lat []time.Duration) {
+// counts per phase (clock, at the time of sending) what it sent, the
+// right and the wrong answers, and the latency of each answer sent
+// outside the switch guards.
+func legitClient(t *testing.T, seed uint64, to netip.AddrPort, key []byte, chk *checker, rate int, clock *phaseClock, stop <-chan struct{}) (res [numPhases]phase) {
 	l, err := newLegit(to, key, chk, seed, 9)
 	if err != nil {
 		t.Error(err)
@@ -230,81 +294,29 @@ func legitClient(t *testing.T, seed uint64, to netip.AddrPort, key []byte, chk *
 	}
 	defer l.c.Close()
 	paced(rate, stop, func() bool {
+		ph, guard := clock.now()
 		a, err := l.ask()
 		if err != nil {
 			t.Error(err)
 			return false
 		}
-		sent++
-		switch {
-		case !a.answered:
-		case a.wrong != "":
-			lat = append(lat, a.took)
-			wrong++
+		p := &res[ph]
+		p.sent++
+		if !a.answered {
+			return true
+		}
+		if !guard {
+			p.lat = append(p.lat, a.took)
+		}
+		if a.wrong != "" {
+			p.wrong++
 			t.Log(a.wrong)
-		default:
-			lat = append(lat, a.took)
-			ok++
+		} else {
+			p.answered++
 		}
 		return true
 	})
-	return sent, ok, wrong, lat
-}
-
-// floodAll sends rate datagrams a second, the kinds in turn, each kind
-// from its own socket, in bursts every 10 ms, until stop; it counts what
-// each kind sent and the bytes that came back to it.
-func floodAll(t *testing.T, to netip.AddrPort, key, captured []byte, rate int, received, sent []atomic.Int64, stop <-chan struct{}) {
-	conns := make([]*net.UDPConn, len(floodKinds))
-	var readers sync.WaitGroup
-	for i := range floodKinds {
-		c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(to))
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		conns[i] = c
-		readers.Add(1)
-		go func() {
-			defer readers.Done()
-			buf := make([]byte, 65536)
-			for {
-				n, err := c.Read(buf)
-				if n > 0 {
-					received[i].Add(int64(n))
-				}
-				if err != nil && !isConnRefused(err) {
-					return
-				}
-			}
-		}()
-	}
-	rng := rand.New(rand.NewPCG(42, 42))
-	perBurst := rate / 100
-	tick := time.NewTicker(10 * time.Millisecond)
-	k := 0
-	for func() bool {
-		select {
-		case <-stop:
-			return false
-		case <-tick.C:
-			return true
-		}
-	}() {
-		for range perBurst {
-			k = (k + 1) % len(floodKinds)
-			if _, err := conns[k].Write(floodKinds[k].make(rng, key, captured)); err == nil {
-				sent[k].Add(1)
-			}
-		}
-	}
-	tick.Stop()
-	// Late replies (there must be none but the replays') have a moment.
-	time.Sleep(200 * time.Millisecond)
-	for _, c := range conns {
-		c.Close()
-	}
-	readers.Wait()
+	return res
 }
 
 func isConnRefused(err error) bool { return strings.Contains(err.Error(), "connection refused") }
@@ -333,6 +345,12 @@ func procCPU(t *testing.T, pid int) cpuTime {
 func procRSS(t *testing.T, pid int) float64 {
 	t.Helper()
 	return float64(procStatus(t, pid, "VmRSS")) / 1024
+}
+
+// procHWM is the process's peak resident set in MB.
+func procHWM(t *testing.T, pid int) float64 {
+	t.Helper()
+	return float64(procStatus(t, pid, "VmHWM")) / 1024
 }
 
 // procStatus is the number that starts field's value in the process's
