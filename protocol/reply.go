@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha1"
 	"errors"
@@ -15,9 +16,23 @@ import (
 // corrupted buffer.
 const MaxReplyDatagram = 65535 - 8
 
-// ErrReplyTooBig is returned by ReplyDecoder.Decode for a datagram longer
-// than MaxReplyDatagram.
-var ErrReplyTooBig = errors.New("reply is longer than a UDP datagram")
+// The reasons a reply is refused, returned as they are by
+// ReplyDecoder.Decode and ParseReply, in the order the checks run.
+var (
+	// ErrReplyTooBig: the datagram is longer than MaxReplyDatagram.
+	ErrReplyTooBig = errors.New("reply is longer than a UDP datagram")
+	// ErrBadMagic: the datagram does not start with Magic.
+	ErrBadMagic = errors.New("reply does not start with plj0")
+	// ErrBadEnvelope: not exactly the string members hmac, msg and salt.
+	ErrBadEnvelope = errors.New("reply envelope is not valid")
+	// ErrBadHMAC: the signature is not 40 hex digits or does not match.
+	ErrBadHMAC = errors.New("reply HMAC does not match")
+	// ErrWrongSalt: an authentic reply, but to another request.
+	ErrWrongSalt = errors.New("reply salt does not match the request's rsalt")
+	// ErrBadReply: the message is not exactly protocol, status, answer
+	// and serial, the codes integers.
+	ErrBadReply = errors.New("reply message is not valid")
+)
 
 // RawReply is an authenticated reply whose answer is kept as JSON text,
 // so that a client can decode it into its own types (docs/protocol.md §2.4).
@@ -27,11 +42,30 @@ type RawReply struct {
 	// Status says whether Answer is a result or an error.
 	Status Status
 	// Answer is the answer's JSON text as the server wrote it (without
-	// surrounding white space). It points into the ReplyDecoder and is
-	// valid until its next Decode.
+	// surrounding white space). From ReplyDecoder.Decode it points into
+	// the decoder and is valid until its next Decode; in a Reply (from
+	// ParseReply) it is the caller's.
 	Answer []byte
 	// Serial is the configuration serial the answer comes from.
 	Serial int64
+}
+
+// Reply is a RawReply whose Answer belongs to the caller (ParseReply).
+type Reply RawReply
+
+// ParseReply authenticates one reply datagram with key (the raw bytes of
+// hmac.key) and checks that it answers the request whose reply salt is
+// rsalt. It is ReplyDecoder.Decode for a single datagram, with the same
+// checks and errors, and the answer copied out of the decoder. It makes
+// a decoder per call: for tests and tools; a client that reads many
+// replies keeps a ReplyDecoder, which allocates nothing.
+func ParseReply(dgram, key []byte, rsalt string) (Reply, error) {
+	var r RawReply
+	if err := NewReplyDecoder(key).Decode(dgram, rsalt, &r); err != nil {
+		return Reply{}, err
+	}
+	r.Answer = bytes.Clone(r.Answer)
+	return Reply(r), nil
 }
 
 // ReplyDecoder authenticates and parses reply datagrams on the client

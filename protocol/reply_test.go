@@ -23,19 +23,24 @@ func signReply(key []byte, format, msg, salt string) []byte {
 	return fmt.Appendf(nil, format, tjson.AppendString(nil, msg), tjson.AppendString(nil, salt), sum)
 }
 
-func TestReplyDecoder(t *testing.T) {
+// replyTest is a reply datagram and what reading it must give.
+type replyTest struct {
+	name       string
+	dgram      []byte
+	rsalt      string
+	want       error
+	wantAnswer string
+	wantSerial int64
+	wantStatus Status
+}
+
+// replyTests are the cases of both readers of replies, ReplyDecoder and
+// ParseReply.
+func replyTests() []replyTest {
 	rs := vectorRSalt
 	std := `plj0{"msg": %s, "salt": %s, "hmac": %s}`
 	good := `{"protocol":1,"status":0,"answer":3000000,"serial":0}`
-	tests := []struct {
-		name       string
-		dgram      []byte
-		rsalt      string
-		want       error
-		wantAnswer string
-		wantSerial int64
-		wantStatus Status
-	}{
+	return []replyTest{
 		{name: "3.0 server bytes (§1.8)", dgram: []byte(vectorReply), rsalt: rs, wantAnswer: "3000000"},
 		{name: "any member order", dgram: signReply(vectorKey, std, good, rs), rsalt: rs, wantAnswer: "3000000"},
 		{name: "2.2 style msg with newline and spaces", dgram: signReply(vectorKey, std+"\n", "{\"protocol\": 1, \"status\": 1, \"answer\": [1, 2], \"serial\": 7}\n", rs), rsalt: rs, wantAnswer: "[1, 2]", wantSerial: 7, wantStatus: StatusError},
@@ -73,9 +78,35 @@ func TestReplyDecoder(t *testing.T) {
 		{name: "huge serial", dgram: signReply(vectorKey, std, `{"protocol":1,"status":0,"answer":1,"serial":9223372036854775808}`, rs), rsalt: rs, want: ErrBadReply},
 		{name: "bad answer", dgram: signReply(vectorKey, std, `{"protocol":1,"status":0,"answer":[1,,"serial":0}`, rs), rsalt: rs, want: ErrBadReply},
 		{name: "trailing text after msg", dgram: signReply(vectorKey, std, good+"x", rs), rsalt: rs, want: ErrBadReply},
+
+		// Replies that the former ParseReply, a second reader built on
+		// tjson.Parse, read otherwise: it ignored unknown and duplicate
+		// envelope members, took the last of duplicate message members,
+		// zero for missing ones, rounded non-integer codes, refused white
+		// space between the magic and the object, had no size limit and
+		// re-encoded the answer compactly. ParseReply is Decode now; with
+		// the cases above these pin the one set of rules.
+		{name: "white space before the magic", dgram: signReply(vectorKey, " \t\n"+std+"\r\n", good, rs), rsalt: rs, want: ErrBadMagic},
+		{name: "white space before the envelope's object", dgram: signReply(vectorKey, "plj0 \n"+std[4:]+" \n", good, rs), rsalt: rs, wantAnswer: "3000000"},
+		{name: "white space inside the answer is kept", dgram: signReply(vectorKey, std, `{"protocol":1,"status":0,"answer": [ "a" , {"b" : 1} ] ,"serial":0}`, rs), rsalt: rs, wantAnswer: `[ "a" , {"b" : 1} ]`},
+		{name: "answer text kept as written", dgram: signReply(vectorKey, std, `{"protocol":1,"status":0,"answer":["\u0041\/",1.50,1E2],"serial":0}`, rs), rsalt: rs, wantAnswer: `["\u0041\/",1.50,1E2]`},
+		{name: "unknown envelope member first", dgram: signReply(vectorKey, `plj0{"x": null, "msg": %s, "salt": %s, "hmac": %s}`, good, rs), rsalt: rs, want: ErrBadEnvelope},
+		{name: "duplicate hmac", dgram: signReply(vectorKey, `plj0{"hmac": "00", "msg": %s, "salt": %s, "hmac": %s}`, good, rs), rsalt: rs, want: ErrBadEnvelope},
+		{name: "duplicate salt, the same", dgram: signReply(vectorKey, `plj0{"msg": %[1]s, "salt": %[2]s, "hmac": %[3]s, "salt": %[2]s}`, good, rs), rsalt: rs, want: ErrBadEnvelope},
+		{name: "missing protocol", dgram: signReply(vectorKey, std, `{"status":0,"answer":1,"serial":0}`, rs), rsalt: rs, want: ErrBadReply},
+		{name: "missing status", dgram: signReply(vectorKey, std, `{"protocol":1,"answer":1,"serial":0}`, rs), rsalt: rs, want: ErrBadReply},
+		{name: "missing answer", dgram: signReply(vectorKey, std, `{"protocol":1,"status":0,"serial":0}`, rs), rsalt: rs, want: ErrBadReply},
+		{name: "empty message", dgram: signReply(vectorKey, std, `{}`, rs), rsalt: rs, want: ErrBadReply},
+		{name: "duplicate answer", dgram: signReply(vectorKey, std, `{"protocol":1,"status":0,"answer":1,"answer":2,"serial":0}`, rs), rsalt: rs, want: ErrBadReply},
+		{name: "serial 1.0", dgram: signReply(vectorKey, std, `{"protocol":1,"status":0,"answer":1,"serial":1.0}`, rs), rsalt: rs, want: ErrBadReply},
+		{name: "status 0e0", dgram: signReply(vectorKey, std, `{"protocol":1,"status":0e0,"answer":1,"serial":0}`, rs), rsalt: rs, want: ErrBadReply},
+		{name: "longer than a datagram, valid inside", dgram: signReply(vectorKey, std, `{"protocol":1,"status":0,"answer":"`+strings.Repeat("x", MaxReplyDatagram)+`","serial":0}`, rs), rsalt: rs, want: ErrReplyTooBig},
 	}
+}
+
+func TestReplyDecoder(t *testing.T) {
 	d := NewReplyDecoder(vectorKey)
-	for _, tc := range tests {
+	for _, tc := range replyTests() {
 		t.Run(tc.name, func(t *testing.T) {
 			var r RawReply
 			err := d.Decode(tc.dgram, tc.rsalt, &r)
@@ -88,11 +119,39 @@ func TestReplyDecoder(t *testing.T) {
 			if string(r.Answer) != tc.wantAnswer || r.Serial != tc.wantSerial || r.Status != tc.wantStatus || r.Protocol != 1 {
 				t.Errorf("Decode = %+v (answer %s)", r, r.Answer)
 			}
-			// ParseReply, the general reader, agrees.
-			if pr, err := ParseReply(tc.dgram, vectorKey, tc.rsalt); err != nil || pr.Serial != r.Serial || pr.Status != r.Status {
-				t.Errorf("ParseReply = %+v, %v", pr, err)
+		})
+	}
+}
+
+// TestParseReply checks that ParseReply reads every reply as
+// ReplyDecoder does, returning the same unwrapped errors, and that its
+// answer stays the caller's when the datagram's buffer is reused.
+func TestParseReply(t *testing.T) {
+	for _, tc := range replyTests() {
+		t.Run(tc.name, func(t *testing.T) {
+			buf := bytes.Clone(tc.dgram)
+			r, err := ParseReply(buf, vectorKey, tc.rsalt)
+			if err != tc.want {
+				t.Fatalf("ParseReply = %v, want %v", err, tc.want)
+			}
+			if err != nil {
+				if r.Answer != nil || r.Serial != 0 || r.Status != 0 || r.Protocol != 0 {
+					t.Errorf("ParseReply = %+v with error %v, want the zero Reply", r, err)
+				}
+				return
+			}
+			clear(buf) // as a caller reading the next datagram into it
+			if string(r.Answer) != tc.wantAnswer || r.Serial != tc.wantSerial || r.Status != tc.wantStatus || r.Protocol != 1 {
+				t.Errorf("ParseReply = %+v (answer %s)", r, r.Answer)
 			}
 		})
+	}
+	// Two replies read one after the other keep their own answers.
+	d := NewDecoder(vectorKey)
+	r1, err1 := ParseReply(d.AppendReply(nil, []byte("a"), StatusOK, []byte(`"one"`), 1), vectorKey, "a")
+	r2, err2 := ParseReply(d.AppendReply(nil, []byte("b"), StatusOK, []byte(`"two"`), 2), vectorKey, "b")
+	if err1 != nil || err2 != nil || string(r1.Answer) != `"one"` || string(r2.Answer) != `"two"` {
+		t.Fatalf("ParseReply = %+v, %v and %+v, %v", r1, err1, r2, err2)
 	}
 }
 
@@ -146,8 +205,10 @@ func FuzzReplyDecode(f *testing.F) {
 	})
 }
 
-// The reply-verification path: the allocation-free decoder against the
-// general ParseReply, on the §1.8 ping reply and on a 6 kB answer.
+// The reply-verification path: a ReplyDecoder kept across replies (as
+// the client keeps one), against ParseReply, which makes a decoder per
+// reply and copies the answer out (for tests and tools), on the §1.8 ping
+// reply and on a 6 kB answer.
 func BenchmarkReplyDecode(b *testing.B) {
 	big := NewDecoder(vectorKey).AppendReply(nil, []byte(vectorRSalt), StatusOK,
 		[]byte("["+strings.Repeat(`["node1.example.com",0,"instance1.example.com","disk/0","primary","node3.example.com"],`, 64)+"[]]"), 197)

@@ -65,8 +65,7 @@ func FuzzSignedRequest(f *testing.F) {
 		if res.Status != protocol.StatusOK && res.Status != protocol.StatusError {
 			t.Fatalf("status %d", res.Status)
 		}
-		want, err := tjson.Parse(res.Answer, tjson.Options{})
-		if err != nil {
+		if _, err := tjson.Parse(res.Answer, tjson.Options{}); err != nil {
 			t.Fatalf("type %d query %q: invalid answer %q: %v", req.Type, query, res.Answer, err)
 		}
 		reply := d.AppendReply(nil, req.RSalt, res.Status, res.Answer, res.Serial)
@@ -80,9 +79,10 @@ func FuzzSignedRequest(f *testing.F) {
 		if r.Status != res.Status || r.Serial != res.Serial {
 			t.Fatalf("reply read back as status %d serial %d, sent %d %d", r.Status, r.Serial, res.Status, res.Serial)
 		}
-		// Non-ASCII text is read back as UTF-8 by clients (Ganeti's too),
+		// A reply carries the answer's text as the server wrote it; but
+		// non-ASCII text is read back as UTF-8 by clients (Ganeti's too),
 		// so only ASCII answers must round-trip byte for byte.
-		if isASCII(res.Answer) && !bytes.Equal(r.Answer, tjson.Marshal(&want)) {
+		if isASCII(res.Answer) && !bytes.Equal(r.Answer, res.Answer) {
 			t.Fatalf("answer read back as %s, sent %s", r.Answer, res.Answer)
 		}
 	})
