@@ -8,12 +8,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/goconfd/goconfd/internal/clustergen"
@@ -88,54 +89,21 @@ const refusedName = "refused-no-ssh-key-type"
 // shortConfig is the one configuration -short runs.
 const shortConfig = "rich"
 
-// clustergenOptions turns the clustergen command's flags (the few the
-// suite uses) into Options.
+// clustergenOptions turns the clustergen command's flags into Options,
+// as the command reads them (clustergen.Flags).
 func clustergenOptions(args []string) (clustergen.Options, error) {
-	o := clustergen.Default()
-	for i := 0; i < len(args); i++ {
-		flag := args[i]
-		num := func() (int, error) {
-			if i+1 >= len(args) {
-				return 0, fmt.Errorf("%s needs a value", flag)
-			}
-			i++
-			return strconv.Atoi(args[i])
-		}
-		var err error
-		var n int
-		switch flag {
-		case "-ipv6":
-			o.IPv6 = true
-		case "-non-ascii":
-			o.NonASCII = true
-		case "-ascii-only":
-			o.ASCIIOnly = true
-		case "-omit-optional":
-			o.OmitOptional = true
-		case "-seed":
-			n, err = num()
-			o.Seed = uint64(n)
-		case "-nodes":
-			n, err = num()
-			o.Nodes = n
-		case "-instances":
-			n, err = num()
-			o.Instances = n
-		case "-groups":
-			n, err = num()
-			o.NodeGroups = n
-		case "-links":
-			n, err = num()
-			o.Links = n
-		case "-networks":
-			n, err = num()
-			o.Networks = n
-		default:
-			return o, fmt.Errorf("clustergen flag %s is not known to the suite", flag)
-		}
-		if err != nil {
-			return o, fmt.Errorf("%s: %w", flag, err)
-		}
+	fs := flag.NewFlagSet("clustergen", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	options := clustergen.Flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return clustergen.Options{}, fmt.Errorf("clustergen %q: %w", args, err)
+	}
+	if fs.NArg() > 0 {
+		return clustergen.Options{}, fmt.Errorf("clustergen %q: unexpected arguments %q", args, fs.Args())
+	}
+	o, err := options()
+	if err != nil {
+		return o, fmt.Errorf("clustergen %q: %w", args, err)
 	}
 	return o, nil
 }

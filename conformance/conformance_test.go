@@ -379,19 +379,8 @@ func checkOwnPorts(t *testing.T, name string, ds ...*daemon) {
 // clock-sensitive case that differs is tried once more.
 func (s *suite) runOne(c *suiteConfig, spec Spec) *exchangeResult {
 	for attempt := 0; ; attempt++ {
-		x := &exchangeResult{cfg: c, spec: spec}
-		if spec.Key != nil {
-			x.key = []byte(*spec.Key)
-		}
-		b, err := spec.build(time.Now(), s.key, newRsalt())
-		if err != nil {
-			x.outcome, x.details = different, []string{"cannot build the request: " + err.Error()}
-			return x
-		}
-		x.b = b
-		x.ref, x.got, x.extra, err = exchange([2]netip.AddrPort{c.ref.addr, c.got.addr}, b.datagram, spec.Silent, spec.OneSided, c.lateTimeout())
-		if err != nil {
-			x.outcome, x.details = different, []string{"exchange: " + err.Error()}
+		x := s.exchangeOnly(c, spec)
+		if x.outcome == different { // not sent
 			return x
 		}
 		s.classify(x)
@@ -399,6 +388,27 @@ func (s *suite) runOne(c *suiteConfig, spec Spec) *exchangeResult {
 			return x
 		}
 	}
+}
+
+// exchangeOnly sends one case to both servers without classifying it
+// (the outcome is identical and details nil until classify runs), or
+// returns it classified as different when it could not be sent.
+func (s *suite) exchangeOnly(c *suiteConfig, spec Spec) *exchangeResult {
+	x := &exchangeResult{cfg: c, spec: spec}
+	if spec.Key != nil {
+		x.key = []byte(*spec.Key)
+	}
+	b, err := spec.build(time.Now(), s.key, newRsalt())
+	if err != nil {
+		x.outcome, x.details = different, []string{"cannot build the request: " + err.Error()}
+		return x
+	}
+	x.b = b
+	x.ref, x.got, x.extra, err = exchange([2]netip.AddrPort{c.ref.addr, c.got.addr}, b.datagram, spec.Silent, spec.OneSided, c.lateTimeout())
+	if err != nil {
+		x.outcome, x.details = different, []string{"exchange: " + err.Error()}
+	}
+	return x
 }
 
 // exchange sends p from one fresh socket to both servers and collects the

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -429,25 +428,4 @@ func (l *liveRun) waitForKey(d *daemon, within time.Duration, key []byte, cond f
 // waitBoth waits for both servers.
 func (l *liveRun) waitBoth(cond func(*reply) bool) error {
 	return errors.Join(l.waitFor(l.c.ref, liveWait, cond), l.waitFor(l.c.got, liveWait, cond))
-}
-
-// exchangeOnly sends one case to both servers without classifying it
-// (the outcome is identical and details nil until classify runs), or
-// returns it classified as different when it could not be sent.
-func (s *suite) exchangeOnly(c *suiteConfig, spec Spec) *exchangeResult {
-	x := &exchangeResult{cfg: c, spec: spec}
-	if spec.Key != nil {
-		x.key = []byte(*spec.Key)
-	}
-	b, err := spec.build(time.Now(), s.key, newRsalt())
-	if err != nil {
-		x.outcome, x.details = different, []string{"cannot build the request: " + err.Error()}
-		return x
-	}
-	x.b = b
-	x.ref, x.got, x.extra, err = exchange([2]netip.AddrPort{c.ref.addr, c.got.addr}, b.datagram, spec.Silent, spec.OneSided, c.lateTimeout())
-	if err != nil {
-		x.outcome, x.details = different, []string{"exchange: " + err.Error()}
-	}
-	return x
 }

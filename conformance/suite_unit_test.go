@@ -157,7 +157,7 @@ func TestClustergenOptions(t *testing.T) {
 		o.NodeGroups != 4 || o.Links != 3 || o.Networks != 2 {
 		t.Errorf("options %+v", o)
 	}
-	for _, bad := range [][]string{{"-size", "1MB"}, {"-nodes"}, {"-nodes", "x"}} {
+	for _, bad := range [][]string{{"-nosuch"}, {"-nodes"}, {"-nodes", "x"}, {"-size", "big"}, {"x"}} {
 		if _, err := clustergenOptions(bad); err == nil {
 			t.Errorf("clustergenOptions(%q) gave no error", bad)
 		}

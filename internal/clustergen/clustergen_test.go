@@ -126,11 +126,11 @@ func parse(t testing.TB, b []byte) obj {
 	return doc
 }
 
-func str(v any) string { s, _ := v.(string); return s }
-func num(v any) int    { f, _ := v.(float64); return int(f) }
-func flag(v any) bool  { b, _ := v.(bool); return b }
-func list(v any) []any { l, _ := v.([]any); return l }
-func object(v any) obj { o, _ := v.(obj); return o }
+func str(v any) string   { s, _ := v.(string); return s }
+func num(v any) int      { f, _ := v.(float64); return int(f) }
+func boolean(v any) bool { b, _ := v.(bool); return b }
+func list(v any) []any   { l, _ := v.([]any); return l }
+func object(v any) obj   { o, _ := v.(obj); return o }
 func strList(v any) []string {
 	var out []string
 	for _, x := range list(v) {
@@ -254,7 +254,7 @@ func checkDocument(t *testing.T, o Options, doc obj, f *Facts) {
 		if _, ok := groups[nf.Group]; !ok {
 			t.Errorf("%s: unknown group %s", where, nf.Group)
 		}
-		mc, off, dr := flag(n["master_candidate"]), flag(n["offline"]), flag(n["drained"])
+		mc, off, dr := boolean(n["master_candidate"]), boolean(n["offline"]), boolean(n["drained"])
 		if mc != nf.MasterCandidate || off != nf.Offline || dr != nf.Drained {
 			t.Errorf("%s: flags %v/%v/%v, facts %+v", where, mc, off, dr, nf)
 		}
@@ -280,7 +280,7 @@ func checkDocument(t *testing.T, o Options, doc obj, f *Facts) {
 	if roles[RoleMaster] != 1 {
 		t.Errorf("%d masters", roles[RoleMaster])
 	}
-	if master := object(nodes[f.MasterUUID]); str(master["name"]) != f.MasterName || !flag(master["master_candidate"]) ||
+	if master := object(nodes[f.MasterUUID]); str(master["name"]) != f.MasterName || !boolean(master["master_candidate"]) ||
 		str(master["primary_ip"]) != f.MasterPrimaryIP {
 		t.Errorf("master node %v disagrees with facts %q/%q", master, f.MasterName, f.MasterPrimaryIP)
 	}

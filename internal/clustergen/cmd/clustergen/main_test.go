@@ -10,32 +10,6 @@ import (
 	"testing"
 )
 
-func TestParseSize(t *testing.T) {
-	tests := []struct {
-		in      string
-		want    int
-		wantErr bool
-	}{
-		{"1000", 1000, false},
-		{"64K", 64 << 10, false},
-		{"1.5MB", 3 << 19, false},
-		{"50MiB", 50 << 20, false},
-		{"2g", 2 << 30, false},
-		{"10 MB", 10 << 20, false},
-		{"", 0, true},
-		{"-1M", 0, true},
-		{"lots", 0, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			got, err := parseSize(tt.in)
-			if (err != nil) != tt.wantErr || got != tt.want {
-				t.Errorf("parseSize(%q) = %d, %v; want %d, error %v", tt.in, got, err, tt.want, tt.wantErr)
-			}
-		})
-	}
-}
-
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct {
