@@ -247,14 +247,7 @@ func build(o Options) *model {
 	for i := range o.Nodes {
 		r := newRNG(o.Seed, kindNode, uint64(i))
 		n := NodeFact{UUID: r.uuid(), MasterCapable: true, Serial: 1 + r.intn(o.MaxObjectSerial)}
-		switch {
-		case i < len(o.NodeNames):
-			n.Name = o.NodeNames[i]
-		case o.NonASCII && i%4 == 3:
-			n.Name = fmt.Sprintf("%s%0*d.%s", nonASCIINodeStems[(i/4)%len(nonASCIINodeStems)], width, i+1, o.Domain)
-		default:
-			n.Name = padded("node", width, i+1, o.Domain)
-		}
+		n.Name = o.objectName(i, width, o.NodeNames, nonASCIINodeStems, "node")
 		n.PrimaryIP, n.SecondaryIP = nodeAddrs(i, o.IPv6)
 		g := i * o.NodeGroups / o.Nodes
 		n.Group = f.Groups[g].UUID
@@ -367,6 +360,19 @@ func instanceAddr(k, c int, v6 bool) string {
 	return string(b)
 }
 
+// objectName is the name of the i-th node or instance: the one given in
+// names, else with NonASCII every fourth a non-ASCII stem of stems, else
+// prefix; numbered i+1 in width digits, in the domain.
+func (o *Options) objectName(i, width int, names, stems []string, prefix string) string {
+	switch {
+	case i < len(names):
+		return names[i]
+	case o.NonASCII && i%4 == 3:
+		return fmt.Sprintf("%s%0*d.%s", stems[(i/4)%len(stems)], width, i+1, o.Domain)
+	}
+	return padded(prefix, width, i+1, o.Domain)
+}
+
 // padded returns prefix, i zero-padded to width digits, a dot and domain.
 func padded(prefix string, width, i int, domain string) string {
 	b := make([]byte, 0, len(prefix)+width+1+len(domain))
@@ -445,14 +451,7 @@ func (m *model) buildInstances(epoch int64) {
 		r := newRNG(o.Seed, kindInstance, uint64(i))
 		in := InstanceFact{UUID: r.uuid(), OS: osNames[r.intn(len(osNames))], Serial: 1 + r.intn(o.MaxObjectSerial)}
 		ex := instExtra{t: r.stamps(epoch)}
-		switch {
-		case i < len(o.InstanceNames):
-			in.Name = o.InstanceNames[i]
-		case o.NonASCII && i%4 == 3:
-			in.Name = fmt.Sprintf("%s%0*d.%s", nonASCIIInstStems[(i/4)%len(nonASCIIInstStems)], width, i+1, o.Domain)
-		default:
-			in.Name = padded("instance", width, i+1, o.Domain)
-		}
+		in.Name = o.objectName(i, width, o.InstanceNames, nonASCIIInstStems, "instance")
 		pi := r.intn(len(f.Nodes))
 		in.PrimaryNode = f.Nodes[pi].UUID
 		in.AdminState = "up"
