@@ -6,7 +6,6 @@ package main
 // (server.TestLivenessStalledLoop, sdnotify.TestRunReportsAndFeedsWatchdog).
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,27 +19,11 @@ import (
 
 func TestSystemdNotify(t *testing.T) {
 	cfg := []byte(examples.Config)
-	sock := filepath.Join(t.TempDir(), "notify")
-	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	msgs := make(chan string, 1000)
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				close(msgs)
-				return
-			}
-			msgs <- string(buf[:n])
-		}
-	}()
+	sock := testdaemon.ListenNotify(t)
+	msgs := sock.Messages()
 	d := testdaemon.StartConfdWith(t, testdaemon.ConfdOptions{
 		Bin: testdaemon.Goconfd(t), Config: cfg, Key: []byte(examples.Key),
-		Env: []string{"NOTIFY_SOCKET=" + sock, "WATCHDOG_USEC=200000"},
+		Env: []string{"NOTIFY_SOCKET=" + sock.Path, "WATCHDOG_USEC=200000"},
 	})
 
 	// waitFor returns the first message so far, or to come, for which ok

@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/goconfd/goconfd/internal/hs"
+	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
 // waitTimeout bounds every wait in these tests.
@@ -112,13 +112,13 @@ func TestStartStop(t *testing.T) {
 	}
 	d.Log.Info("hello", "k", 1)
 	d.Ready()
-	if got := sock.next(t); got != "READY=1" {
+	if got := sock.Next(t, waitTimeout); got != "READY=1" {
 		t.Errorf("systemd heard %q, want READY=1", got)
 	}
 	if code := d.Stop(nil); code != 0 {
 		t.Errorf("Stop = %d, want 0", code)
 	}
-	if got := sock.next(t); got != "STOPPING=1" {
+	if got := sock.Next(t, waitTimeout); got != "STOPPING=1" {
 		t.Errorf("systemd heard %q, want STOPPING=1", got)
 	}
 	if _, err := os.Stat(cfg.PidFile); !errors.Is(err, os.ErrNotExist) {
@@ -132,30 +132,12 @@ func TestStartStop(t *testing.T) {
 	}
 }
 
-// notifySocket is a fake systemd notification socket.
-type notifySocket struct{ c *net.UnixConn }
-
-func listenNotify(t *testing.T) *notifySocket {
+// listenNotify points NOTIFY_SOCKET at a fake systemd's socket.
+func listenNotify(t *testing.T) *testdaemon.NotifySocket {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "notify")
-	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	t.Setenv("NOTIFY_SOCKET", path)
-	return &notifySocket{c}
-}
-
-func (s *notifySocket) next(t *testing.T) string {
-	t.Helper()
-	s.c.SetReadDeadline(time.Now().Add(waitTimeout))
-	buf := make([]byte, 256)
-	n, err := s.c.Read(buf)
-	if err != nil {
-		t.Fatalf("reading the notify socket: %v", err)
-	}
-	return string(buf[:n])
+	sock := testdaemon.ListenNotify(t)
+	t.Setenv("NOTIFY_SOCKET", sock.Path)
+	return sock
 }
 
 func TestStartFailures(t *testing.T) {

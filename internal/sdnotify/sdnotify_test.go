@@ -3,13 +3,12 @@ package sdnotify
 import (
 	"context"
 	"log/slog"
-	"net"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/goconfd/goconfd/internal/testdaemon"
 	"github.com/goconfd/goconfd/reload"
 )
 
@@ -43,30 +42,13 @@ func TestStatusText(t *testing.T) {
 	}
 }
 
-// notifySocket listens where NOTIFY_SOCKET points and returns the
-// messages as they come.
+// notifySocket points NOTIFY_SOCKET at a fake systemd's socket and
+// returns the messages as they come.
 func notifySocket(t *testing.T) <-chan string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "notify")
-	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	t.Setenv("NOTIFY_SOCKET", path)
-	ch := make(chan string, 1000)
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				close(ch)
-				return
-			}
-			ch <- string(buf[:n])
-		}
-	}()
-	return ch
+	sock := testdaemon.ListenNotify(t)
+	t.Setenv("NOTIFY_SOCKET", sock.Path)
+	return sock.Messages()
 }
 
 // TestRunReportsAndFeedsWatchdog runs the notifier with a 100 ms

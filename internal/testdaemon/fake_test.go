@@ -267,3 +267,28 @@ func TestStartConfdWith(t *testing.T) {
 	}
 	conn.Close()
 }
+
+func TestListenNotify(t *testing.T) {
+	s := ListenNotify(t)
+	c, err := net.Dial("unixgram", s.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, m := range []string{"READY=1", "STATUS=serving"} {
+		if _, err := c.Write([]byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := s.Next(t, 5*time.Second); got != "READY=1" {
+		t.Errorf("Next = %q, want READY=1", got)
+	}
+	select {
+	case got := <-s.Messages():
+		if got != "STATUS=serving" {
+			t.Errorf("Messages gave %q, want STATUS=serving", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("nothing from Messages")
+	}
+}
