@@ -7,41 +7,6 @@ import (
 	"testing"
 )
 
-// ganetiLongOptions are Ganeti 3.0.2's long options (ganeti-confd -h).
-var ganetiLongOptions = []string{"foreground", "no-user-checks", "debug", "port", "bind", "syslog", "help", "version", "help-completion"}
-
-// TestGanetiPrefixesUnambiguous checks that every prefix that names one
-// of Ganeti's long options on Ganeti's command line names the same
-// option here, whatever options goconfd adds.
-func TestGanetiPrefixesUnambiguous(t *testing.T) {
-	for _, name := range ganetiLongOptions {
-		for n := 1; n <= len(name); n++ {
-			p := name[:n]
-			var ganeti []string
-			for _, o := range ganetiLongOptions {
-				if o == p {
-					ganeti = []string{o}
-					break
-				}
-				if strings.HasPrefix(o, p) {
-					ganeti = append(ganeti, o)
-				}
-			}
-			if len(ganeti) != 1 {
-				continue // ambiguous for Ganeti too
-			}
-			got := lookupLong(p)
-			if len(got) != 1 || got[0].long != ganeti[0] {
-				var names []string
-				for _, s := range got {
-					names = append(names, s.long)
-				}
-				t.Errorf("--%s names %q, want only --%s as in Ganeti", p, names, ganeti[0])
-			}
-		}
-	}
-}
-
 // TestParseCheckConfig checks --check-config's forms: alone, with
 // =FILE, or with one FILE argument.
 func TestParseCheckConfig(t *testing.T) {
