@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"testing"
 
 	"github.com/goconfd/goconfd/internal/manpage"
@@ -22,19 +21,7 @@ func TestManPageAndCompletionCoverEveryOption(t *testing.T) {
 		}
 		opts = append(opts, found...)
 	}
-	for _, f := range []struct {
-		path    string
-		missing func(string, []string) []string
-	}{
-		{"../../docs/man/confd-client.1.md", manpage.MissingFromPage},
-		{"../../packaging/completion/confd-client", manpage.MissingFromCompletion},
-	} {
-		text, err := os.ReadFile(f.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if missing := f.missing(string(text), opts); len(missing) > 0 {
-			t.Errorf("%s does not cover %q", f.path, missing)
-		}
+	if err := manpage.Check(opts, "../../docs/man/confd-client.1.md", "../../packaging/completion/confd-client"); err != nil {
+		t.Error(err)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"testing"
 
 	"github.com/goconfd/goconfd/internal/manpage"
@@ -17,19 +16,7 @@ func TestManPageAndCompletionCoverEveryOption(t *testing.T) {
 	if len(opts) < 6 {
 		t.Fatalf("found only %q in -h: the help's layout changed?", opts)
 	}
-	for _, f := range []struct {
-		path    string
-		missing func(string, []string) []string
-	}{
-		{"../../docs/man/confd-load.1.md", manpage.MissingFromPage},
-		{"../../packaging/completion/confd-load", manpage.MissingFromCompletion},
-	} {
-		text, err := os.ReadFile(f.path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if missing := f.missing(string(text), opts); len(missing) > 0 {
-			t.Errorf("%s does not cover %q", f.path, missing)
-		}
+	if err := manpage.Check(opts, "../../docs/man/confd-load.1.md", "../../packaging/completion/confd-load"); err != nil {
+		t.Error(err)
 	}
 }

@@ -5,6 +5,9 @@
 package manpage
 
 import (
+	"errors"
+	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -61,4 +64,28 @@ func MissingFromCompletion(script string, options []string) []string {
 		}
 	}
 	return missing
+}
+
+// Check reads the man page source at page and the bash completion script
+// at completion ("": none) and returns an error naming each file that
+// leaves out one of options, or that cannot be read.
+func Check(options []string, page, completion string) error {
+	var errs []error
+	for _, f := range []struct {
+		path    string
+		missing func(string, []string) []string
+	}{{page, MissingFromPage}, {completion, MissingFromCompletion}} {
+		if f.path == "" {
+			continue
+		}
+		text, err := os.ReadFile(f.path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("checking the options: %w", err))
+			continue
+		}
+		if missing := f.missing(string(text), options); len(missing) > 0 {
+			errs = append(errs, fmt.Errorf("%s does not cover %q", f.path, missing))
+		}
+	}
+	return errors.Join(errs...)
 }
