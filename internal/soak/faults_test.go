@@ -1,6 +1,7 @@
 package soak
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -88,6 +89,9 @@ func (a *asker) steady(key []byte, want int64, d time.Duration, what string) {
 // the other, and checks that it keeps answering correctly (never from a
 // config it failed to load), recovers by itself once the fault is gone,
 // and says what happened once in its log. It prints one line per fault.
+// When the test runs as root (as CI does) the daemons run as nobody
+// (dropRoot), so that config.data and hmac.key can be made unreadable to
+// them.
 func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a real daemon")
@@ -101,17 +105,23 @@ func TestFaults(t *testing.T) {
 	if err := testdaemon.LayoutRoot(root, v(0), key); err != nil {
 		t.Fatal(err)
 	}
+	// The daemon must not be root, or no file is unreadable to it.
+	as := dropRoot(t, bin, dir, root)
 	start := func(name string) *testdaemon.Daemon {
 		sub := filepath.Join(dir, name)
 		if err := os.MkdirAll(sub, 0o755); err != nil {
 			t.Fatal(err)
 		}
 		return testdaemon.StartT(t, testdaemon.Config{
-			Bin: bin, Dir: sub, Env: testdaemon.ConfdEnv(root),
+			Bin: as.Bin, Dir: sub, Env: testdaemon.ConfdEnv(root),
 			Args: testdaemon.ConfdArgs, Ready: testdaemon.PingProbe(key),
+			Prepare: as.Prepare,
 		})
 	}
 	d := start("first")
+	if uid := procStatus(t, d.Pid(), "Uid"); as.Prepare != nil && uid != nobody {
+		t.Fatalf("the daemon runs as uid %d, want %d", uid, nobody)
+	}
 	a := newAsker(t, d.Addr)
 	cfg := filepath.Join(root, testdaemon.ConfigRel)
 	keyPath := filepath.Join(root, testdaemon.KeyRel)
@@ -152,18 +162,24 @@ func TestFaults(t *testing.T) {
 		t.Errorf("garbage: %d log lines, want 1", n)
 	}
 
-	// Unreadable (not as root: root reads anything).
-	if os.Geteuid() != 0 {
-		if err := os.Chmod(cfg, 0); err != nil {
-			t.Fatal(err)
-		}
-		a.steady(key, serial(2), 1500*time.Millisecond, "unreadable")
-		if err := os.Chmod(cfg, 0o640); err != nil {
-			t.Fatal(err)
-		}
-		report("config.data unreadable: last good served")
-	} else {
-		report("config.data unreadable: not tried (running as root, which reads it anyway)")
+	// Unreadable, then readable again (the same content: nothing new to
+	// serve).
+	report("the daemon runs as %s", as.User)
+	failed = logCount("config failed to load")
+	if err := os.Chmod(cfg, 0); err != nil {
+		t.Fatal(err)
+	}
+	a.steady(key, serial(2), 1500*time.Millisecond, "unreadable")
+	if err := os.Chmod(cfg, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	a.steady(key, serial(2), 200*time.Millisecond, "readable again")
+	report("config.data unreadable for 1.5 s: last good served, %d log line", logCount("config failed to load")-failed)
+	if n := logCount("config failed to load") - failed; n != 1 {
+		t.Errorf("unreadable config.data: %d log lines, want 1:\n%s", n, d.Tail(10))
+	}
+	if !strings.Contains(d.Output(), "permission denied") {
+		t.Errorf("the log does not say why config.data could not be read:\n%s", d.Tail(10))
 	}
 
 	// Deleted: status 1 for every request, as Ganeti; re-created: served.
@@ -199,6 +215,20 @@ func TestFaults(t *testing.T) {
 	}
 	writeAtomic(keyPath, key)
 	a.eventually(key, serial(3), "key restored")
+	// Unreadable, then readable again.
+	keyLines = logCount("keeping the last good key")
+	if err := os.Chmod(keyPath, 0); err != nil {
+		t.Fatal(err)
+	}
+	a.steady(key, serial(3), 500*time.Millisecond, "key unreadable")
+	if err := os.Chmod(keyPath, 0o440); err != nil {
+		t.Fatal(err)
+	}
+	a.steady(key, serial(3), 200*time.Millisecond, "key readable again")
+	report("hmac.key unreadable for 0.5 s: the last good key kept; %d log line", logCount("keeping the last good key")-keyLines)
+	if n := logCount("keeping the last good key") - keyLines; n != 1 {
+		t.Errorf("unreadable hmac.key: %d log lines, want 1:\n%s", n, d.Tail(10))
+	}
 
 	// SIGSTOP, then SIGCONT.
 	if err := d.Signal(syscall.SIGSTOP); err != nil {
@@ -226,7 +256,40 @@ func TestFaults(t *testing.T) {
 	a2 := newAsker(t, d2.Addr)
 	a2.eventually(key, serial(3), "after restart")
 	report("SIGKILL, then restart on the same root: first answer %v after the start", took.Round(time.Millisecond))
+	// A start-up with hmac.key unreadable: refused, with the reason, as
+	// with a missing key (docs/compatibility.md). The running daemon
+	// holds the pid file's lock: stopped first.
+	d2.Stop()
+	if err := os.Chmod(keyPath, 0); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "unreadable-key")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d3, err := testdaemon.Start(testdaemon.Config{
+		Bin: as.Bin, Dir: sub, Env: testdaemon.ConfdEnv(root),
+		Args: testdaemon.ConfdArgs, Ready: testdaemon.PingProbe(key),
+		Prepare: as.Prepare, Attempts: 1,
+	})
+	if err == nil {
+		d3.Stop()
+		t.Fatal("a daemon started with hmac.key unreadable")
+	}
+	if !errors.Is(err, testdaemon.ErrExited) || !strings.Contains(err.Error(), testdaemon.KeyRel+": openBinaryFile: permission denied") {
+		t.Errorf("start-up with hmac.key unreadable: %v; want an exit naming the file and the reason", err)
+	}
+	report("start-up with hmac.key unreadable: refused (%s)", strings.ReplaceAll(lastLine(err.Error()), root, "$GANETI_ROOTDIR"))
+	if err := os.Chmod(keyPath, 0o440); err != nil {
+		t.Fatal(err)
+	}
 	if strings.Contains(d.Output()+d2.Output(), "panic") {
 		t.Errorf("a panic in the log")
 	}
+}
+
+// lastLine is the last non-empty line of s.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }

@@ -61,6 +61,10 @@ type Config struct {
 	// Attempts is how many ports are tried when the daemon exits before
 	// it is ready (default DefaultAttempts).
 	Attempts int
+	// Prepare, if set, adjusts the command just before it starts: to run
+	// the daemon as another user, for one, with a Credential in its
+	// SysProcAttr, which is set already (add to it, do not replace it).
+	Prepare func(*exec.Cmd)
 }
 
 // Daemon is a started process.
@@ -139,6 +143,12 @@ func startOnce(cfg Config, port uint16) (*Daemon, error) {
 	cmd.Env = cfg.Env
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = childProcAttr()
+	if cfg.Prepare != nil {
+		if cmd.SysProcAttr == nil {
+			cmd.SysProcAttr = new(syscall.SysProcAttr)
+		}
+		cfg.Prepare(cmd)
+	}
 	if err := spawn(cmd); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", cfg.Bin, err)
 	}

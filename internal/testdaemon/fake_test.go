@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -174,6 +175,28 @@ func TestStart(t *testing.T) {
 			}
 			d.Stop() // a second call returns at once
 		})
+	}
+}
+
+// TestStartPrepare checks that Prepare sees the command with its
+// attributes set and that what it changes is what starts.
+func TestStartPrepare(t *testing.T) {
+	cfg, _ := fakeConfig(t, "confd")
+	var attrs *syscall.SysProcAttr
+	cfg.Prepare = func(cmd *exec.Cmd) {
+		attrs = cmd.SysProcAttr
+		cmd.Args = append(cmd.Args, "--prepared")
+	}
+	d, err := Start(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	if attrs == nil || runtime.GOOS == "linux" && !attrs.Setpgid {
+		t.Errorf("Prepare saw attributes %+v, want them set (on Linux, with the process group)", attrs)
+	}
+	if !strings.Contains(d.Output(), "--prepared") {
+		t.Errorf("output %q: the daemon did not get Prepare's argument", d.Output())
 	}
 }
 
