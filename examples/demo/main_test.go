@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -56,20 +58,26 @@ func TestDemo(t *testing.T) {
 		close(lines)
 	}()
 
+	// The banner: every line up to the last one, which says how to stop it.
 	var command string
+	var banner []string
 	timeout := time.After(20 * time.Second)
-	for command == "" {
+	for len(banner) == 0 || !strings.Contains(banner[len(banner)-1], "Ctrl-C stops it") {
 		select {
 		case l, ok := <-lines:
 			if !ok {
-				t.Fatalf("the demo ended without printing a command: %v\nstderr:\n%s", <-done, stderr.String())
+				t.Fatalf("the demo ended without printing its banner: %v\nprinted: %q\nstderr:\n%s", <-done, banner, stderr.String())
 			}
+			banner = append(banner, l)
 			if c, found := strings.CutPrefix(strings.TrimSpace(l), "go run ./cmd/confd-client "); found {
 				command = c
 			}
 		case <-timeout:
-			t.Fatalf("no command printed within 20 s; stderr:\n%s", stderr.String())
+			t.Fatalf("no banner printed within 20 s (printed: %q); stderr:\n%s", banner, stderr.String())
 		}
+	}
+	if command == "" {
+		t.Fatalf("the banner names no confd-client command: %q", banner)
 	}
 	args := strings.Fields(command)
 	if len(args) < 2 || args[len(args)-1] != "cluster-master" {
@@ -84,6 +92,7 @@ func TestDemo(t *testing.T) {
 	if keyFile == "" {
 		t.Fatalf("printed command %q names no key file", command)
 	}
+	checkREADMEBanner(t, root, banner, keyFile)
 
 	tests := []struct {
 		question []string
@@ -125,6 +134,34 @@ func TestDemo(t *testing.T) {
 		if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("temporary key file %s not removed: %v", keyFile, err)
 		}
+	}
+}
+
+// checkREADMEBanner checks that the repository's README shows the banner
+// the demo printed, as it prints it when run from the repository's root
+// on its default port: the printed port and key file (a temporary copy,
+// since the test does not run from the root) are replaced by those.
+func checkREADMEBanner(t *testing.T, root string, banner []string, keyFile string) {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`127\.0\.0\.1:(\d+)`).FindStringSubmatch(banner[0])
+	if m == nil {
+		t.Fatalf("the banner's first line names no address: %q", banner[0])
+	}
+	port, def := m[1], strconv.Itoa(defaultPort)
+	for i := range banner {
+		banner[i] = strings.ReplaceAll(banner[i], "127.0.0.1:"+port, "127.0.0.1:"+def)
+		banner[i] = strings.ReplaceAll(banner[i], "--port "+port+" ", "--port "+def+" ")
+	}
+	for i := range banner {
+		banner[i] = strings.ReplaceAll(banner[i], "--key-file "+keyFile+" ", "--key-file "+keyInTree+" ")
+	}
+	want := strings.Join(banner, "\n") + "\n```"
+	if !strings.Contains(string(readme), "```\n"+want) {
+		t.Errorf("README.md does not show the demo's banner as it prints it from the repository's root; want a block\n%s", want)
 	}
 }
 
