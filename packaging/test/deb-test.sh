@@ -17,6 +17,8 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 REF_DIR=${GOCONFD_REF_DIR:-$REPO/conformance/reference}
+# Where setup.sh downloaded Ganeti's .debs (env.sh's default, /tmp/ganeti-ref).
+REF_CACHE=${GANETI_REF_CACHE:-/tmp/ganeti-ref}
 CACHE=${GOCONFD_DEBROOT_CACHE:-/var/cache/goconfd/bookworm-ganeti.tar}
 MIRROR=${GOCONFD_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 GANETI_BIN=/usr/lib/ganeti/3.0/usr/sbin/ganeti-confd
@@ -67,7 +69,7 @@ tar -C "$ROOT" -xf "$CACHE"
 mount --bind /dev "$ROOT/dev"
 mount -t proc proc "$ROOT/proc"
 cp "$DEB" "$DEB2" "$ROOT/tmp/"
-cp /tmp/ganeti-ref/debs/ganeti-haskell-3.0_*.deb "$ROOT/tmp/" 2>/dev/null ||
+cp "$REF_CACHE"/debs/ganeti-haskell-3.0_*.deb "$ROOT/tmp/" 2>/dev/null ||
 	in_root sh -c 'cp /var/cache/apt/archives/ganeti-haskell-3.0_*.deb /tmp/' ||
 	fail "no ganeti-haskell-3.0 .deb to reinstall (run conformance/reference/setup.sh)"
 GANETI_DEB=$(cd "$ROOT" && ls tmp/ganeti-haskell-3.0_*.deb | head -n1)
