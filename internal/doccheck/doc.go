@@ -3,5 +3,7 @@
 // cite sections of docs/protocol.md ("docs/protocol.md §3.11"); the tests
 // fail when a cited section has no heading there, so that renumbering the
 // document, or citing a section that was never written, is caught by
-// go test.
+// go test. docs/architecture.md's table of packages, with what each
+// imports and the rule that a package imports only those listed below
+// it, is checked against the go command's import graph.
 package doccheck
