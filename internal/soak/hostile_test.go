@@ -253,6 +253,8 @@ func TestHostileTrafficUnderLoad(t *testing.T) {
 	}
 	slices.Sort(drops)
 	fmt.Printf("hostile: during the flood: %s\n", strings.Join(drops, ", "))
+	fmt.Printf("hostile: socket buffers as granted: receive %.0f, send %.0f bytes\n",
+		m1["goconfd_socket_receive_buffer_bytes"], m1["goconfd_socket_send_buffer_bytes"])
 	var unauth, total int64
 	for i := range floodKinds {
 		total += res.Sent[i]
