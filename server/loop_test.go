@@ -309,6 +309,20 @@ func TestLoopScripts(t *testing.T) {
 	}
 }
 
+// serveOneBatch has l serve one batch of reqs, which conn gives it in
+// one read.
+func serveOneBatch(t *testing.T, conn *scriptConn, l *sockLoop, reqs ...string) {
+	t.Helper()
+	step := readStep{}
+	for _, r := range reqs {
+		step.dgrams = append(step.dgrams, dgram{data: r})
+	}
+	conn.reads = append(conn.reads, step)
+	if err := l.serveBatch(); err != nil {
+		t.Fatalf("serveBatch: %v", err)
+	}
+}
+
 func TestLoopLogsPanicsOncePerSecond(t *testing.T) {
 	logs := newCountingHandler()
 	const msg = "request handler panicked; datagram dropped"
@@ -317,17 +331,7 @@ func TestLoopLogsPanicsOncePerSecond(t *testing.T) {
 		env := &loopEnv{handler: echoHandler{}, log: slog.New(logs), done: make(chan struct{})}
 		ctr := new(sockCounters)
 		l := newSockLoop(conn, env, ctr, sockOpts{}, 4)
-		serve := func(reqs ...string) {
-			t.Helper()
-			step := readStep{}
-			for _, r := range reqs {
-				step.dgrams = append(step.dgrams, dgram{data: r})
-			}
-			conn.reads = append(conn.reads, step)
-			if err := l.serveBatch(); err != nil {
-				t.Fatalf("serveBatch: %v", err)
-			}
-		}
+		serve := func(reqs ...string) { t.Helper(); serveOneBatch(t, conn, l, reqs...) }
 		serve("panic 1", "panic 2", "a", "panic 3")
 		if n := logs.n(msg); n != 1 {
 			t.Errorf("%d panic log lines after three panics, want 1", n)
@@ -396,17 +400,7 @@ func TestLoopReusesReplyBuffers(t *testing.T) {
 	conn := &scriptConn{}
 	env := &loopEnv{handler: echoHandler{}, log: slog.New(slog.DiscardHandler), done: make(chan struct{})}
 	l := newSockLoop(conn, env, new(sockCounters), sockOpts{}, 2)
-	serve := func(reqs ...string) {
-		t.Helper()
-		step := readStep{}
-		for _, r := range reqs {
-			step.dgrams = append(step.dgrams, dgram{data: r})
-		}
-		conn.reads = append(conn.reads, step)
-		if err := l.serveBatch(); err != nil {
-			t.Fatalf("serveBatch: %v", err)
-		}
-	}
+	serve := func(reqs ...string) { t.Helper(); serveOneBatch(t, conn, l, reqs...) }
 	serve("big:5000", "a")
 	if c := cap(l.wbufs[0]); c < 5000 || c > maxKeptReplyCap {
 		t.Errorf("slot 0 has a %d-byte buffer after a 5000-byte reply", c)

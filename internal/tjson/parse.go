@@ -208,15 +208,7 @@ func (p *parser) str() (string, error) {
 		i := s.pos + 1
 	fast:
 		for i < len(b) {
-			// Eight plain characters at a time (see Scanner.skipString).
-			for i+8 <= len(b) {
-				c := b[i : i+8 : i+8]
-				if plainChar[c[0]]&plainChar[c[1]]&plainChar[c[2]]&plainChar[c[3]]&
-					plainChar[c[4]]&plainChar[c[5]]&plainChar[c[6]]&plainChar[c[7]] == 0 {
-					break
-				}
-				i += 8
-			}
+			i = skipPlain8(b, i) // eight plain characters at a time
 			if i >= len(b) {
 				break
 			}

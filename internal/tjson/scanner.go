@@ -496,6 +496,22 @@ func (s *Scanner) maybeSpace() bool {
 	return s.pos >= len(s.buf) || s.buf[s.pos] <= ' ' || s.buf[s.pos] >= 0x80
 }
 
+// skipPlain8 returns i moved past the runs of eight plain characters
+// (plainChar) that start at b[i], the eight lookups of each run combined
+// without branches; what follows is for the caller to read one byte at a
+// time.
+func skipPlain8(b []byte, i int) int {
+	for i+8 <= len(b) {
+		c := b[i : i+8 : i+8]
+		if plainChar[c[0]]&plainChar[c[1]]&plainChar[c[2]]&plainChar[c[3]]&
+			plainChar[c[4]]&plainChar[c[5]]&plainChar[c[6]]&plainChar[c[7]] == 0 {
+			break
+		}
+		i += 8
+	}
+	return i
+}
+
 // plainChar marks the bytes a string holds as they are, with nothing to
 // check: printable ASCII except '"' and '\\'.
 var plainChar = func() (t [256]uint8) {
@@ -515,16 +531,8 @@ func (s *Scanner) skipString() error {
 	}
 	i := s.pos + 1
 	for {
-		// Plain characters, eight at a time (the lookups combined without
-		// branches), then one at a time.
-		for i+8 <= len(b) {
-			c := b[i : i+8 : i+8]
-			if plainChar[c[0]]&plainChar[c[1]]&plainChar[c[2]]&plainChar[c[3]]&
-				plainChar[c[4]]&plainChar[c[5]]&plainChar[c[6]]&plainChar[c[7]] == 0 {
-				break
-			}
-			i += 8
-		}
+		// Plain characters, eight at a time, then one at a time.
+		i = skipPlain8(b, i)
 		for i < len(b) && plainChar[b[i]] != 0 {
 			i++
 		}

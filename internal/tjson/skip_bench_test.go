@@ -5,11 +5,10 @@ import (
 	"testing"
 )
 
-// BenchmarkSkipFile checks a large document without building it (what a
-// config load does first), e.g.
-//
-//	GOCONFD_BENCH_CONFIG=/tmp/c10.json go test ./internal/tjson -run '^$' -bench SkipFile
-func BenchmarkSkipFile(b *testing.B) {
+// benchConfig returns the config.data that GOCONFD_BENCH_CONFIG names,
+// and skips the benchmark when it names none.
+func benchConfig(b *testing.B) []byte {
+	b.Helper()
 	path := os.Getenv("GOCONFD_BENCH_CONFIG")
 	if path == "" {
 		b.Skip("set GOCONFD_BENCH_CONFIG to a config.data")
@@ -18,6 +17,15 @@ func BenchmarkSkipFile(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return data
+}
+
+// BenchmarkSkipFile checks a large document without building it (what a
+// config load does first), e.g.
+//
+//	GOCONFD_BENCH_CONFIG=/tmp/c10.json go test ./internal/tjson -run '^$' -bench SkipFile
+func BenchmarkSkipFile(b *testing.B) {
+	data := benchConfig(b)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
@@ -34,14 +42,7 @@ func BenchmarkSkipFile(b *testing.B) {
 //
 //	GOCONFD_BENCH_CONFIG=/tmp/c10.json go test ./internal/tjson -run '^$' -bench RawKnownFile
 func BenchmarkRawKnownFile(b *testing.B) {
-	path := os.Getenv("GOCONFD_BENCH_CONFIG")
-	if path == "" {
-		b.Skip("set GOCONFD_BENCH_CONFIG to a config.data")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := benchConfig(b)
 	for _, known := range []bool{false, true} {
 		name := "checked"
 		if known {
