@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
 // envMounts makes the test binary a helper that bind-mounts files and
@@ -128,15 +130,9 @@ func waitUntil(t testing.TB, dir string, what string, cond func() bool) {
 // procStatus returns a field of /proc/pid/status.
 func procStatus(t testing.TB, pid int, field string) string {
 	t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	v, err := testdaemon.ProcStatus(pid, field)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(l, field+":"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	t.Fatalf("no %s in /proc/%d/status", field, pid)
-	return ""
+	return v
 }

@@ -356,22 +356,22 @@ func procHWM(t *testing.T, pid int) float64 {
 }
 
 // procStatus is the number that starts field's value in the process's
-// /proc status (VmRSS in kB, Threads), 0 if there is no such field.
+// /proc status (VmRSS in kB, Threads).
 func procStatus(t *testing.T, pid int, field string) int {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	v, err := testdaemon.ProcStatus(pid, field)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			if f := strings.Fields(v); len(f) > 0 {
-				n, _ := strconv.Atoi(f[0])
-				return n
-			}
-		}
+	f := strings.Fields(v) // "15404 kB", "65534\t65534\t65534\t65534"
+	if len(f) == 0 {
+		t.Fatalf("/proc/%d/status: %s is empty", pid, field)
 	}
-	return 0
+	i, err := strconv.Atoi(f[0])
+	if err != nil {
+		t.Fatalf("/proc/%d/status: %s %q: %v", pid, field, v, err)
+	}
+	return i
 }
 
 // scrape reads the daemon's metrics: full name with labels → value.
