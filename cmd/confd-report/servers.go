@@ -59,20 +59,11 @@ func startGoconfd(bin, dir string, port int, config, key string, gomaxprocs int)
 	}
 	defer logFile.Close()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting goconfd: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	s := &server{name: fmt.Sprintf("goconfd (%d socket%s)", gomaxprocs, plural(gomaxprocs)), pid: cmd.Process.Pid, port: port,
-		stop: func() { cmd.Process.Signal(syscall.SIGTERM); <-exited }}
-	if err := waitPing(port, key, 60*time.Second, exited); err != nil {
-		s.stop()
+	s, err := startServer(cmd, fmt.Sprintf("goconfd (%d socket%s)", gomaxprocs, plural(gomaxprocs)), port, key, 60*time.Second)
+	if err != nil {
 		out, _ := os.ReadFile(logFile.Name())
-		return nil, fmt.Errorf("goconfd: %w\n%s", err, out)
+		return nil, fmt.Errorf("%w\n%s", err, out)
 	}
-	s.ready = time.Since(start)
 	s.log = logFile.Name()
 	return s, nil
 }
@@ -81,17 +72,26 @@ func startGoconfd(bin, dir string, port int, config, key string, gomaxprocs int)
 func startMinimal(bin string, port int, key string, n int) (*server, error) {
 	cmd := pin(serverCPU, bin, "--key-file", key, "-p", strconv.Itoa(port), "--sockets", strconv.Itoa(n))
 	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(n))
+	return startServer(cmd, fmt.Sprintf("minimal (%d socket%s)", n, plural(n)), port, key, 10*time.Second)
+}
+
+// startServer starts cmd, the server name on port, and waits up to
+// timeout until it answers a ping signed with keyFile's key; on error
+// the process is stopped.
+func startServer(cmd *exec.Cmd, name string, port int, keyFile string, timeout time.Duration) (*server, error) {
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting confd-minimal: %w", err)
+		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	s := &server{name: fmt.Sprintf("minimal (%d socket%s)", n, plural(n)), pid: cmd.Process.Pid, port: port,
+	s := &server{name: name, pid: cmd.Process.Pid, port: port,
 		stop: func() { cmd.Process.Signal(syscall.SIGTERM); <-exited }}
-	if err := waitPing(port, key, 10*time.Second, exited); err != nil {
+	if err := waitPing(port, keyFile, timeout, exited); err != nil {
 		s.stop()
-		return nil, fmt.Errorf("confd-minimal: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	s.ready = time.Since(start)
 	return s, nil
 }
 
