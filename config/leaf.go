@@ -124,7 +124,7 @@ func (lm *leafMaker) makeAhead(t *schemaType, text string, want textHash) (*leaf
 	// The walker as the sequential walk has it at a leaf: two levels
 	// deep, which counts toward the nesting limit.
 	w := &lm.ahead
-	*w = walker{inPlace: true, depth: rawLeafDepth}
+	*w = walker{depth: rawLeafDepth}
 	w.path = w.pathBuf[:0]
 	h, err := lm.read(w, t, text, want)
 	switch {

@@ -181,7 +181,7 @@ func (ld *Loader) parse(text string) (*Snapshot, error) {
 	if lm.pre, err = ld.prepare(lm, guessLeaves(&raw)); err != nil {
 		return nil, err
 	}
-	w := walker{inPlace: true, leaves: lm}
+	w := walker{leaves: lm}
 	w.path = w.pathBuf[:0]
 	doc, err := w.walk(configSchema, &raw)
 	if err != nil {

@@ -44,10 +44,11 @@ type walker struct {
 	path    []pathSeg
 	pathBuf [16]pathSeg
 	depth   int
-	// inPlace allows writing the result over the input. The daemon's
-	// loads (Loader.Parse) always set it; the copy mode (false) is the
-	// test oracle's, normalizeDocument in oracle_test.go.
-	inPlace bool
+	// oracleCopy is the test oracle's copy mode (normalizeDocument in
+	// oracle_test.go): never write over the input. The daemon never sets
+	// it: its walker writes the result over the input where it can (see
+	// "Copy on write" below for why the mode lives here).
+	oracleCopy bool
 	// leaves reads the Raw containers of a lazily parsed document
 	// (Loader); without it, a Raw value is an error.
 	leaves *leafMaker
@@ -192,7 +193,7 @@ func (w *walker) walkKind(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 		if v.Kind != tjson.Array {
 			return tjson.Value{}, w.want("array", v)
 		}
-		out := cowValues{src: v.Arr, inPlace: w.inPlace}
+		out := cowValues{src: v.Arr, oracleCopy: w.oracleCopy}
 		for i := range v.Arr {
 			w.pushIndex(i)
 			o, err := w.walk(t.elem, &v.Arr[i])
@@ -212,7 +213,7 @@ func (w *walker) walkKind(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 		if len(v.Arr) != len(t.elems) {
 			return tjson.Value{}, w.errorf("want array of %d elements, got %d", len(t.elems), len(v.Arr))
 		}
-		out := cowValues{src: v.Arr, inPlace: w.inPlace}
+		out := cowValues{src: v.Arr, oracleCopy: w.oracleCopy}
 		for i := range v.Arr {
 			w.pushIndex(i)
 			o, err := w.walk(t.elems[i], &v.Arr[i])
@@ -317,7 +318,7 @@ func (w *walker) readSet(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 	if v.Kind != tjson.Array {
 		return tjson.Value{}, w.want("array", v)
 	}
-	out := cowValues{src: v.Arr, inPlace: w.inPlace}
+	out := cowValues{src: v.Arr, oracleCopy: w.oracleCopy}
 	sorted := true
 	prev := ""
 	for i := range v.Arr {
@@ -349,7 +350,7 @@ func (w *walker) readMap(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 	if v.Kind != tjson.Object {
 		return tjson.Value{}, w.want("object", v)
 	}
-	cow := cowMembers{src: v.Obj, capHint: len(v.Obj), inPlace: w.inPlace, protect: len(v.Obj)}
+	cow := cowMembers{src: v.Obj, capHint: len(v.Obj), oracleCopy: w.oracleCopy, protect: len(v.Obj)}
 	for i := range v.Obj {
 		m := &v.Obj[i]
 		if t.kind == kEnumMap && !slices.Contains(t.enum, m.Key) {
@@ -492,7 +493,7 @@ func (w *walker) readObject(t *schemaType, v *tjson.Value) (tjson.Value, error) 
 	// extra keys).
 	var lowestBuf [maxStackFields + 1]int
 	lowest := lowestBuf[:0]
-	if w.inPlace {
+	if !w.oracleCopy {
 		if len(t.fields) > maxStackFields {
 			lowest = make([]int, len(t.fields)+1)
 		} else {
@@ -520,9 +521,9 @@ func (w *walker) readObject(t *schemaType, v *tjson.Value) (tjson.Value, error) 
 	if forthcoming {
 		n++
 	}
-	out := cowMembers{src: v.Obj, capHint: n, inPlace: w.inPlace}
+	out := cowMembers{src: v.Obj, capHint: n, oracleCopy: w.oracleCopy}
 	if forthcoming {
-		if w.inPlace {
+		if !w.oracleCopy {
 			out.protect = lowest[0]
 		}
 		// addField prepends: set_field in Text.JSON.Types.
@@ -538,7 +539,7 @@ func (w *walker) readObject(t *schemaType, v *tjson.Value) (tjson.Value, error) 
 		if forthcoming && pres == presRequired && !f.inForthcoming {
 			pres = presOptional // makeOptional
 		}
-		if w.inPlace {
+		if !w.oracleCopy {
 			// Written only once field fi has been read.
 			out.protect = lowest[fi+1]
 		}
@@ -617,7 +618,7 @@ func (w *walker) copyAny(v *tjson.Value) (tjson.Value, error) {
 			return tjson.Value{}, w.errorf("nested more than %d levels deep", maxDepth)
 		}
 		w.depth++
-		out := cowValues{src: v.Arr, inPlace: w.inPlace}
+		out := cowValues{src: v.Arr, oracleCopy: w.oracleCopy}
 		for i := range v.Arr {
 			w.pushIndex(i)
 			o, err := w.copyAny(&v.Arr[i])
@@ -634,7 +635,7 @@ func (w *walker) copyAny(v *tjson.Value) (tjson.Value, error) {
 			return tjson.Value{}, w.errorf("nested more than %d levels deep", maxDepth)
 		}
 		w.depth++
-		out := cowMembers{src: v.Obj, capHint: len(v.Obj), inPlace: w.inPlace, protect: len(v.Obj)}
+		out := cowMembers{src: v.Obj, capHint: len(v.Obj), oracleCopy: w.oracleCopy, protect: len(v.Obj)}
 		for i := range v.Obj {
 			w.pushKey(v.Obj[i].Key)
 			o, err := w.copyAny(&v.Obj[i].Val)
@@ -688,6 +689,18 @@ func char8(s string) string {
 // form the walker writes back, so the walker returns the parts of the
 // input that come out unchanged instead of copies of them: for a large
 // config this halves the memory a load needs and the time it takes.
+// What does change is written over the input's own slices, where no
+// member still to be read is overwritten (readObject's protect bounds).
+//
+// The test oracle's copy mode (walker.oracleCopy) is the one thing in
+// this file that the daemon does not run: the same walk, with every
+// write over the input turned into a copy. It stays here, as a flag
+// tested at each such write (cowValues, cowMembers, readObject's
+// bounds), because it is not a second normalizer but this one with the
+// in-place writing switched off: comparing the two (TestNormalizeOwned-
+// Matches, FuzzNormalizeOwned) is what tests that writing. A copying
+// walker of its own in a _test.go file would duplicate the walker and
+// test a program the daemon does not run.
 
 // same reports whether a and b are the same value: equal scalars, or
 // containers that are the same slices.
@@ -706,9 +719,9 @@ func same(a, b *tjson.Value) bool {
 type cowValues struct {
 	src []tjson.Value
 	out []tjson.Value // nil while every element equals src's
-	// inPlace allows writing over src instead of copying it (always, but
-	// in the test oracle's copy mode: see walker.inPlace).
-	inPlace bool
+	// oracleCopy is the test oracle's copy mode (walker.oracleCopy):
+	// copy src instead of writing over it.
+	oracleCopy bool
 }
 
 // set records o as the element written back for src[i].
@@ -717,7 +730,7 @@ func (c *cowValues) set(i int, o tjson.Value) {
 		if same(&c.src[i], &o) {
 			return
 		}
-		if c.inPlace {
+		if !c.oracleCopy {
 			c.src[i] = o
 			return
 		}
@@ -737,7 +750,7 @@ func (c *cowValues) value(v *tjson.Value) tjson.Value {
 // owned returns the elements in a slice that the caller may modify.
 func (c *cowValues) owned() []tjson.Value {
 	if c.out == nil {
-		if c.inPlace {
+		if !c.oracleCopy {
 			return c.src
 		}
 		c.out = slices.Clone(c.src)
@@ -758,18 +771,19 @@ type cowMembers struct {
 	copied bool
 	// capHint is the capacity to give out.
 	capHint int
-	// inPlace allows writing the members over src's from index n up to
-	// protect (excluded), members that will not be read again, instead of
-	// copying src.
-	inPlace bool
-	protect int
+	// protect bounds the members of src that may be written over: from
+	// index n up to protect (excluded) are members that will not be read
+	// again. oracleCopy is the test oracle's copy mode
+	// (walker.oracleCopy): never write over src.
+	protect    int
+	oracleCopy bool
 }
 
 // add appends the member key: o.
 func (c *cowMembers) add(key string, o tjson.Value) {
 	if !c.copied {
 		if c.n < len(c.src) && c.src[c.n].Key == key && same(&c.src[c.n].Val, &o) {
-			if c.inPlace {
+			if !c.oracleCopy {
 				// A record's key becomes the schema's copy of the name:
 				// one string for all the objects, which stays in the
 				// cache, instead of bytes scattered over the file.
@@ -778,7 +792,7 @@ func (c *cowMembers) add(key string, o tjson.Value) {
 			c.n++
 			return
 		}
-		if c.inPlace && c.n < c.protect {
+		if !c.oracleCopy && c.n < c.protect {
 			c.src[c.n] = tjson.Member{Key: key, Val: o}
 			c.n++
 			return
@@ -801,7 +815,7 @@ func (c *cowMembers) result() []tjson.Member {
 
 // owned returns the members added in a slice that the caller may modify.
 func (c *cowMembers) owned() []tjson.Member {
-	if !c.copied && c.inPlace {
+	if !c.copied && !c.oracleCopy {
 		return c.src[:c.n]
 	}
 	if !c.copied {

@@ -72,7 +72,7 @@ func TestWalkInPlaceContainers(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				w := walker{inPlace: inPlace}
+				w := walker{oracleCopy: !inPlace}
 				w.path = w.pathBuf[:0]
 				out, err := w.walk(tt.typ, &v)
 				if err != nil {

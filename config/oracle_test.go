@@ -1,6 +1,6 @@
 // Test oracle. Nothing but tests uses this file.
 //
-// normalizeDocument is the walker in copy mode (inPlace false): it
+// normalizeDocument is the walker in copy mode (oracleCopy): it
 // leaves its input alone and builds the normalized document beside it,
 // the plain reading of the object model against which the tests hold
 // what the daemon runs (the walker in place over a lazily parsed
@@ -29,7 +29,7 @@ import (
 // already normalized (for a config that Ganeti 3.0 wrote, nearly all of
 // it): doc must not be modified afterwards.
 func normalizeDocument(doc *tjson.Value) (tjson.Value, error) {
-	var w walker
+	w := walker{oracleCopy: true}
 	w.path = w.pathBuf[:0]
 	return w.walk(configSchema, doc)
 }
@@ -39,7 +39,7 @@ func normalizeDocument(doc *tjson.Value) (tjson.Value, error) {
 // a load holds one tree instead of two. doc must not be used afterwards.
 // doc must be a tree (no slice reachable twice), as tjson.Parse builds.
 func normalizeOwned(doc *tjson.Value) (tjson.Value, error) {
-	w := walker{inPlace: true}
+	var w walker // in place, as the daemon walks
 	w.path = w.pathBuf[:0]
 	return w.walk(configSchema, doc)
 }
