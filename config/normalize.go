@@ -148,7 +148,7 @@ func (w *walker) walkKind(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 		if err != nil {
 			return tjson.Value{}, err
 		}
-		s, ok := d.roundIntegerText()
+		s, ok := d.RoundIntegerText(maxIntegerDigits)
 		if !ok {
 			return tjson.Value{}, w.errorf("number %s has more than %d digits", v.Str, maxIntegerDigits)
 		}
@@ -184,7 +184,7 @@ func (w *walker) walkKind(t *schemaType, v *tjson.Value) (tjson.Value, error) {
 		if err != nil {
 			return tjson.Value{}, err
 		}
-		n := d.roundInt64()
+		n := d.RoundInt64()
 		if !slices.Contains(t.ints, n) {
 			return tjson.Value{}, w.errorf("invalid %s %d (want one of %s)", t.name, n, intList(t.ints))
 		}
@@ -268,13 +268,13 @@ func describe(v *tjson.Value) string {
 }
 
 // readDecimal reads any JSON number exactly.
-func (w *walker) readDecimal(v *tjson.Value) (decimal, error) {
+func (w *walker) readDecimal(v *tjson.Value) (tjson.Decimal, error) {
 	if v.Kind != tjson.Number {
-		return decimal{}, w.want("number", v)
+		return tjson.Decimal{}, w.want("number", v)
 	}
-	d, ok := parseDecimal(v.Str)
+	d, ok := tjson.ParseDecimal(v.Str)
 	if !ok {
-		return decimal{}, w.errorf("invalid number %q", v.Str)
+		return tjson.Decimal{}, w.errorf("invalid number %q", v.Str)
 	}
 	return d, nil
 }
@@ -288,7 +288,7 @@ func (w *walker) readInt(v *tjson.Value) (tjson.Value, error) {
 	if err != nil {
 		return tjson.Value{}, err
 	}
-	return intValue(d.roundInt64()), nil
+	return intValue(d.RoundInt64()), nil
 }
 
 // readEnum reads an enumeration value: a String out of t.enum.

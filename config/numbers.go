@@ -12,8 +12,12 @@ package config
 // out as integers (32.0 is written 32), and timestamps go through the
 // picosecond ClockTime of src/Ganeti/JSON.hs (TimeAsDoubleJSON).
 //
+// Reading a literal exactly and Haskell's round, for Int and Integer, are
+// tjson.Decimal's (internal/tjson/decimal.go), the one implementation the
+// request decoder uses too; this file has the rest.
+//
 // All of this is measured against the real 3.0.2 server; see
-// testdata/golden/cases and numbers_test.go.
+// testdata/golden/cases, numbers_test.go and tjson's decimal_test.go.
 
 import (
 	"bytes"
@@ -24,6 +28,7 @@ import (
 	"strings"
 
 	"github.com/goconfd/goconfd/internal/hs"
+	"github.com/goconfd/goconfd/internal/tjson"
 )
 
 // maxIntegerDigits bounds the decimal digits of an exact integer that we
@@ -32,62 +37,6 @@ import (
 // the same way; we refuse such a number instead of allocating without
 // bound.
 const maxIntegerDigits = 1024
-
-// maxExp saturates decimal exponents; anything beyond is far outside every
-// range we compute with.
-const maxExp = 1 << 40
-
-// decimal is a JSON number literal read exactly: (-1)^neg × digits × 10^exp.
-type decimal struct {
-	neg bool
-	// digits are the significant digits without leading or trailing
-	// zeros; "" is zero.
-	digits string
-	exp    int64
-}
-
-// validNumber reports whether lit is a JSON number literal:
-// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
-func validNumber(lit string) bool {
-	i := 0
-	if i < len(lit) && lit[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(lit) && lit[i] == '0':
-		i++
-	case i < len(lit) && lit[i] >= '1' && lit[i] <= '9':
-		for i < len(lit) && isDigit(lit[i]) {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(lit) && lit[i] == '.' {
-		i++
-		start := i
-		for i < len(lit) && isDigit(lit[i]) {
-			i++
-		}
-		if i == start {
-			return false
-		}
-	}
-	if i < len(lit) && (lit[i] == 'e' || lit[i] == 'E') {
-		i++
-		if i < len(lit) && (lit[i] == '+' || lit[i] == '-') {
-			i++
-		}
-		start := i
-		for i < len(lit) && isDigit(lit[i]) {
-			i++
-		}
-		if i == start {
-			return false
-		}
-	}
-	return i == len(lit)
-}
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
@@ -113,187 +62,10 @@ func canonicalInt(lit string) bool {
 	return true
 }
 
-// parseDecimal reads a JSON number literal exactly.
-func parseDecimal(lit string) (decimal, bool) {
-	if !validNumber(lit) {
-		return decimal{}, false
-	}
-	var d decimal
-	s := lit
-	if s[0] == '-' {
-		d.neg = true
-		s = s[1:]
-	}
-	mant := s
-	var exp int64
-	if i := strings.IndexAny(s, "eE"); i >= 0 {
-		mant = s[:i]
-		e := s[i+1:]
-		eneg := false
-		if e[0] == '+' || e[0] == '-' {
-			eneg = e[0] == '-'
-			e = e[1:]
-		}
-		for j := 0; j < len(e); j++ {
-			if exp < maxExp {
-				exp = exp*10 + int64(e[j]-'0')
-			}
-		}
-		if exp > maxExp {
-			exp = maxExp
-		}
-		if eneg {
-			exp = -exp
-		}
-	}
-	if i := strings.IndexByte(mant, '.'); i >= 0 {
-		frac := mant[i+1:]
-		exp -= int64(len(frac))
-		mant = mant[:i] + frac
-	}
-	mant = strings.TrimLeft(mant, "0")
-	n := len(mant)
-	mant = strings.TrimRight(mant, "0")
-	if mant == "" {
-		return decimal{}, true
-	}
-	d.digits = mant
-	d.exp = exp + int64(n-len(mant))
-	return d, true
-}
-
-// isIntegral reports whether d is a whole number.
-func (d decimal) isIntegral() bool { return d.digits == "" || d.exp >= 0 }
-
-// isZero reports whether d is zero.
-func (d decimal) isZero() bool { return d.digits == "" }
-
-// wrapDigits returns the decimal digits s modulo 2^64.
-func wrapDigits(s string) uint64 {
-	var u uint64
-	for i := 0; i < len(s); i++ {
-		u = u*10 + uint64(s[i]-'0')
-	}
-	return u
-}
-
-// split returns the integer and fraction digits of d and whether its
-// magnitude is below 0.1 (then both are meaningless). The fraction has no
-// trailing zeros.
-func (d decimal) split() (ip, fp string, tiny bool) {
-	if d.exp >= 0 {
-		return d.digits, "", false
-	}
-	k := -d.exp
-	n := int64(len(d.digits))
-	if k > n {
-		return "", "", true
-	}
-	return d.digits[:n-k], d.digits[n-k:], false
-}
-
-// roundsUp reports whether rounding half to even moves away from zero from
-// the integer digits ip, given the fraction digits fp (no trailing zeros).
-func roundsUp(ip, fp string) bool {
-	switch {
-	case fp == "":
-		return false
-	case fp[0] > '5':
-		return true
-	case fp[0] < '5':
-		return false
-	case len(fp) > 1:
-		return true
-	}
-	return ip != "" && (ip[len(ip)-1]-'0')%2 == 1
-}
-
-// roundInt64 is Haskell's `round :: Rational -> Int`: round half to even,
-// then wrap modulo 2^64 (fromInteger).
-func (d decimal) roundInt64() int64 {
-	if d.digits == "" {
-		return 0
-	}
-	var u uint64
-	if d.exp >= 0 {
-		// 10^64 is a multiple of 2^64.
-		if d.exp >= 64 {
-			return 0
-		}
-		u = wrapDigits(d.digits)
-		for i := int64(0); i < d.exp; i++ {
-			u *= 10
-		}
-	} else {
-		ip, fp, tiny := d.split()
-		if tiny {
-			return 0
-		}
-		u = wrapDigits(ip)
-		if roundsUp(ip, fp) {
-			u++
-		}
-	}
-	if d.neg {
-		u = -u
-	}
-	return int64(u)
-}
-
-// roundIntegerText is Haskell's `round :: Rational -> Integer`, written in
-// decimal. It fails when the result has more than maxIntegerDigits digits.
-func (d decimal) roundIntegerText() (string, bool) {
-	if d.digits == "" {
-		return "0", true
-	}
-	var s string
-	if d.exp >= 0 {
-		if int64(len(d.digits))+d.exp > maxIntegerDigits {
-			return "", false
-		}
-		s = d.digits + strings.Repeat("0", int(d.exp))
-	} else {
-		ip, fp, tiny := d.split()
-		if tiny {
-			return "0", true
-		}
-		if ip == "" {
-			ip = "0"
-		}
-		if len(ip) > maxIntegerDigits {
-			return "", false
-		}
-		s = ip
-		if roundsUp(ip, fp) {
-			s = incrementDecimal(ip)
-		}
-	}
-	if s == "0" {
-		return s, true
-	}
-	if d.neg {
-		return "-" + s, true
-	}
-	return s, true
-}
-
-// incrementDecimal adds one to a string of decimal digits.
-func incrementDecimal(s string) string {
-	b := []byte(s)
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] < '9' {
-			b[i]++
-			return string(b)
-		}
-		b[i] = '0'
-	}
-	return "1" + string(b)
-}
-
 // toFloat64 is Haskell's `fromRational :: Rational -> Double` of the literal
 // (the nearest double; ±Inf beyond the range). lit must be valid.
-func toFloat64(lit string, d decimal) float64 {
-	if d.isZero() {
+func toFloat64(lit string, d tjson.Decimal) float64 {
+	if d.IsZero() {
 		return 0 // "-0" is the rational 0, not the double -0.0
 	}
 	f, _ := strconv.ParseFloat(lit, 64) // ErrRange still yields ±Inf or ±0
@@ -399,12 +171,12 @@ func showDouble(f float64) string {
 // `show` of the nearest double. ok is false when the double overflows,
 // where Text.JSON writes null, and tooBig is true when the integer is longer
 // than maxIntegerDigits.
-func freeNumberText(lit string, d decimal) (text string, ok, tooBig bool) {
-	if d.isIntegral() {
+func freeNumberText(lit string, d tjson.Decimal) (text string, ok, tooBig bool) {
+	if d.IsIntegral() {
 		if canonicalInt(lit) {
 			return lit, true, false
 		}
-		s, fits := d.roundIntegerText()
+		s, fits := d.RoundIntegerText(maxIntegerDigits)
 		return s, fits, !fits
 	}
 	f := toFloat64(lit, d)
@@ -424,7 +196,7 @@ const pico = 1_000_000_000_000
 //	t'       = fromIntegral s + fromIntegral ps / 10^12
 //
 // so 1358348755.779906 comes back as 1.3583487557799058e9.
-func timestampText(lit string, d decimal) string {
+func timestampText(lit string, d tjson.Decimal) string {
 	p := toFloat64(lit, d) * 1e12
 	var ss float64
 	var ps uint64

@@ -5,105 +5,8 @@ import (
 	"testing"
 
 	"github.com/goconfd/goconfd/internal/hs"
+	"github.com/goconfd/goconfd/internal/tjson"
 )
-
-func TestParseDecimal(t *testing.T) {
-	tests := []struct {
-		lit    string
-		want   decimal
-		wantOK bool
-	}{
-		{lit: "0", want: decimal{}, wantOK: true},
-		{lit: "-0.000e5", want: decimal{}, wantOK: true},
-		{lit: "5", want: decimal{digits: "5"}, wantOK: true},
-		{lit: "-5.5", want: decimal{neg: true, digits: "55", exp: -1}, wantOK: true},
-		{lit: "1200", want: decimal{digits: "12", exp: 2}, wantOK: true},
-		{lit: "0.0120", want: decimal{digits: "12", exp: -3}, wantOK: true},
-		{lit: "3.2e1", want: decimal{digits: "32"}, wantOK: true},
-		{lit: "1E+400", want: decimal{digits: "1", exp: 400}, wantOK: true},
-		{lit: "1e-400", want: decimal{digits: "1", exp: -400}, wantOK: true},
-		{lit: "1e99999999999999999999", want: decimal{digits: "1", exp: maxExp}, wantOK: true},
-		{lit: "", wantOK: false},
-		{lit: "-", wantOK: false},
-		{lit: "01", wantOK: false},
-		{lit: "1.", wantOK: false},
-		{lit: ".5", wantOK: false},
-		{lit: "1e", wantOK: false},
-		{lit: "+1", wantOK: false},
-		{lit: "1 ", wantOK: false},
-		{lit: "Infinity", wantOK: false},
-	}
-	for _, tt := range tests {
-		got, ok := parseDecimal(tt.lit)
-		if ok != tt.wantOK || (ok && got != tt.want) {
-			t.Errorf("parseDecimal(%q) = %+v, %v; want %+v, %v", tt.lit, got, ok, tt.want, tt.wantOK)
-		}
-	}
-}
-
-// TestRoundInt64 checks Haskell's round :: Rational -> Int; the cases
-// marked [3.0] were loaded into the real server (testdata/cases.json).
-func TestRoundInt64(t *testing.T) {
-	tests := []struct {
-		lit  string
-		want int64
-	}{
-		{"5.5", 6},                             // [3.0]
-		{"6.5", 6},                             // [3.0]
-		{"-2.5", -2},                           // [3.0]
-		{"0.5", 0},                             // [3.0]
-		{"1.5", 2},                             // [3.0]
-		{"2.5000000000000000001", 3},           // [3.0]
-		{"-0.5000001", -1},                     // [3.0]
-		{"-12.5", -12},                         // [3.0]
-		{"123.5e1", 1235},                      // [3.0]
-		{"3000000.7", 3000001},                 // [3.0]
-		{"18446744073709551617", 1},            // [3.0] wraps
-		{"9223372036854775808", math.MinInt64}, // [3.0] wraps
-		{"1e19", -8446744073709551616},         // [3.0] wraps
-		{"1e400", 0},                           // [3.0] a multiple of 2^64
-		{"0.04", 0},
-		{"0.0000000000000000000000000001", 0},
-		{"-0", 0},
-		{"99999999999999999999.5", 7766279631452241920}, // 10^20 mod 2^64
-	}
-	for _, tt := range tests {
-		d, ok := parseDecimal(tt.lit)
-		if !ok {
-			t.Fatalf("parseDecimal(%q) failed", tt.lit)
-		}
-		if got := d.roundInt64(); got != tt.want {
-			t.Errorf("round(%s) :: Int = %d, want %d", tt.lit, got, tt.want)
-		}
-	}
-}
-
-func TestRoundIntegerText(t *testing.T) {
-	tests := []struct {
-		lit    string
-		want   string
-		wantOK bool
-	}{
-		{"5.5", "6", true}, // [3.0]
-		{"4.5", "4", true}, // [3.0]
-		{"1e30", "1000000000000000000000000000000", true},              // [3.0]
-		{"-7.5", "-8", true},                                           // [3.0]
-		{"2.5e-1", "0", true},                                          // [3.0]
-		{"12345678901234567890123.5", "12345678901234567890124", true}, // [3.0]
-		{"-0.4", "0", true},
-		{"9.5", "10", true},
-		{"-99.5", "-100", true},
-		{"1e1023", "1" + zeros(1023), true},
-		{"1e1024", "", false},
-	}
-	for _, tt := range tests {
-		d, _ := parseDecimal(tt.lit)
-		got, ok := d.roundIntegerText()
-		if got != tt.want || ok != tt.wantOK {
-			t.Errorf("round(%s) :: Integer = %q, %v; want %q, %v", tt.lit, got, ok, tt.want, tt.wantOK)
-		}
-	}
-}
 
 func zeros(n int) string {
 	b := make([]byte, n)
@@ -166,9 +69,9 @@ func TestDoubleText(t *testing.T) {
 		{"1.5e300", "1500000000000000078757140382806630373056702871662238732373781173267703686983362293679557062620671796065556665749325817265413784853040645863467188277180060474272580801389863705606745350692182135089053429852456199917621678558451461320111979114170213741868888183230085264257173504208294580298189100810240"}, // [3.0]
 	}
 	for _, tt := range tests {
-		d, ok := parseDecimal(tt.lit)
+		d, ok := tjson.ParseDecimal(tt.lit)
 		if !ok {
-			t.Fatalf("parseDecimal(%q) failed", tt.lit)
+			t.Fatalf("tjson.ParseDecimal(%q) failed", tt.lit)
 		}
 		if got := doubleText(toFloat64(tt.lit, d)); got != tt.want {
 			t.Errorf("Double %s is written %q, want %q", tt.lit, got, tt.want)
@@ -196,9 +99,9 @@ func TestFreeNumberText(t *testing.T) {
 		{lit: "1e1024", wantTooBig: true},
 	}
 	for _, tt := range tests {
-		d, ok := parseDecimal(tt.lit)
+		d, ok := tjson.ParseDecimal(tt.lit)
 		if !ok {
-			t.Fatalf("parseDecimal(%q) failed", tt.lit)
+			t.Fatalf("tjson.ParseDecimal(%q) failed", tt.lit)
 		}
 		got, ok, tooBig := freeNumberText(tt.lit, d)
 		if got != tt.want || ok != tt.wantOK || tooBig != tt.wantTooBig {
@@ -241,9 +144,9 @@ func TestTimestampText(t *testing.T) {
 		{"1e400", "179769313486231587157166971483515830321548560399099385793407668385803615976697714176550461106674763465061018408338488683645694963279363017497443358450006371579864060709374210741127979359938755588756835418808188763549995957867335750730127796813512831616506981075210958335785608341418268944253321216"},
 	}
 	for _, tt := range tests {
-		d, ok := parseDecimal(tt.lit)
+		d, ok := tjson.ParseDecimal(tt.lit)
 		if !ok {
-			t.Fatalf("parseDecimal(%q) failed", tt.lit)
+			t.Fatalf("tjson.ParseDecimal(%q) failed", tt.lit)
 		}
 		if got := timestampText(tt.lit, d); got != tt.want {
 			t.Errorf("timestamp %s is written %q, want %q", tt.lit, got, tt.want)

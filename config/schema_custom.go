@@ -164,10 +164,10 @@ func readJobID(w *walker, v *tjson.Value) (tjson.Value, error) {
 		if err != nil {
 			return tjson.Value{}, err
 		}
-		if !d.isIntegral() {
+		if !d.IsIntegral() {
 			return tjson.Value{}, w.errorf("fractional job id %s", v.Str)
 		}
-		n = d.roundInt64()
+		n = d.RoundInt64()
 	default:
 		return tjson.Value{}, w.want("number or string", v)
 	}
@@ -189,10 +189,10 @@ func readFilterAction(w *walker, v *tjson.Value) (tjson.Value, error) {
 	case tjson.Array:
 		if len(v.Arr) > 0 && v.Arr[0].Kind == tjson.String && v.Arr[0].Str == "RATE_LIMIT" {
 			if len(v.Arr) == 2 && v.Arr[1].Kind == tjson.Number {
-				d, ok := parseDecimal(v.Arr[1].Str)
-				if ok && d.isIntegral() && !d.isZero() && !d.neg {
+				d, ok := tjson.ParseDecimal(v.Arr[1].Str)
+				if ok && d.IsIntegral() && d.Sign() > 0 {
 					return tjson.Value{Kind: tjson.Array, Arr: []tjson.Value{
-						stringValue("RATE_LIMIT"), intValue(d.roundInt64()),
+						stringValue("RATE_LIMIT"), intValue(d.RoundInt64()),
 					}}, nil
 				}
 			}
@@ -323,10 +323,10 @@ func (w *walker) readFilterValue(v *tjson.Value) (tjson.Value, error) {
 		if err != nil {
 			return tjson.Value{}, err
 		}
-		if !d.isIntegral() {
+		if !d.IsIntegral() {
 			return tjson.Value{}, w.errorf("want a whole number, got %s", v.Str)
 		}
-		s, ok := d.roundIntegerText()
+		s, ok := d.RoundIntegerText(maxIntegerDigits)
 		if !ok {
 			return tjson.Value{}, w.errorf("number %s has more than %d digits", v.Str, maxIntegerDigits)
 		}

@@ -3,7 +3,6 @@ package tjson
 import (
 	"encoding/json"
 	"errors"
-	"math"
 	"strings"
 	"testing"
 )
@@ -96,35 +95,6 @@ func TestGetFirstWins(t *testing.T) {
 	}
 	if _, ok := v.Get("c"); ok {
 		t.Fatal("Get(c) found a member")
-	}
-}
-
-func TestInt(t *testing.T) {
-	tests := []struct {
-		lit     string
-		want    int64
-		wantErr bool
-	}{
-		{"0", 0, false}, {"-0", 0, false}, {"42", 42, false}, {"-7", -7, false},
-		{"1.5", 2, false}, {"2.5", 2, false}, {"0.4", 0, false}, {"-1.5", -2, false},
-		{"-2.5", -2, false}, {"0.5", 0, false}, {"0.500001", 1, false},
-		{"1e0", 1, false}, {"1E2", 100, false}, {"15e-1", 2, false}, {"25e-1", 2, false},
-		{"9223372036854775807", math.MaxInt64, false},
-		{"9223372036854775808", math.MinInt64, false},
-		{"18446744073709551616", 0, false},
-		{"18446744073709551617", 1, false},
-		{"5000000.0", 5000000, false},
-		{"1e99999", 0, true},
-		{"1e-4096", 0, false}, {"5e-1", 0, false}, {"6e-1", 1, false}, {"15e-1", 2, false},
-		{"123e-3", 0, false}, {"999e-3", 1, false}, {"0.0001e-4096", 0, false},
-		{"1e63", -9223372036854775808, false}, {"1e64", 0, false}, {"3e4096", 0, false},
-		{"0e5000", 0, true}, {"-7e4000", 0, false}, {"1.5e1", 15, false}, {"1.25e1", 12, false},
-	}
-	for _, tt := range tests {
-		got, err := Int([]byte(tt.lit))
-		if (err != nil) != tt.wantErr || (err == nil && got != tt.want) {
-			t.Errorf("Int(%s) = %d, %v; want %d, err %v", tt.lit, got, err, tt.want, tt.wantErr)
-		}
 	}
 }
 
