@@ -5,6 +5,7 @@ import (
 	"errors"
 	"unsafe"
 
+	"github.com/goconfd/goconfd/internal/hs"
 	"github.com/goconfd/goconfd/internal/tjson"
 )
 
@@ -257,8 +258,10 @@ func hasSurrogateEscape(enc []byte) bool {
 		if i < 0 {
 			return false
 		}
-		if i+3 < len(enc) && enc[i+3] >= '8' && enc[i+3] <= 'f' && !(enc[i+3] > '9' && enc[i+3] < 'a') {
-			return true
+		if i+3 < len(enc) {
+			if d := hs.DigitValue(enc[i+3]); d >= 8 && d <= 0xF {
+				return true
+			}
 		}
 		enc = enc[i+3:]
 	}

@@ -414,3 +414,26 @@ func TestSnapshotKeepsNoData(t *testing.T) {
 		})
 	}
 }
+
+// TestHasSurrogateEscape checks which encoded leaves keep a tree because
+// their escapes may be a surrogate pair or lone surrogates.
+func TestHasSurrogateEscape(t *testing.T) {
+	tests := []struct {
+		enc  string
+		want bool
+	}{
+		{`"\ud83d\ude00"`, true},
+		{`"\udfff"`, true},
+		{`"\ud800"`, true},
+		{`"\ud7ff"`, false},
+		{`"\u00e9 \ud"`, false},
+		{`"\udc"`, true},
+		{`"plain"`, false},
+		{`"\\ud800"`, true}, // an escaped backslash: a false alarm only costs a tree
+	}
+	for _, tt := range tests {
+		if got := hasSurrogateEscape([]byte(tt.enc)); got != tt.want {
+			t.Errorf("hasSurrogateEscape(%s) = %v, want %v", tt.enc, got, tt.want)
+		}
+	}
+}
