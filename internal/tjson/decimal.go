@@ -3,14 +3,15 @@ package tjson
 import "unsafe"
 
 // Decimal is a JSON number literal read exactly, as Text.JSON reads every
-// number (an exact Rational): (-1)^neg × the integer whose digits are
-// intDigits followed by fracDigits × 10^(exp − len(fracDigits)). The
-// digits are the literal's own (parts of it, not copies), so reading a
-// Decimal never allocates, and all arithmetic on it is done digit by
-// digit: this is the one implementation of Haskell's round on a number
-// read from JSON, for Int (the request decoder, the client, the config's
-// Int fields) and for Integer (the config's unbounded fields).
+// number (an exact Rational). It keeps the literal's own integer and
+// fraction digits (parts of it, not copies) and its exponent, so reading
+// one never allocates, and all arithmetic on it is done digit by digit.
+// It is the one implementation of Haskell's round on a number read from
+// JSON, for Int (the request decoder, the client, the config's Int
+// fields) and for Integer (the config's unbounded fields).
 type Decimal struct {
+	// The value is (-1)^neg × the integer whose digits are intDigits
+	// followed by fracDigits × 10^(exp − len(fracDigits)).
 	neg                   bool
 	intDigits, fracDigits string
 	// exp is the literal's exponent, saturated at ±maxExp.
