@@ -253,27 +253,8 @@ func TestSecondInstance(t *testing.T) {
 // truncate; appending writes go on at the new end), with the daemon in
 // the foreground and detached.
 func TestLogRotation(t *testing.T) {
-	rotations := map[string]func(t *testing.T, path string){
-		"create": func(t *testing.T, path string) {
-			if err := os.Rename(path, path+".1"); err != nil {
-				t.Fatal(err)
-			}
-		},
-		"copytruncate": func(t *testing.T, path string) {
-			data, err := os.ReadFile(path)
-			if err == nil {
-				err = os.WriteFile(path+".1", data, 0o600)
-			}
-			if err == nil {
-				err = os.Truncate(path, 0)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		},
-	}
 	for _, detached := range []bool{false, true} {
-		for name, rotate := range rotations {
+		for _, name := range testdaemon.LogRotations() {
 			mode := map[bool]string{false: "foreground", true: "detached"}[detached]
 			t.Run(mode+"/"+name, func(t *testing.T) {
 				n := newNode(t)
@@ -285,7 +266,9 @@ func TestLogRotation(t *testing.T) {
 				}
 				pid := n.daemonPid()
 				logPath := n.path(logRel)
-				rotate(t, logPath)
+				if err := testdaemon.RotateLog(logPath, name); err != nil {
+					t.Fatal(err)
+				}
 				syscall.Kill(pid, syscall.SIGHUP)
 				const reopened = " INFO Reopening log files after receiving SIGHUP\n"
 				waitUntil(t, filepath.Dir(logPath), "the reopen line in the new log", func() bool {

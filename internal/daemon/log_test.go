@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/goconfd/goconfd/internal/testdaemon"
 )
 
 // lineRE matches a Ganeti log line (src/Ganeti/Logging.hs).
@@ -136,32 +138,8 @@ func TestHandlerLevel(t *testing.T) {
 }
 
 func TestLogFileReopen(t *testing.T) {
-	tests := []struct {
-		name   string
-		rotate func(t *testing.T, path string) // what logrotate does
-		// whether the old file gets nothing after the rotation
-		oldUntouched bool
-	}{
-		{"create", func(t *testing.T, path string) {
-			if err := os.Rename(path, path+".1"); err != nil {
-				t.Fatal(err)
-			}
-		}, true},
-		{"copytruncate", func(t *testing.T, path string) {
-			data, err := os.ReadFile(path)
-			if err == nil {
-				err = os.WriteFile(path+".1", data, 0o600)
-			}
-			if err == nil {
-				err = os.Truncate(path, 0)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}, true},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
+	for _, how := range testdaemon.LogRotations() {
+		t.Run(how, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "conf-daemon.log")
 			lf, err := OpenLogFile(path, false)
 			if err != nil {
@@ -172,7 +150,9 @@ func TestLogFileReopen(t *testing.T) {
 				t.Errorf("Path = %s", lf.Path())
 			}
 			lf.Write([]byte("before\n"))
-			tt.rotate(t, path)
+			if err := testdaemon.RotateLog(path, how); err != nil {
+				t.Fatal(err)
+			}
 			if err := lf.Reopen(); err != nil {
 				t.Fatal(err)
 			}
