@@ -7,7 +7,9 @@
 // environment, goconfd's metrics server on a free port), replaces its
 // files as Ganeti does, pings it, and finds the reference installation: the
 // real Ganeti 3.0.2 server unpacked by conformance/reference/setup.sh and
-// the scripts beside it.
+// the scripts beside it. For the tests of a daemon's process it fakes
+// systemd's notification socket (ListenNotify), rotates a log as
+// logrotate does (RotateLog) and reads /proc/PID/status (ProcStatus).
 //
 // Environment knobs, the same for every package that uses this one:
 //
