@@ -111,20 +111,20 @@ const (
 // safety timer asked) is first hashed without being kept, so that the
 // regular content check costs no allocation, and read again only if its
 // content changed.
-func (l *Watcher) checkConfig(now time.Time, read, settle bool) work {
-	st := &l.conf
-	fi, err := os.Stat(l.cfg.Path)
+func (w *Watcher) checkConfig(now time.Time, read, settle bool) work {
+	st := &w.conf
+	fi, err := os.Stat(w.cfg.Path)
 	if err != nil {
-		l.readFailed(err)
+		w.readFailed(err)
 		return statted
 	}
-	id := l.identify(fi)
+	id := w.identify(fi)
 	same := st.seen.sameID(id)
 	if !read && same {
 		return statted
 	}
 	st.seen.sawID(id)
-	l.setStatus(func(s *Status) { s.Checks++ })
+	w.setStatus(func(s *Status) { s.Checks++ })
 
 	start := time.Now()
 	// The content is mapped, not copied, when it is large (see
@@ -133,54 +133,54 @@ func (l *Watcher) checkConfig(now time.Time, read, settle bool) work {
 	defer func() { file.Close() }()
 	var sum uint64
 	if same {
-		sum, err = l.hashFile()
+		sum, err = w.hashFile()
 	} else {
-		file, sum, err = l.readFile()
+		file, sum, err = w.readFile()
 	}
 	if errors.Is(err, mapfile.ErrTruncated) {
-		l.readRace()
+		w.readRace()
 		return hashed
 	}
 	if err != nil {
-		l.readFailed(err)
+		w.readFailed(err)
 		return hashed
 	}
-	l.transition(configEvent{kind: evFound})
+	w.transition(configEvent{kind: evFound})
 	if st.seen.sameContent(sum) {
-		l.transition(configEvent{kind: evSame})
+		w.transition(configEvent{kind: evSame})
 		return hashed
 	}
 	if st.good != nil && sum == st.goodSum {
 		// Back to the content being served, after a bad one: nothing
 		// to parse.
 		st.seen.sawContent(sum)
-		l.transition(configEvent{kind: evGoodAgain})
+		w.transition(configEvent{kind: evGoodAgain})
 		return hashed
 	}
 	if file == nil {
 		// The file may have changed since it was hashed: what counts is
 		// what is read.
-		file, sum, err = l.readFile()
+		file, sum, err = w.readFile()
 		if errors.Is(err, mapfile.ErrTruncated) {
-			l.readRace()
+			w.readRace()
 			return hashed
 		}
 		if err != nil {
-			l.readFailed(err)
+			w.readFailed(err)
 			return hashed
 		}
 		if st.good != nil && sum == st.goodSum {
 			st.seen.sawContent(sum)
-			l.transition(configEvent{kind: evGoodAgain})
+			w.transition(configEvent{kind: evGoodAgain})
 			return hashed
 		}
 	}
 	st.seen.sawContent(sum)
 	size := int64(len(file.Data))
-	if l.afterRead != nil {
-		l.afterRead()
+	if w.afterRead != nil {
+		w.afterRead()
 	}
-	snap, err := l.loader.Parse(file.Data)
+	snap, err := w.loader.Parse(file.Data)
 	var digest [sha256.Size]byte
 	if err == nil {
 		// For operators, who compare it with sha256sum's (the /status
@@ -194,23 +194,23 @@ func (l *Watcher) checkConfig(now time.Time, read, settle bool) work {
 		// A mapping shows a rewrite in place at once: the content must
 		// be the same after the load as before, or the snapshot may mix
 		// two versions.
-		if after, gerr := l.hashData(file.Data); gerr != nil || after != sum {
+		if after, gerr := w.hashData(file.Data); gerr != nil || after != sum {
 			err = mapfile.ErrTruncated
 		}
 	}
 	file.Close()
 	dur := time.Since(start)
 	if errors.Is(err, mapfile.ErrTruncated) {
-		l.readRace()
+		w.readRace()
 		return parsed
 	}
 	if err != nil {
-		err = fmt.Errorf("%s: %w", l.cfg.Path, err)
-		l.transition(configEvent{kind: evFailed, err: err, now: now, settle: settle})
+		err = fmt.Errorf("%s: %w", w.cfg.Path, err)
+		w.transition(configEvent{kind: evFailed, err: err, now: now, settle: settle})
 		return parsed
 	}
 	st.good, st.goodSum, st.goodSHA = snap, sum, hex.EncodeToString(digest[:])
-	l.transition(configEvent{kind: evLoaded, dur: dur, size: size})
+	w.transition(configEvent{kind: evLoaded, dur: dur, size: size})
 	if size >= gcAfterLoad {
 		// The old snapshot is garbage now. Collecting it at once, here
 		// and not on the query path, resets the collector's goal to
@@ -224,12 +224,12 @@ func (l *Watcher) checkConfig(now time.Time, read, settle bool) work {
 
 // readFile reads config.data (mapping it when it is large) and hashes
 // it. A mapped file truncated meanwhile is mapfile.ErrTruncated.
-func (l *Watcher) readFile() (*mapfile.File, uint64, error) {
-	file, err := mapfile.Open(l.cfg.Path)
+func (w *Watcher) readFile() (*mapfile.File, uint64, error) {
+	file, err := mapfile.Open(w.cfg.Path)
 	if err != nil {
 		return nil, 0, err
 	}
-	sum, err := l.hashData(file.Data)
+	sum, err := w.hashData(file.Data)
 	if err != nil {
 		file.Close()
 		return nil, 0, err
@@ -239,9 +239,9 @@ func (l *Watcher) readFile() (*mapfile.File, uint64, error) {
 
 // hashData hashes content that may be a mapping (a truncated file is
 // mapfile.ErrTruncated).
-func (l *Watcher) hashData(data []byte) (sum uint64, err error) {
+func (w *Watcher) hashData(data []byte) (sum uint64, err error) {
 	err = mapfile.Guard(data, func() error {
-		sum = maphash.Bytes(l.seed, data)
+		sum = maphash.Bytes(w.seed, data)
 		return nil
 	})
 	return sum, err
@@ -250,35 +250,35 @@ func (l *Watcher) hashData(data []byte) (sum uint64, err error) {
 // readRace notes that config.data changed while it was read (rewritten
 // in place): nothing is published, and the next check reads it again
 // (the writer's events, or the safety check within a second).
-func (l *Watcher) readRace() {
-	l.conf.seen.forgetContent()
-	l.transition(configEvent{kind: evRaced})
+func (w *Watcher) readRace() {
+	w.conf.seen.forgetContent()
+	w.transition(configEvent{kind: evRaced})
 }
 
 // readFailed handles a config.data that cannot be stat'ed or read: a
 // missing file (or a path through one that is not a directory) is
 // evMissing, any other error evUnreadable.
-func (l *Watcher) readFailed(err error) {
-	l.conf.seen.forget()
+func (w *Watcher) readFailed(err error) {
+	w.conf.seen.forget()
 	kind := evUnreadable
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		kind = evMissing
 	}
-	l.transition(configEvent{kind: kind, err: err})
+	w.transition(configEvent{kind: kind, err: err})
 }
 
 // hashFile hashes config.data's content without keeping it.
-func (l *Watcher) hashFile() (uint64, error) {
-	f, err := os.Open(l.cfg.Path)
+func (w *Watcher) hashFile() (uint64, error) {
+	f, err := os.Open(w.cfg.Path)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
 	var h maphash.Hash
-	h.SetSeed(l.seed)
+	h.SetSeed(w.seed)
 	for {
-		n, err := f.Read(l.buf)
-		h.Write(l.buf[:n])
+		n, err := f.Read(w.buf)
+		h.Write(w.buf[:n])
 		if err == io.EOF {
 			return h.Sum64(), nil
 		}

@@ -155,23 +155,23 @@ type configEvent struct {
 // transition moves config.data's state on ev, and does what the move
 // means: publishing, logging once, counting in Status. It is the only
 // writer of configFile.state. Called with mu held.
-func (l *Watcher) transition(ev configEvent) {
-	st := &l.conf
+func (w *Watcher) transition(ev configEvent) {
+	st := &w.conf
 	from := st.state
 	to := from
 	switch ev.kind {
 	case evFound, evUnreadable:
 		if from == stateMissing {
-			l.log.Info("config file is back", "path", l.cfg.Path)
+			w.log.Info("config file is back", "path", w.cfg.Path)
 			to = stateUnloaded
 		}
 		if ev.kind == evFound {
 			break
 		}
 		// Any error but a missing file keeps the last good snapshot.
-		l.report(ev.err.Error())
+		w.report(ev.err.Error())
 		if st.good == nil {
-			l.publishUnavailable(config.UnavailableText(l.cfg.Path, ev.err))
+			w.publishUnavailable(config.UnavailableText(w.cfg.Path, ev.err))
 		}
 		to = stateFailing
 	case evMissing:
@@ -179,50 +179,50 @@ func (l *Watcher) transition(ev configEvent) {
 		// answering, and let the snapshot go.
 		publishedAny := st.good != nil || st.unavailable != ""
 		st.good, st.reported = nil, ""
-		l.setStatus(func(s *Status) { s.FailingNow = false })
+		w.setStatus(func(s *Status) { s.FailingNow = false })
 		if from != stateMissing {
 			if publishedAny {
-				l.log.Warn("config file is gone; answering every request with an error until it returns", "path", l.cfg.Path, "err", ev.err)
+				w.log.Warn("config file is gone; answering every request with an error until it returns", "path", w.cfg.Path, "err", ev.err)
 			} else {
-				l.log.Warn("config file does not exist; answering every request with an error until it appears", "path", l.cfg.Path)
+				w.log.Warn("config file does not exist; answering every request with an error until it appears", "path", w.cfg.Path)
 			}
 		}
-		l.publishUnavailable(config.UnavailableText(l.cfg.Path, ev.err))
+		w.publishUnavailable(config.UnavailableText(w.cfg.Path, ev.err))
 		to = stateMissing
 	case evRaced:
-		l.setStatus(func(s *Status) { s.ReadRaces++ })
-		l.log.Info("config file changed while being read; reading it again", "path", l.cfg.Path)
+		w.setStatus(func(s *Status) { s.ReadRaces++ })
+		w.log.Info("config file changed while being read; reading it again", "path", w.cfg.Path)
 		if from == stateSettling {
 			to = st.settleFrom
 		}
 	case evSame:
 		if from == stateSettling {
-			l.loadFailed(st.settleErr)
+			w.loadFailed(st.settleErr)
 			to = stateFailing
 		}
 	case evGoodAgain:
-		l.publishGood(false, 0, 0)
+		w.publishGood(false, 0, 0)
 		to = stateServing
 	case evLoaded:
-		l.publishGood(true, ev.dur, ev.size)
+		w.publishGood(true, ev.dur, ev.size)
 		to = stateServing
 	case evFailed:
-		if ev.settle && l.cfg.Settle > 0 {
+		if ev.settle && w.cfg.Settle > 0 {
 			if from != stateSettling {
 				st.settleFrom = from
 			}
-			st.settleAt, st.settleErr = ev.now.Add(l.cfg.Settle), ev.err
+			st.settleAt, st.settleErr = ev.now.Add(w.cfg.Settle), ev.err
 			to = stateSettling
 			break
 		}
-		l.loadFailed(ev.err)
+		w.loadFailed(ev.err)
 		to = stateFailing
 	}
 	if to != stateSettling {
 		st.settleErr = nil
 	}
 	if to != from {
-		l.log.Debug("config file state", "path", l.cfg.Path, "from", from, "to", to, "on", ev.kind)
+		w.log.Debug("config file state", "path", w.cfg.Path, "from", from, "to", to, "on", ev.kind)
 	}
 	st.state = to
 }

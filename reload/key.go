@@ -68,32 +68,32 @@ const (
 // checkKey reads hmac.key and publishes it if it changed. A key that
 // cannot be read, or is empty (a file being rewritten in place), keeps
 // the last good one.
-func (l *Watcher) checkKey() {
-	if l.keyPath == "" {
+func (w *Watcher) checkKey() {
+	if w.keyPath == "" {
 		return
 	}
-	key, err := os.ReadFile(l.keyPath)
+	key, err := os.ReadFile(w.keyPath)
 	if err == nil && len(key) == 0 {
 		err = errors.New("file is empty")
 	}
 	if err != nil {
-		l.keyTransition(keyUnusable, nil, err.Error())
+		w.keyTransition(keyUnusable, nil, err.Error())
 		return
 	}
-	l.keyTransition(keyRead, key, "")
+	w.keyTransition(keyRead, key, "")
 }
 
 // keyTransition moves hmac.key's state on an event, and does what the
 // move means: publishing the key, logging once, counting in Status.
 // Called with mu held.
-func (l *Watcher) keyTransition(ev keyEventKind, key []byte, msg string) {
-	ks := &l.key
+func (w *Watcher) keyTransition(ev keyEventKind, key []byte, msg string) {
+	ks := &w.key
 	switch ev {
 	case keyUnusable:
 		if ks.bad != msg {
 			ks.bad = msg
-			l.log.Warn("cannot use hmac.key; keeping the last good key", "path", l.keyPath, "err", msg)
-			l.setStatus(func(s *Status) { s.KeyFailures++; s.KeyError = msg })
+			w.log.Warn("cannot use hmac.key; keeping the last good key", "path", w.keyPath, "err", msg)
+			w.setStatus(func(s *Status) { s.KeyFailures++; s.KeyError = msg })
 		}
 		if ks.state != keyNone {
 			ks.state = keyKept
@@ -101,32 +101,32 @@ func (l *Watcher) keyTransition(ev keyEventKind, key []byte, msg string) {
 	case keyRead:
 		if ks.bad != "" {
 			ks.bad = ""
-			l.setStatus(func(s *Status) { s.KeyError = "" })
+			w.setStatus(func(s *Status) { s.KeyError = "" })
 			if bytes.Equal(key, ks.cur) {
-				l.log.Info("hmac.key is readable again, unchanged", "path", l.keyPath)
+				w.log.Info("hmac.key is readable again, unchanged", "path", w.keyPath)
 			}
 		}
 		if ks.state != keyNone && bytes.Equal(key, ks.cur) {
 			ks.state = keyInUse
 			return
 		}
-		l.publishKey(key, ks.state != keyNone)
+		w.publishKey(key, ks.state != keyNone)
 	case keyStart:
-		l.publishKey(key, false)
+		w.publishKey(key, false)
 	}
 }
 
 // publishKey makes key the one in use; changed says that it replaces
 // another.
-func (l *Watcher) publishKey(key []byte, changed bool) {
-	l.key.cur, l.key.state = key, keyInUse
+func (w *Watcher) publishKey(key []byte, changed bool) {
+	w.key.cur, w.key.state = key, keyInUse
 	now := time.Now()
-	l.setStatus(func(s *Status) { s.KeyTime = now })
-	if l.cfg.PublishKey != nil {
-		l.cfg.PublishKey(key)
+	w.setStatus(func(s *Status) { s.KeyTime = now })
+	if w.cfg.PublishKey != nil {
+		w.cfg.PublishKey(key)
 	}
 	if changed {
-		l.log.Info("HMAC key changed; using the new one", "path", l.keyPath)
-		l.setStatus(func(s *Status) { s.KeyChanges++ })
+		w.log.Info("HMAC key changed; using the new one", "path", w.keyPath)
+		w.setStatus(func(s *Status) { s.KeyChanges++ })
 	}
 }

@@ -27,11 +27,11 @@ func permProblems(m fs.FileMode, key bool) string {
 // checkPerms logs, once at start-up, a warning for each of the two files
 // whose permissions are looser than Ganeti sets them. It never stops the
 // daemon (Ganeti's own does not check).
-func (l *Watcher) checkPerms() {
+func (w *Watcher) checkPerms() {
 	for _, f := range []struct {
 		path string
 		key  bool
-	}{{l.cfg.Path, false}, {l.keyPath, true}} {
+	}{{w.cfg.Path, false}, {w.keyPath, true}} {
 		if f.path == "" {
 			continue
 		}
@@ -40,7 +40,7 @@ func (l *Watcher) checkPerms() {
 			continue // reported by the load
 		}
 		if p := permProblems(fi.Mode().Perm(), f.key); p != "" {
-			l.log.Warn("file permissions looser than Ganeti's: "+p, "path", f.path, "mode", fi.Mode().Perm().String())
+			w.log.Warn("file permissions looser than Ganeti's: "+p, "path", f.path, "mode", fi.Mode().Perm().String())
 		}
 	}
 }

@@ -10,21 +10,21 @@ import (
 // dur to load size bytes). Otherwise it is published already (a snapshot
 // is published exactly while it is kept), and the content is back to it
 // after a bad one: said only if that failure was reported.
-func (l *Watcher) publishGood(fresh bool, dur time.Duration, size int64) {
-	st := &l.conf
+func (w *Watcher) publishGood(fresh bool, dur time.Duration, size int64) {
+	st := &w.conf
 	snap := st.good
 	switch {
 	case fresh:
-		l.cfg.Publish(&config.State{Snapshot: snap})
-		ls := l.loader.Stats()
-		l.log.Info("Loaded new config", "path", l.cfg.Path, "serial", snap.Serial(), "cluster_serial", snap.ClusterSerial(),
+		w.cfg.Publish(&config.State{Snapshot: snap})
+		ls := w.loader.Stats()
+		w.log.Info("Loaded new config", "path", w.cfg.Path, "serial", snap.Serial(), "cluster_serial", snap.ClusterSerial(),
 			"bytes", size, "duration", dur.Round(time.Microsecond), "parts", ls.Leaves, "parts_read", ls.Made)
 	case st.reported != "":
-		l.log.Info("config content is back to the one being served", "path", l.cfg.Path, "cluster_serial", snap.ClusterSerial())
+		w.log.Info("config content is back to the one being served", "path", w.cfg.Path, "cluster_serial", snap.ClusterSerial())
 	}
 	st.unavailable, st.reported = "", ""
 	now := time.Now()
-	l.setStatus(func(s *Status) {
+	w.setStatus(func(s *Status) {
 		s.Serving, s.Unavailable, s.FailingNow = true, "", false
 		if fresh {
 			s.Loads++
@@ -37,39 +37,39 @@ func (l *Watcher) publishGood(fresh bool, dur time.Duration, size int64) {
 
 // publishUnavailable makes every request answer text, unless it already
 // does. Called only while no snapshot is kept.
-func (l *Watcher) publishUnavailable(text string) {
-	st := &l.conf
+func (w *Watcher) publishUnavailable(text string) {
+	st := &w.conf
 	if st.unavailable == text {
 		return
 	}
-	l.cfg.Publish(&config.State{Unavailable: text})
+	w.cfg.Publish(&config.State{Unavailable: text})
 	st.unavailable = text
-	l.setStatus(func(s *Status) { s.Serving, s.Unavailable = false, text })
+	w.setStatus(func(s *Status) { s.Serving, s.Unavailable = false, text })
 }
 
 // loadFailed reports a content that does not parse or validate: the last
 // good snapshot stays, if there is one; otherwise the failure's text is
 // published.
-func (l *Watcher) loadFailed(err error) {
-	l.report(err.Error())
-	if l.conf.good == nil {
-		l.publishUnavailable(config.UnavailableText(l.cfg.Path, err))
+func (w *Watcher) loadFailed(err error) {
+	w.report(err.Error())
+	if w.conf.good == nil {
+		w.publishUnavailable(config.UnavailableText(w.cfg.Path, err))
 	}
 }
 
 // report logs and counts a failure, once per distinct failure.
-func (l *Watcher) report(msg string) {
-	st := &l.conf
+func (w *Watcher) report(msg string) {
+	st := &w.conf
 	if msg != st.reported {
 		st.reported = msg
 		if st.good != nil {
-			l.log.Error("config failed to load; still serving the last good one", "path", l.cfg.Path, "err", msg,
+			w.log.Error("config failed to load; still serving the last good one", "path", w.cfg.Path, "err", msg,
 				"serving_cluster_serial", st.good.ClusterSerial())
 		} else {
-			l.log.Error("config failed to load", "path", l.cfg.Path, "err", msg)
+			w.log.Error("config failed to load", "path", w.cfg.Path, "err", msg)
 		}
 	}
-	l.setStatus(func(s *Status) {
+	w.setStatus(func(s *Status) {
 		if s.LastError != msg || !s.FailingNow {
 			s.Failures++
 		}

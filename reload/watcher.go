@@ -259,44 +259,44 @@ func New(cfg Config) *Watcher {
 //
 // LoadNow is meant for start-up, before Run; later calls look at both
 // files at once.
-func (l *Watcher) LoadNow() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.permsChecked {
-		l.permsChecked = true
-		l.checkPerms()
+func (w *Watcher) LoadNow() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.permsChecked {
+		w.permsChecked = true
+		w.checkPerms()
 	}
-	if l.keyPath != "" {
-		if l.key.state != keyNone {
-			l.checkKey()
+	if w.keyPath != "" {
+		if w.key.state != keyNone {
+			w.checkKey()
 		} else {
-			key, err := os.ReadFile(l.keyPath)
+			key, err := os.ReadFile(w.keyPath)
 			if err != nil {
 				return fmt.Errorf("reading HMAC key: %w", err)
 			}
-			l.keyTransition(keyStart, key, "")
+			w.keyTransition(keyStart, key, "")
 		}
 	}
-	l.checkConfig(time.Now(), true, false)
+	w.checkConfig(time.Now(), true, false)
 	return nil
 }
 
 // Status returns the Watcher's counters and state.
-func (l *Watcher) Status() Status {
-	l.statusMu.Lock()
-	defer l.statusMu.Unlock()
-	return l.status
+func (w *Watcher) Status() Status {
+	w.statusMu.Lock()
+	defer w.statusMu.Unlock()
+	return w.status
 }
 
-func (l *Watcher) setStatus(f func(*Status)) {
-	l.statusMu.Lock()
-	f(&l.status)
-	l.statusMu.Unlock()
+func (w *Watcher) setStatus(f func(*Status)) {
+	w.statusMu.Lock()
+	f(&w.status)
+	w.statusMu.Unlock()
 }
 
 // Run watches both files until ctx ends; call LoadNow first.
-func (l *Watcher) Run(ctx context.Context) {
+func (w *Watcher) Run(ctx context.Context) {
 	var r runner
-	r.l = l
+	r.l = w
 	r.run(ctx)
 }

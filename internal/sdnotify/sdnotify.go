@@ -22,8 +22,9 @@ import (
 	"github.com/goconfd/goconfd/reload"
 )
 
-// DefaultStatusInterval is how often the loader's status is looked at
-// for a change to report, unless Config.StatusInterval says otherwise.
+// DefaultStatusInterval is how often the config watcher's status
+// (reload.Status) is looked at for a change to report, unless
+// Config.StatusInterval says otherwise.
 const DefaultStatusInterval = 250 * time.Millisecond
 
 // maxErrorText bounds the error quoted in STATUS=.
@@ -31,7 +32,7 @@ const maxErrorText = 300
 
 // Config says what Run reports.
 type Config struct {
-	// Status returns the config loader's status (reload.Watcher.Status).
+	// Status returns the config watcher's status (reload.Watcher.Status).
 	Status func() reload.Status
 	// Stalled returns how many socket loops made no progress since its
 	// previous call (server.Liveness.Check); nil means that the
