@@ -351,18 +351,24 @@ type legit struct {
 	c   *net.UDPConn
 	rng *rand.Rand
 	buf []byte
+	oob []byte // for the kernel's receive timestamp, where there is one
 	to  netip.AddrPort
 	key []byte
 	chk *checker
 }
 
-// newLegit opens a client's socket; seed and stream choose its requests.
+// newLegit opens a client's socket, with the kernel's receive timestamps
+// where it has them (Linux); seed and stream choose its requests.
 func newLegit(to netip.AddrPort, key []byte, chk *checker, seed, stream uint64) (*legit, error) {
 	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, fmt.Errorf("a client's socket: %w", err)
 	}
-	return &legit{c: c, rng: rand.New(rand.NewPCG(seed, stream)), buf: make([]byte, 65536), to: to, key: key, chk: chk}, nil
+	l := &legit{c: c, rng: rand.New(rand.NewPCG(seed, stream)), buf: make([]byte, 65536), to: to, key: key, chk: chk}
+	if enableArrivalTimes(c) {
+		l.oob = make([]byte, 128)
+	}
+	return l, nil
 }
 
 // answer is the outcome of one request of a legit client.
@@ -371,7 +377,11 @@ type answer struct {
 	reply    protocol.Reply
 	answered bool          // a reply came within a second
 	took     time.Duration // from the send to the reply
-	wrong    string        // what is wrong with the reply, "" if nothing
+	// atSocket is the time from the send to the reply's arrival in the
+	// client's socket, by the kernel's timestamp: took without the time
+	// the client took to wake up and read it; 0 where unknown.
+	atSocket time.Duration
+	wrong    string // what is wrong with the reply, "" if nothing
 }
 
 // ask sends one random request and waits for its reply; an error is a
@@ -386,9 +396,13 @@ func (l *legit) ask() (answer, error) {
 	if _, err := l.c.WriteToUDPAddrPort(dgram, l.to); err != nil {
 		return a, fmt.Errorf("sending: %w", err)
 	}
-	a.reply, a.answered = readReply(l.c, l.buf, l.key, rsalt, time.Second)
+	var arrived time.Time
+	a.reply, arrived, a.answered = readReplyAt(l.c, l.buf, l.oob, l.key, rsalt, time.Second)
 	if a.answered {
 		a.took = time.Since(t0)
+		if !arrived.IsZero() {
+			a.atSocket = arrived.Sub(t0)
+		}
 		a.wrong = r.check(l.chk, q, qjson, a.reply)
 	}
 	return a, nil
@@ -414,15 +428,23 @@ func paced(rate int, stop <-chan struct{}, f func() bool) {
 // readReply waits up to timeout for the reply to rsalt, skipping late
 // replies to earlier requests.
 func readReply(c *net.UDPConn, buf, key []byte, rsalt string, timeout time.Duration) (protocol.Reply, bool) {
+	r, _, ok := readReplyAt(c, buf, nil, key, rsalt, timeout)
+	return r, ok
+}
+
+// readReplyAt is readReply that also returns when the reply arrived in
+// the socket, by the kernel's timestamp in oob (enableArrivalTimes); zero
+// without one.
+func readReplyAt(c *net.UDPConn, buf, oob, key []byte, rsalt string, timeout time.Duration) (protocol.Reply, time.Time, bool) {
 	_ = c.SetReadDeadline(time.Now().Add(timeout))
 	for {
-		n, _, err := c.ReadFromUDPAddrPort(buf)
+		n, oobn, _, _, err := c.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
-			return protocol.Reply{}, false
+			return protocol.Reply{}, time.Time{}, false
 		}
 		r, err := protocol.ParseReply(buf[:n], key, rsalt)
 		if err == nil {
-			return r, true
+			return r, arrivalTime(oob[:oobn]), true
 		}
 	}
 }
