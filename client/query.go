@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"unicode/utf8"
 
@@ -144,12 +143,14 @@ func checkShape(q []byte) error {
 				return fmt.Errorf("key %q must be a list of field codes", k)
 			}
 			for _, e := range l {
-				// Ganeti reads an Int field by rounding half to even.
-				f, err := strconv.ParseFloat(string(e), 64)
-				if err != nil || e[0] == '"' {
+				// Ganeti reads an Int field by rounding the exact
+				// value half to even, wrapped to 64 bits, as the
+				// server's decoder does (tjson.Int).
+				f, err := tjson.Int(e)
+				if err != nil {
 					return fmt.Errorf("key %q: %s is not a field code 0..%d (integers: Ganeti 3.0 drops string codes)", k, e, protocol.NumFields-1)
 				}
-				if f = math.RoundToEven(f); f < 0 || f >= protocol.NumFields {
+				if f < 0 || f >= protocol.NumFields {
 					return fmt.Errorf("key %q: %s is not a field code 0..%d", k, e, protocol.NumFields-1)
 				}
 			}

@@ -21,6 +21,12 @@ func TestNormalizeQuery(t *testing.T) {
 		{`"😀"`, `"\ud83d\ude00"`, false},
 		{`{"3": [0, 1, 2]}`, `{"3":[0,1,2]}`, false},
 		{`{"3": [2.0]}`, `{"3":[2.0]}`, false},
+		{`{"3": [2.5]}`, `{"3":[2.5]}`, false},                                   // a tie: to even, 2
+		{`{"3": [18446744073709551617]}`, `{"3":[18446744073709551617]}`, false}, // wraps to 1
+		{`{"3": [1e400]}`, `{"3":[1e400]}`, false},                               // a multiple of 2^64: 0
+		{`{"3": [2.5000000000000000001]}`, ``, true},                             // exactly above the tie: 3 (a double would say 2.5)
+		{`{"3": [1e5000]}`, ``, true},                                            // beyond tjson.MaxExponent, as the server refuses
+		{`{"3": [true]}`, ``, true},
 		{`{"0": "br0", "1": "192.0.2.1"}`, `{"0":"br0","1":"192.0.2.1"}`, false},
 		{`{"2": ["a", "b"], "0": null}`, `{"2":["a","b"],"0":null}`, false},
 		{`{}`, `{}`, false},
