@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/goconfd/goconfd/protocol"
 )
@@ -57,6 +58,29 @@ func TestNormalizeQuery(t *testing.T) {
 	}
 	if got, err := normalizeQuery(nil); got != nil || err != nil {
 		t.Errorf("normalizeQuery(nil) = %s, %v", got, err)
+	}
+}
+
+// TestQueryShapeAsServerReads checks the client's refusal of a query
+// against the server's own reader: a query is refused locally exactly
+// when protocol.Decoder (Ganeti's reading) drops the request.
+func TestQueryShapeAsServerReads(t *testing.T) {
+	key := []byte("key\n")
+	d := protocol.NewDecoder(key)
+	now := time.Now()
+	for _, q := range []string{
+		`{"3": [0, 1, 2]}`, `{"3": [2.0]}`, `{"3": [2.5]}`, `{"3": [0.5]}`, `{"3": [-0.5]}`, `{"3": [-0.6]}`,
+		`{"3": [2.5000000000000000001]}`, `{"3": [2.4999999999999999999]}`, `{"3": [3]}`, `{"3": [1e0]}`, `{"3": [20e-1]}`,
+		`{"3": [18446744073709551616]}`, `{"3": [18446744073709551619]}`, `{"3": [1e400]}`, `{"3": [1e5000]}`, `{"3": ["1"]}`, `{"3": [true]}`,
+		`{"3": []}`, `{"3": null}`, `{"0": "br0", "1": "192.0.2.1"}`, `{"0": 1}`, `{"2": ["a", 1]}`, `{"2": []}`,
+	} {
+		dgram := protocol.AppendRequest(nil, key, now, protocol.TypeClusterMaster, []byte(q), "salt")
+		var req protocol.Request
+		serverReads := d.Decode(dgram, now, &req) == protocol.Answered
+		_, err := normalizeQuery(json.RawMessage(q))
+		if clientSends := err == nil; clientSends != serverReads {
+			t.Errorf("query %s: the client sends it: %v (%v); the server reads it: %v", q, clientSends, err, serverReads)
+		}
 	}
 }
 
