@@ -6,9 +6,9 @@ import (
 	"net"
 	"net/netip"
 
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
+
+	"github.com/goconfd/goconfd/internal/mmsg"
 )
 
 // adoptUDP serves sockets bound by someone else (systemd's socket
@@ -69,11 +69,9 @@ func adoptOne(uc *net.UDPConn, want bufSizes) (*socket, error) {
 	if !opts.v6 {
 		local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
 	}
-	sk := &socket{pc: uc, addr: local, opts: opts, bufs: bufs}
-	if opts.v6 {
-		sk.conn = ipv6.NewPacketConn(uc)
-	} else {
-		sk.conn = ipv4.NewPacketConn(uc)
+	conn, err := mmsg.New(uc)
+	if err != nil {
+		return nil, err
 	}
-	return sk, nil
+	return &socket{pc: uc, addr: local, opts: opts, bufs: bufs, conn: conn}, nil
 }

@@ -3,20 +3,23 @@ package server
 import (
 	"fmt"
 	"log/slog"
-
 	"net/netip"
 	"testing"
+
+	"golang.org/x/net/ipv4"
 )
 
 // BenchmarkDrain measures the server side alone on a real socket: with
 // the timer stopped a client queues a batch of requests on the socket;
 // timed, the loop reads, answers and replies to all of them. "batched"
-// is the Linux socket (recvmmsg/sendmmsg through golang.org/x/net),
-// "plain" the same loop over plainConn, one system call per datagram as
-// on other systems.
+// is the Linux socket (recvmmsg/sendmmsg through internal/mmsg), "xnet"
+// the same calls through golang.org/x/net's ipv4.PacketConn (which the
+// server used before: it allocates a sender address per datagram and
+// repacks its headers per call), "plain" the same loop over plainConn,
+// one system call per datagram as on other systems.
 func BenchmarkDrain(b *testing.B) {
 	for _, burst := range []int{8, DefaultBatchSize} {
-		for _, kind := range []string{"batched", "plain"} {
+		for _, kind := range []string{"batched", "xnet", "plain"} {
 			b.Run(fmt.Sprintf("%s/burst=%d", kind, burst), func(b *testing.B) {
 				socks, err := listenUDP(&Config{Addr: netip.MustParseAddr("127.0.0.1"), Sockets: 1})
 				if err != nil {
@@ -25,7 +28,10 @@ func BenchmarkDrain(b *testing.B) {
 				sk := socks[0]
 				defer sk.pc.Close()
 				conn, opts := sk.conn, sk.opts
-				if kind == "plain" {
+				switch kind {
+				case "xnet":
+					conn = ipv4.NewPacketConn(sk.pc)
+				case "plain":
 					conn, opts = plainConn{sk.pc}, sockOpts{batch: 1}
 				}
 				env := &loopEnv{handler: echoHandler{}, log: slog.New(slog.DiscardHandler), done: make(chan struct{})}

@@ -15,9 +15,9 @@ import (
 )
 
 // batchConn is all a socket loop needs from its socket: the batch
-// methods of golang.org/x/net's ipv4.PacketConn and ipv6.PacketConn
-// (recvmmsg and sendmmsg on Linux; ipv6.Message is the same type as
-// ipv4.Message), of plainConn elsewhere, and of fakes in tests.
+// methods of internal/mmsg's Conn on Linux (recvmmsg and sendmmsg, with
+// golang.org/x/net's Message type, the same for IPv4 and IPv6), of
+// plainConn elsewhere, and of fakes in tests.
 type batchConn interface {
 	// ReadBatch blocks until at least one datagram has arrived, reads as
 	// many as are queued (at most len(ms)) and returns how many it read.

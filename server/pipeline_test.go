@@ -238,11 +238,57 @@ func TestServeRich(t *testing.T) {
 	}
 }
 
+// mixRequests are the twelve requests of cmd/confd-report/mix-rich.json,
+// the report's mix, with its queries.
+var mixRequests = []struct {
+	name  string
+	typ   protocol.Type
+	query string
+}{
+	{"ping", protocol.TypePing, ""},
+	{"node-role", protocol.TypeNodeRoleByName, `"node2.example.com"`},
+	{"node-pip-by-instance-ip", protocol.TypeNodePipByInstanceIP, `{"1": "192.0.2.101"}`},
+	{"cluster-master", protocol.TypeClusterMaster, `{"3": [0, 1, 2]}`},
+	{"node-pip-list", protocol.TypeNodePipList, ""},
+	{"mc-pip-list", protocol.TypeMcPipList, ""},
+	{"instances-ips-list", protocol.TypeInstancesIPsList, ""},
+	{"node-drbd", protocol.TypeNodeDrbd, `"node2.example.com"`},
+	{"node-instances", protocol.TypeNodeInstances, `"node2.example.com"`},
+	{"instance-disks", protocol.TypeInstanceDisks, `"instance2.example.com"`},
+	{"config-query", protocol.TypeConfigQuery, `"/cluster/cluster_name"`},
+	{"data-collectors", protocol.TypeDataCollectors, `"node2.example.com"`},
+}
+
+// BenchmarkPipeline measures Handle per request type on rich.json: a few
+// named requests, each request of the report's mix ("mix/TYPE", with the
+// reply's size in B/reply), and the whole mix ("mix/all": ns/op is per
+// request, the mean over the twelve).
 func BenchmarkPipeline(b *testing.B) {
 	now := time.Now()
 	p := newTestPipeline(b, now)
 	p.now = time.Now
 	buf := make([]byte, 0, 65536)
+	request := func(typ protocol.Type, query string) []byte {
+		var q []byte
+		if query != "" {
+			q = []byte(query)
+		}
+		return protocol.AppendRequest(nil, testKey, now, typ, q, "9aa6ce92-8336-11de-af38-001d093e835f")
+	}
+	run := func(name string, dgram []byte) {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(dgram)))
+			var reply []byte
+			for b.Loop() {
+				var o Outcome
+				if reply, o = handleOutcome(p, dgram, buf); o != Answered {
+					b.Fatal(o)
+				}
+			}
+			b.ReportMetric(float64(len(reply)), "B/reply")
+		})
+	}
 	for _, bc := range []struct {
 		name  string
 		typ   protocol.Type
@@ -254,21 +300,25 @@ func BenchmarkPipeline(b *testing.B) {
 		{"instances-ips-list", protocol.TypeInstancesIPsList, `null`},
 		{"config-query-cluster", protocol.TypeConfigQuery, `"/cluster"`},
 	} {
-		var q []byte
-		if bc.query != "" {
-			q = []byte(bc.query)
-		}
-		dgram := protocol.AppendRequest(nil, testKey, now, bc.typ, q, "9aa6ce92-8336-11de-af38-001d093e835f")
-		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(dgram)))
-			for b.Loop() {
-				if _, o := handleOutcome(p, dgram, buf); o != Answered {
-					b.Fatal(o)
-				}
-			}
-		})
+		run(bc.name, request(bc.typ, bc.query))
 	}
+	mix := make([][]byte, len(mixRequests))
+	for i, m := range mixRequests {
+		mix[i] = request(m.typ, m.query)
+		run("mix/"+m.name, mix[i])
+	}
+	b.Run("mix/all", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, o := handleOutcome(p, mix[i], buf); o != Answered {
+				b.Fatal(o)
+			}
+			if i++; i == len(mix) {
+				i = 0
+			}
+		}
+	})
 }
 
 // handleOutcome is p.Handle with the Verdict's outcome only.

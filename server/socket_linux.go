@@ -8,9 +8,9 @@ import (
 	"net/netip"
 	"syscall"
 
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
+
+	"github.com/goconfd/goconfd/internal/mmsg"
 )
 
 // listenUDP binds cfg.Sockets sockets to cfg.Addr and cfg.Port. With
@@ -79,13 +79,12 @@ func listenOne(ap netip.AddrPort, reusePort bool, want bufSizes) (*socket, error
 	if !v6 {
 		local = netip.AddrPortFrom(local.Addr().Unmap(), local.Port())
 	}
-	sk := &socket{pc: uc, addr: local, opts: opts, bufs: bufs}
-	if v6 {
-		sk.conn = ipv6.NewPacketConn(uc)
-	} else {
-		sk.conn = ipv4.NewPacketConn(uc)
+	conn, err := mmsg.New(uc)
+	if err != nil {
+		uc.Close()
+		return nil, err
 	}
-	return sk, nil
+	return &socket{pc: uc, addr: local, opts: opts, bufs: bufs, conn: conn}, nil
 }
 
 // setSockopts sets the options that must be in place before bind.

@@ -1,8 +1,9 @@
 // Package minimal is the floor a confd server written in Go can reach,
 // for the performance report's ratios (docs/performance.md): it reads
-// requests in batches (recvmmsg) on SO_REUSEPORT sockets as goconfd's
-// server does, verifies each one exactly as goconfd does
-// (protocol.Decoder: magic, envelope, HMAC, request, timestamp) and
+// requests in batches (recvmmsg) on SO_REUSEPORT sockets with the same
+// socket I/O as goconfd's server (internal/mmsg), verifies each one
+// exactly as goconfd does (protocol.Decoder: magic, envelope, HMAC,
+// request, timestamp) and
 // answers every valid request with one fixed answer, signed exactly as
 // goconfd signs (protocol.Decoder.AppendReply), in batches (sendmmsg).
 // Nothing else: no config, no query, no counters, no observers.
@@ -21,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/goconfd/goconfd/internal/mmsg"
 	"github.com/goconfd/goconfd/protocol"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
@@ -71,10 +73,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errs := make([]error, len(s.conns))
 	for i, c := range s.conns {
+		bc, err := mmsg.New(c)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.loop(ipv4.NewPacketConn(c))
+			errs[i] = s.loop(bc)
 		}()
 	}
 	<-ctx.Done()
@@ -96,7 +103,7 @@ func (s *Server) Close() {
 }
 
 // loop is one socket's read, verify, sign, write cycle.
-func (s *Server) loop(pc *ipv4.PacketConn) error {
+func (s *Server) loop(pc mmsg.BatchConn) error {
 	d := protocol.NewDecoder(s.Key)
 	var req protocol.Request
 	rmsgs := make([]ipv4.Message, batch)
