@@ -81,16 +81,54 @@ func (sg *ReplySigner) SetKey(key []byte) {
 // answer is the answer's JSON text; rsalt is echoed. The HMAC covers
 // rsalt ‖ inner message, with the same key as requests.
 func (sg *ReplySigner) AppendReply(dst, rsalt []byte, status Status, answer []byte, serial int64) []byte {
-	inner := sg.inner[:0]
-	inner = append(inner, `{"protocol":1,"status":`...)
-	inner = strconv.AppendInt(inner, int64(status), 10)
-	inner = append(inner, `,"answer":`...)
-	inner = append(inner, answer...)
-	inner = append(inner, `,"serial":`...)
-	inner = strconv.AppendInt(inner, serial, 10)
-	inner = append(inner, '}')
-	sg.inner = inner
+	sg.inner = appendReplyMessage(sg.inner[:0], status, answer, serial)
+	return sg.appendSigned(dst, rsalt, sg.inner, nil)
+}
 
+// appendReplyMessage appends a reply's inner message, as the 3.0 server
+// writes it.
+func appendReplyMessage(dst []byte, status Status, answer []byte, serial int64) []byte {
+	dst = append(dst, `{"protocol":1,"status":`...)
+	dst = strconv.AppendInt(dst, int64(status), 10)
+	dst = append(dst, `,"answer":`...)
+	dst = append(dst, answer...)
+	dst = append(dst, `,"serial":`...)
+	dst = strconv.AppendInt(dst, serial, 10)
+	return append(dst, '}')
+}
+
+// PreparedReply is the part of a reply that does not depend on the
+// request's rsalt: its inner message, and that message as the JSON string
+// the envelope holds. A server that answers the same question many times
+// (the same snapshot, type and query) prepares it once and signs it per
+// request with AppendPrepared, which writes the same bytes as AppendReply
+// without building or escaping the message again. It is immutable.
+type PreparedReply struct {
+	inner []byte
+	msg   []byte // inner as a JSON string, quotes included
+}
+
+// PrepareReply returns the PreparedReply of a reply with status, answer
+// and serial (AppendReply's arguments but rsalt).
+func PrepareReply(status Status, answer []byte, serial int64) *PreparedReply {
+	inner := appendReplyMessage(make([]byte, 0, len(answer)+64), status, answer, serial)
+	return &PreparedReply{inner: inner, msg: tjson.AppendString(nil, inner)}
+}
+
+// Size is the number of bytes p holds, for a cache's budget.
+func (p *PreparedReply) Size() int { return cap(p.inner) + cap(p.msg) }
+
+// AppendPrepared appends the signed reply datagram of p to the request
+// with rsalt: byte for byte what AppendReply appends for the same status,
+// answer and serial.
+func (sg *ReplySigner) AppendPrepared(dst, rsalt []byte, p *PreparedReply) []byte {
+	return sg.appendSigned(dst, rsalt, p.inner, p.msg)
+}
+
+// appendSigned appends the envelope of the inner message inner, signed
+// for rsalt; msg is inner as a JSON string if the caller has it (nil: it
+// is escaped here).
+func (sg *ReplySigner) appendSigned(dst, rsalt, inner, msg []byte) []byte {
 	// Sign the salt as clients will decode it from the escapes written
 	// below: a surrogate pair is one character to them. (Ganeti signs
 	// the two surrogates, which no client can verify.)
@@ -109,7 +147,11 @@ func (sg *ReplySigner) AppendReply(dst, rsalt []byte, status Status, answer []by
 	// the message and its escapes (a quote or a backslash takes two
 	// bytes; the rare \uXXXX may still grow it once). Short replies that
 	// fit skip the count.
-	if fixed := len(Magic) + 64 + len(`{"hmac":"","msg":"","salt":""}`) + 6*len(rsalt); len(dst)+fixed+2*len(inner) > cap(dst) {
+	fixed := len(Magic) + 64 + len(`{"hmac":"","msg":"","salt":""}`) + 6*len(rsalt)
+	switch {
+	case msg != nil:
+		dst = slices.Grow(dst, fixed+len(msg))
+	case len(dst)+fixed+2*len(inner) > cap(dst):
 		need := fixed + len(inner) + bytes.Count(inner, []byte{'"'}) + bytes.Count(inner, []byte{'\\'})
 		dst = slices.Grow(dst, need)
 	}
@@ -117,7 +159,11 @@ func (sg *ReplySigner) AppendReply(dst, rsalt []byte, status Status, answer []by
 	dst = append(dst, `{"hmac":"`...)
 	dst = hex.AppendEncode(dst, sum)
 	dst = append(dst, `","msg":`...)
-	dst = tjson.AppendString(dst, inner)
+	if msg != nil {
+		dst = append(dst, msg...)
+	} else {
+		dst = tjson.AppendString(dst, inner)
+	}
 	dst = append(dst, `,"salt":`...)
 	dst = tjson.AppendString(dst, rsalt)
 	return append(dst, '}')

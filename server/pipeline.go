@@ -1,6 +1,7 @@
 package server
 
 import (
+	"hash/maphash"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,10 @@ type Pipeline struct {
 	// watch is the table of parked TypeWatch requests; nil unless
 	// EnableWatch was called.
 	watch *watchTable
+	// cache holds prepared replies for the current snapshot (nil while
+	// none is loaded). It is replaced after the state, so a request
+	// uses it only if it belongs to the snapshot the request saw.
+	cache atomic.Pointer[replyCache]
 }
 
 // hmacKey is a key with a generation number, so that pooled decoders
@@ -40,6 +45,8 @@ type work struct {
 	keyGen uint64
 	req    protocol.Request
 	answer []byte
+	// key is the request's question, encoded for the reply cache.
+	key []byte
 }
 
 // NewPipeline returns a Pipeline that answers "Configuration not yet
@@ -60,6 +67,11 @@ func NewPipeline() *Pipeline {
 // requests are answered if the new state serves another serial.
 func (p *Pipeline) SetState(st *config.State) {
 	p.state.Store(st)
+	if st.Snapshot != nil {
+		p.cache.Store(newReplyCache(st.Snapshot))
+	} else {
+		p.cache.Store(nil)
+	}
 	if p.watch != nil {
 		p.watch.published()
 	}
@@ -139,10 +151,27 @@ func (p *Pipeline) handleFrom(dgram, buf []byte, src *Source) ([]byte, Verdict) 
 		}
 	} else if st.Snapshot == nil {
 		res = query.Unavailable(st.Unavailable, w.answer)
+	} else if c := p.cache.Load(); c != nil && c.snap == st.Snapshot {
+		w.key = appendQuestionKey(w.key[:0], w.req.Type, &w.req.Query)
+		h := maphash.Bytes(c.seed, w.key)
+		if e := c.lookup(h, w.key); e != nil {
+			return p.signPrepared(w, e, buf)
+		}
+		res = query.Answer(st.Snapshot, &w.req, w.answer)
+		c.offer(h, w.key, &res)
 	} else {
 		res = query.Answer(st.Snapshot, &w.req, w.answer)
 	}
 	return p.sign(w, res, buf)
+}
+
+// signPrepared signs the cached reply e as the reply to w's request.
+func (p *Pipeline) signPrepared(w *work, e *cachedReply, buf []byte) ([]byte, Verdict) {
+	reply := w.dec.AppendPrepared(buf[:0], w.req.RSalt, e.reply)
+	if len(reply) > protocol.MaxReplySize {
+		return nil, Drop(DropReplyTooBig)
+	}
+	return reply, Verdict{Outcome: Answered, Type: w.req.Type, Status: e.status}
 }
 
 // sign checks the size of res and signs it as the reply to w's request.
