@@ -216,6 +216,7 @@ func (l *sockLoop) serveBatch() error {
 	l.ctr.beat.Add(1) // busy: odd until the batch is done
 	defer l.ctr.beat.Add(1)
 	n = min(n, len(l.rmsgs))
+	l.src.hasNow = false
 	w := 0
 	for i := range n {
 		m := &l.rmsgs[i]

@@ -138,7 +138,17 @@ func (p *Pipeline) handleFrom(dgram, buf []byte, src *Source) ([]byte, Verdict) 
 		w.keyGen = key.gen
 	}
 	w.dec.AcceptWatch(p.watch != nil)
-	now := p.now()
+	var now time.Time
+	if src != nil {
+		// One clock read per batch: the timestamp check has a
+		// resolution of a second, a batch takes microseconds.
+		if !src.hasNow {
+			src.now, src.hasNow = p.now(), true
+		}
+		now = src.now
+	} else {
+		now = p.now()
+	}
 	if o := w.dec.Decode(dgram, now, &w.req); o != protocol.Answered {
 		return nil, Drop(OutcomeOf(o))
 	}

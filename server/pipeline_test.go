@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -375,5 +376,30 @@ func TestPipelineGanetiSilent(t *testing.T) {
 				t.Fatalf("outcome %v with reply %q", o, reply)
 			}
 		})
+	}
+}
+
+// TestPipelineClockOncePerBatch checks that a socket loop's batch reads
+// the pipeline's clock once, whatever the number of requests in it, and
+// that the next batch reads it again.
+func TestPipelineClockOncePerBatch(t *testing.T) {
+	now := time.Unix(1700000000, 0)
+	p := newTestPipeline(t, now)
+	reads := 0
+	p.now = func() time.Time { reads++; return now }
+	conn := &scriptConn{}
+	env := &loopEnv{handler: p, from: p, log: slog.New(slog.DiscardHandler), done: make(chan struct{})}
+	l := newSockLoop(conn, env, new(sockCounters), sockOpts{}, 8)
+	var reqs []string
+	for i := range 3 {
+		reqs = append(reqs, string(protocol.AppendRequest(nil, testKey, now, protocol.TypePing, nil, fmt.Sprint("r", i))))
+	}
+	serveOneBatch(t, conn, l, reqs...)
+	if reads != 1 || len(conn.writes) != 3 {
+		t.Fatalf("a batch of 3: %d clock reads, %d replies; want 1 and 3", reads, len(conn.writes))
+	}
+	serveOneBatch(t, conn, l, reqs[0])
+	if reads != 2 || len(conn.writes) != 4 {
+		t.Fatalf("the next batch: %d clock reads in all, %d replies; want 2 and 4", reads, len(conn.writes))
 	}
 }

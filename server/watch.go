@@ -63,6 +63,11 @@ type Source struct {
 	// wildcard bind (replies leave from it).
 	dst netip.Addr
 	out *sockOut
+	// now is the time the datagram's batch is judged at, read from the
+	// Pipeline's clock by the batch's first request (hasNow); the socket
+	// loop clears hasNow before each batch.
+	now    time.Time
+	hasNow bool
 }
 
 // sockOut sends replies outside a socket loop's batch, one at a time.
