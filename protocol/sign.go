@@ -115,6 +115,10 @@ func PrepareReply(status Status, answer []byte, serial int64) *PreparedReply {
 	return &PreparedReply{inner: inner, msg: tjson.AppendString(nil, inner)}
 }
 
+// MsgLen is the length of the message as the envelope holds it (escaped,
+// quotes included).
+func (p *PreparedReply) MsgLen() int { return len(p.msg) }
+
 // Size is the number of bytes p holds, for a cache's budget.
 func (p *PreparedReply) Size() int { return cap(p.inner) + cap(p.msg) }
 

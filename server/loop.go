@@ -45,10 +45,17 @@ const (
 	initialReplyCap = 2048
 	// maxKeptReplyCap is the largest reply buffer a slot keeps for reuse.
 	// Longer replies (whole node lists of big clusters, large pointer
-	// queries) allocate each time, which costs little next to signing
-	// and sending them, and bounds a loop's reply memory to
-	// batch × 16 KiB whatever the traffic.
+	// queries) are written into one of the loop's large buffers
+	// (maxLargeReplies of them, protocol.MaxReplySize bytes each, made
+	// the first time they are needed and kept), lent by the Pipeline
+	// through Source.replyBuf for the batch; past that many in one
+	// batch, a reply allocates its own. A loop's reply memory stays
+	// bounded by batch × 16 KiB + maxLargeReplies × 64 KiB whatever the
+	// traffic.
 	maxKeptReplyCap = 16 << 10
+	// maxLargeReplies is how many large reply buffers a loop keeps: 512
+	// KiB per socket at most.
+	maxLargeReplies = 8
 )
 
 // loopEnv is what every socket loop of a Server shares.
@@ -108,6 +115,12 @@ type sockLoop struct {
 	// lives here so that passing it does not allocate.
 	src Source
 
+	// large holds the large reply buffers not lent in this batch; lent
+	// those lent (back in large once the batch is written); nLarge
+	// counts the buffers made.
+	large, lent [][]byte
+	nLarge      int
+
 	// lastDrops is the kernel's cumulative drop count last seen.
 	lastDrops uint32
 	// untilSample counts down the datagrams to the next one timed.
@@ -130,6 +143,7 @@ func newSockLoop(conn batchConn, env *loopEnv, ctr *sockCounters, opts sockOpts,
 		wbufs: make([][]byte, batch),
 	}
 	l.src.out = newSockOut(conn, opts)
+	l.src.loop = l
 	const rsz = protocol.MaxRequestSize
 	rbuf := make([]byte, batch*rsz)
 	wbuf := make([]byte, batch*initialReplyCap)
@@ -289,8 +303,35 @@ func (l *sockLoop) serveBatch() error {
 			l.wmsgs[i].Addr = nil
 		}
 	}
+	// The batch's replies are written (or dropped): their large buffers
+	// are free again.
+	for i, b := range l.lent {
+		l.large = append(l.large, b[:0])
+		l.lent[i] = nil
+	}
+	l.lent = l.lent[:0]
 	l.t.flush(l.ctr)
 	return err
+}
+
+// lendLarge returns a large reply buffer (capacity
+// protocol.MaxReplySize, length 0) for the current batch, or nil if the
+// loop has lent all maxLargeReplies of them.
+func (l *sockLoop) lendLarge() []byte {
+	var b []byte
+	switch {
+	case len(l.large) > 0:
+		b = l.large[len(l.large)-1]
+		l.large[len(l.large)-1] = nil
+		l.large = l.large[:len(l.large)-1]
+	case l.nLarge < maxLargeReplies:
+		l.nLarge++
+		b = make([]byte, 0, protocol.MaxReplySize)
+	default:
+		return nil
+	}
+	l.lent = append(l.lent, b)
+	return b
 }
 
 // timedHandle is handle, timed: an answered datagram's time goes into

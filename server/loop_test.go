@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,6 +17,8 @@ import (
 
 	"golang.org/x/net/ipv4"
 
+	"github.com/goconfd/goconfd/config"
+	"github.com/goconfd/goconfd/internal/tjson"
 	"github.com/goconfd/goconfd/protocol"
 )
 
@@ -502,6 +505,82 @@ func BenchmarkLoop(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/datagram")
+		})
+	}
+}
+
+// lastReplyConn is a benchConn that keeps a copy of the last reply it
+// was given to write, in a buffer it reuses.
+type lastReplyConn struct {
+	benchConn
+	last []byte
+}
+
+func (c *lastReplyConn) WriteBatch(ms []ipv4.Message, _ int) (int, error) {
+	c.last = append(c.last[:0], ms[len(ms)-1].Buffers[0]...)
+	return len(ms), nil
+}
+
+// TestLoopLargeReplies checks that replies over maxKeptReplyCap are
+// written into the loop's large buffers: no allocation per batch while
+// a batch has at most maxLargeReplies of them, one per reply beyond,
+// and the replies are the pipeline's.
+func TestLoopLargeReplies(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	data, err := os.ReadFile("../config/testdata/rich.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := tjson.Parse(data, tjson.Options{Container: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster, _ := doc.Get("cluster")
+	tags, _ := cluster.Get("tags")
+	for i := range 2000 {
+		tags.Arr = append(tags.Arr, tjson.Value{Kind: tjson.String, Str: fmt.Sprint("tag-", i)})
+	}
+	snap, err := config.Parse(tjson.Marshal(&doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1700000000, 0)
+	p := NewPipeline()
+	p.now = func() time.Time { return now }
+	p.SetKey(testKey)
+	p.SetState(&config.State{Snapshot: snap})
+	req := protocol.AppendRequest(nil, testKey, now, protocol.TypeConfigQuery, []byte(`"/cluster/tags"`), "large")
+	want, v := p.Handle(req, nil)
+	if v.Outcome != Answered || len(want) <= maxKeptReplyCap {
+		t.Fatalf("test request: %v, a %d-byte reply; want one over %d bytes", v, len(want), maxKeptReplyCap)
+	}
+	for _, tc := range []struct{ batch, maxAllocs int }{
+		{1, 0},
+		{maxLargeReplies, 0},
+		{maxLargeReplies + 3, 3},
+	} {
+		t.Run(fmt.Sprint("batch=", tc.batch), func(t *testing.T) {
+			env := &loopEnv{handler: p, from: p, log: slog.New(slog.DiscardHandler), done: make(chan struct{})}
+			conn := &lastReplyConn{benchConn: benchConn{req: req}}
+			l := newSockLoop(conn, env, new(sockCounters), sockOpts{}, tc.batch)
+			serve := func() {
+				if err := l.serveBatch(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			serve()
+			serve()
+			if a := testing.AllocsPerRun(50, serve); a > float64(tc.maxAllocs) {
+				t.Errorf("%v allocations per batch of %d large replies, want at most %d", a, tc.batch, tc.maxAllocs)
+			}
+			if !bytes.Equal(conn.last, want) {
+				t.Error("the loop's reply differs from the pipeline's")
+			}
+			if l.nLarge > maxLargeReplies || len(l.lent) != 0 {
+				t.Errorf("%d large buffers made, %d still lent after the batch", l.nLarge, len(l.lent))
+			}
 		})
 	}
 }

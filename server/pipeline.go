@@ -165,14 +165,23 @@ func (p *Pipeline) handleFrom(dgram, buf []byte, src *Source) ([]byte, Verdict) 
 		w.key = appendQuestionKey(w.key[:0], w.req.Type, &w.req.Query)
 		h := maphash.Bytes(c.seed, w.key)
 		if e := c.lookup(h, w.key); e != nil {
-			return p.signPrepared(w, e, buf)
+			return p.signPrepared(w, e, src.replyBuf(buf, replyBound(w.req.RSalt, e.reply.MsgLen())))
 		}
 		res = query.Answer(st.Snapshot, &w.req, w.answer)
 		c.offer(h, w.key, &res)
 	} else {
 		res = query.Answer(st.Snapshot, &w.req, w.answer)
 	}
-	return p.sign(w, res, buf)
+	// An answer's escaped form is at most twice as long (the encoder
+	// writes only ASCII, so only quotes and backslashes are doubled).
+	return p.sign(w, res, src.replyBuf(buf, replyBound(w.req.RSalt, 2*len(res.Answer)+len(`{"protocol":1,"status":1,"answer":,"serial":-9223372036854775808}`))))
+}
+
+// replyBound is an upper bound of the length of a reply whose message,
+// escaped, is msgLen bytes long, to the request with rsalt (escaped, a
+// byte of it takes at most 6).
+func replyBound(rsalt []byte, msgLen int) int {
+	return len(protocol.Magic) + len(`{"hmac":"","msg":"","salt":""}`) + 40 + msgLen + 6*len(rsalt)
 }
 
 // signPrepared signs the cached reply e as the reply to w's request.

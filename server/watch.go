@@ -68,6 +68,23 @@ type Source struct {
 	// loop clears hasNow before each batch.
 	now    time.Time
 	hasNow bool
+	// loop lends large reply buffers (nil: none, a reply that outgrows
+	// its buffer allocates).
+	loop *sockLoop
+}
+
+// replyBuf returns the buffer to write a reply of up to need bytes
+// into: buf if it is large enough, or too small only by what a loop's
+// slot grows to and keeps (maxKeptReplyCap), else one of the loop's
+// large buffers if one is free, else buf (append will allocate).
+func (s *Source) replyBuf(buf []byte, need int) []byte {
+	if need <= cap(buf) || need <= maxKeptReplyCap || s == nil || s.loop == nil {
+		return buf
+	}
+	if b := s.loop.lendLarge(); b != nil {
+		return b
+	}
+	return buf
 }
 
 // sockOut sends replies outside a socket loop's batch, one at a time.
