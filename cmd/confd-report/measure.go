@@ -85,7 +85,7 @@ func (r *report) measure(ctx context.Context) error {
 	}
 	if r.opts.bench {
 		r.logf("micro-benchmarks")
-		r.benchCmd = "taskset -c 0 go test -run '^$' -bench '^(BenchmarkDecode|BenchmarkAppendReply|BenchmarkAppendReplyLarge|BenchmarkAnswer|BenchmarkPipeline|BenchmarkReplyDecode)$' -benchtime 200ms -benchmem ./protocol ./query ./server"
+		r.benchCmd = "taskset -c 0 go test -run '^$' -bench '^(BenchmarkDecode|BenchmarkAppendReply|BenchmarkAppendPrepared|BenchmarkAppendReplyLarge|BenchmarkAnswer|BenchmarkPipeline|BenchmarkReplyDecode)$' -benchtime 200ms -benchmem ./protocol ./query ./server"
 		out, err := exec.CommandContext(ctx, "bash", "-c", r.benchCmd).CombinedOutput()
 		if err != nil {
 			return fmt.Errorf("benchmarks: %w\n%s", err, out)

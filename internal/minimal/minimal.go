@@ -3,9 +3,10 @@
 // requests in batches (recvmmsg) on SO_REUSEPORT sockets with the same
 // socket I/O as goconfd's server (internal/mmsg), verifies each one
 // exactly as goconfd does (protocol.Decoder: magic, envelope, HMAC,
-// request, timestamp) and
-// answers every valid request with one fixed answer, signed exactly as
-// goconfd signs (protocol.Decoder.AppendReply), in batches (sendmmsg).
+// request, timestamp) and answers every valid request with one fixed
+// answer, signed exactly as goconfd signs the answer to a question it
+// has answered before (prepared once, protocol.PreparedReply, and signed
+// per request with Decoder.AppendPrepared), in batches (sendmmsg).
 // Nothing else: no config, no query, no counters, no observers.
 //
 // What goconfd spends per request beyond this server is what its
@@ -105,6 +106,7 @@ func (s *Server) Close() {
 // loop is one socket's read, verify, sign, write cycle.
 func (s *Server) loop(pc mmsg.BatchConn) error {
 	d := protocol.NewDecoder(s.Key)
+	prepared := protocol.PrepareReply(protocol.StatusOK, s.Answer, s.Serial)
 	var req protocol.Request
 	rmsgs := make([]ipv4.Message, batch)
 	wmsgs := make([]ipv4.Message, batch)
@@ -126,7 +128,7 @@ func (s *Server) loop(pc mmsg.BatchConn) error {
 			if d.Decode(m.Buffers[0][:m.N], now, &req) != protocol.Answered {
 				continue
 			}
-			replies[i] = d.AppendReply(replies[i][:0], req.RSalt, protocol.StatusOK, s.Answer, s.Serial)
+			replies[i] = d.AppendPrepared(replies[i][:0], req.RSalt, prepared)
 			wmsgs[out].Buffers[0] = replies[i]
 			wmsgs[out].Addr = m.Addr
 			out++
