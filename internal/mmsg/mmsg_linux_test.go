@@ -225,6 +225,15 @@ func TestNoAllocs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A datagram lost on a loaded machine fails the test instead of
+	// hanging it (the deadlines are set once, outside the count).
+	deadline := time.Now().Add(time.Minute)
+	if err := p.srv.SetReadDeadline(deadline); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.client.SetReadDeadline(deadline); err != nil {
+		t.Fatal(err)
+	}
 	round()
 	// The client's own calls allocate nothing either
 	// (WriteToUDP and ReadFromUDPAddrPort on an IPv4 socket).
