@@ -10,10 +10,16 @@ import (
 
 func TestProcReaders(t *testing.T) {
 	pid := os.Getpid()
-	// Burn a little CPU so that the count is not 0.
-	for start := time.Now(); time.Since(start) < 50*time.Millisecond; {
+	// Burn CPU until the count is not 0: on a loaded machine 50 ms of
+	// wall time may be less than one 10 ms tick of CPU, so the bound is
+	// wide and the loop ends as soon as a tick is counted.
+	var ticks int64
+	var err error
+	for start := time.Now(); time.Since(start) < 10*time.Second; {
+		if ticks, err = cpuTicks(pid); err != nil || ticks > 0 {
+			break
+		}
 	}
-	ticks, err := cpuTicks(pid)
 	if err != nil || ticks <= 0 {
 		t.Errorf("cpuTicks(self) = %d, %v", ticks, err)
 	}
