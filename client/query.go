@@ -147,8 +147,13 @@ func checkShape(q []byte) error {
 				// value half to even, wrapped to 64 bits, as the
 				// server's decoder does (tjson.Int).
 				f, err := tjson.Int(e)
-				if err != nil {
+				switch {
+				case err != nil && e[0] == '"':
 					return fmt.Errorf("key %q: %s is not a field code 0..%d (integers: Ganeti 3.0 drops string codes)", k, e, protocol.NumFields-1)
+				case errors.Is(err, tjson.ErrExponent):
+					return fmt.Errorf("key %q: %s is not a field code 0..%d (an exponent beyond ±%d, which the server refuses)", k, e, protocol.NumFields-1, tjson.MaxExponent)
+				case err != nil:
+					return fmt.Errorf("key %q: %s is not a field code 0..%d (integers)", k, e, protocol.NumFields-1)
 				}
 				if f < 0 || f >= protocol.NumFields {
 					return fmt.Errorf("key %q: %s is not a field code 0..%d", k, e, protocol.NumFields-1)

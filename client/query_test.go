@@ -3,6 +3,7 @@ package client
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,6 +59,24 @@ func TestNormalizeQuery(t *testing.T) {
 	}
 	if got, err := normalizeQuery(nil); got != nil || err != nil {
 		t.Errorf("normalizeQuery(nil) = %s, %v", got, err)
+	}
+}
+
+// TestFieldCodeErrors checks that a refused field code's error says why:
+// a string, an exponent the server refuses, or not a number at all.
+func TestFieldCodeErrors(t *testing.T) {
+	for _, tc := range []struct {
+		code, want, notWant string
+	}{
+		{`"1"`, "drops string codes", "exponent"},
+		{`1e5000`, "exponent beyond ±4096", "string"},
+		{`true`, "(integers)", "string"},
+		{`12`, "not a field code 0..", "string"},
+	} {
+		_, err := normalizeQuery(json.RawMessage(`{"3": [` + tc.code + `]}`))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), tc.notWant) {
+			t.Errorf("field code %s: error %v, want one saying %q and not %q", tc.code, err, tc.want, tc.notWant)
+		}
 	}
 }
 
