@@ -6,10 +6,9 @@
 //
 // It is ganeti-confd's service (internal/service) with nothing of a
 // daemon around it: no options of Ganeti's, no pid file, no log file (it
-// logs to stderr), no directory to prepare. The config is written to a
-// temporary file, removed when it stops (Ctrl-C), and so is the key
-// unless examples/hmac.key is at hand. -port changes the port (0: any
-// free one).
+// logs to stderr), no directory to prepare. The config and the key are
+// written to temporary files, removed when it stops (Ctrl-C). -port
+// changes the port (0: any free one).
 package main
 
 import (
@@ -68,14 +67,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer os.Remove(configFile)
-	// From the repository's root, the command names the key in the tree;
-	// elsewhere, a temporary copy.
-	keyFile := keyInTree
-	if b, err := os.ReadFile(keyInTree); err != nil || !bytes.Equal(b, []byte(examples.Key)) {
-		if keyFile, err = writeTemp("goconfd-demo-*.key", examples.Key); err != nil {
-			return err
-		}
-		defer os.Remove(keyFile)
+	// The server reads a private copy of the key (mode 0600, as Ganeti
+	// keeps hmac.key), so that it has no looser permissions to warn about
+	// (a clone's examples/hmac.key is readable by all). The command names
+	// the key in the tree when run from the repository's root, else the
+	// copy.
+	keyFile, err := writeTemp("goconfd-demo-*.key", examples.Key)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(keyFile)
+	shownKey := keyFile
+	if b, err := os.ReadFile(keyInTree); err == nil && bytes.Equal(b, []byte(examples.Key)) {
+		shownKey = keyInTree
 	}
 
 	log := slog.New(daemon.NewHandler(daemon.HandlerOptions{
@@ -85,7 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ready := func() {
 		p := svc.Addr().Port()
 		fmt.Fprintf(stdout, "goconfd serves the demo cluster (examples/config.data) on 127.0.0.1:%d; from the repository's root, ask it with\n\n", p)
-		fmt.Fprintf(stdout, "  go run ./cmd/confd-client --key-file %s -a 127.0.0.1 --port %d cluster-master\n\n", keyFile, p)
+		fmt.Fprintf(stdout, "  go run ./cmd/confd-client --key-file %s -a 127.0.0.1 --port %d cluster-master\n\n", shownKey, p)
 		fmt.Fprintln(stdout, "(other questions: node-role node2, node-drbd node1, instances-ips-list, ... see examples/README.md; Ctrl-C stops it)")
 	}
 	svc, err = service.Listen(service.Config{

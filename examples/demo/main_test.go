@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -38,6 +37,12 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As the README has it: from the repository's root. The demo's
+	// temporary files go to a directory of the test's, to see them
+	// removed.
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	t.Chdir(root)
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -130,10 +135,17 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(stderr.String(), "INFO serving addr=127.0.0.1:") {
 		t.Errorf("stderr has no line saying where it serves:\n%s", stderr.String())
 	}
-	if filepath.IsAbs(keyFile) { // a temporary copy, not examples/hmac.key
-		if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("temporary key file %s not removed: %v", keyFile, err)
+	// A first run has nothing to warn about (the key's copy is private).
+	for _, level := range []string{" WARNING ", " ERROR "} {
+		if strings.Contains(stderr.String(), level) {
+			t.Errorf("stderr has a%s line:\n%s", strings.TrimRight(level, " "), stderr.String())
 		}
+	}
+	if keyFile != keyInTree {
+		t.Errorf("from the repository's root the command names the key file %s, want %s", keyFile, keyInTree)
+	}
+	if left, err := os.ReadDir(tmp); err != nil || len(left) > 0 {
+		t.Errorf("temporary files left after the demo stopped: %v %v", left, err)
 	}
 }
 
