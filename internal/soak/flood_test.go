@@ -182,6 +182,9 @@ type flood struct {
 	stdout *bufio.Reader
 	stderr bytes.Buffer
 	niced  bool
+	// stopped is set by stop, after which the test's cleanup has nothing
+	// to end.
+	stopped bool
 }
 
 // startFlood starts the flood process (this test binary, see floodEnv)
@@ -216,10 +219,20 @@ func startFlood(t *testing.T, spec floodSpec) *flood {
 	if err := testdaemon.StartChild(f.cmd); err != nil {
 		t.Fatal(err)
 	}
+	// A test that fails before stop must not leave the flood running
+	// beside the next tests of this binary: closing its input ends it.
+	t.Cleanup(func() {
+		if !f.stopped {
+			f.stopped = true
+			f.stdin.Close()
+			_ = f.cmd.Wait()
+		}
+	})
 	line, err := f.stdout.ReadString('\n')
 	if strings.TrimSpace(line) != "ready" {
+		f.stopped = true
 		f.stdin.Close()
-		_ = f.cmd.Wait()
+		_ = f.cmd.Wait() // and its standard error is all read
 		t.Fatalf("the flood process did not start: %q, %v\n%s", line, err, f.stderr.String())
 	}
 	return f
@@ -239,6 +252,7 @@ func (f *flood) set(on bool) error {
 
 // stop ends the flood and returns what it did and the CPU time it used.
 func (f *flood) stop() (floodResult, time.Duration, error) {
+	f.stopped = true
 	f.stdin.Close()
 	var res floodResult
 	derr := json.NewDecoder(f.stdout).Decode(&res)
