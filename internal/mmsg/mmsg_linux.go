@@ -174,10 +174,12 @@ func (c *Conn) ReadBatch(ms []ipv4.Message, flags int) (int, error) {
 		m := &ms[i]
 		hd := &h.hdrs[i]
 		m.N = int(hd.n)
-		m.NN = int(hd.hdr.Controllen)
+		// The kernel never reports more than it was given; clamping
+		// keeps a caller's m.OOB[:m.NN] in bounds whatever happens.
+		m.NN = min(int(hd.hdr.Controllen), len(m.OOB))
 		m.Flags = int(hd.hdr.Flags)
 		name := (*[unix.SizeofSockaddrInet6]byte)(unsafe.Pointer(&h.names[i]))
-		m.Addr = c.zones.parse(m.Addr, name[:hd.hdr.Namelen])
+		m.Addr = c.zones.parse(m.Addr, name[:min(int(hd.hdr.Namelen), len(name))])
 	}
 	return h.n, nil
 }
