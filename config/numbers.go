@@ -10,7 +10,8 @@ package config
 // takes `round` unbounded, a Double takes `fromRational` (the nearest
 // double) and is written back through `toRational`, so whole doubles come
 // out as integers (32.0 is written 32), and timestamps go through the
-// picosecond ClockTime of src/Ganeti/JSON.hs (TimeAsDoubleJSON).
+// picosecond ClockTime of src/Ganeti/JSON.hs (TimeAsDoubleJSON,
+// tjson.TimeAsDouble).
 //
 // Reading a literal exactly and Haskell's round, for Int and Integer, are
 // tjson.Decimal's (internal/tjson/decimal.go), the one implementation the
@@ -23,7 +24,6 @@ import (
 	"bytes"
 	"math"
 	"math/big"
-	"math/bits"
 	"strconv"
 	"strings"
 
@@ -186,74 +186,11 @@ func freeNumberText(lit string, d tjson.Decimal) (text string, ok, tooBig bool) 
 	return showDouble(f), true, false
 }
 
-// pico is 10^12, the picoseconds in a second of System.Time's ClockTime.
-const pico = 1_000_000_000_000
-
 // timestampText converts a ctime/mtime the way TimeAsDoubleJSON
-// (src/Ganeti/JSON.hs) does and writes it back as a Double:
-//
-//	TOD s ps = divMod (round (t * 10^12)) (10^12)  -- t :: Double
-//	t'       = fromIntegral s + fromIntegral ps / 10^12
-//
-// so 1358348755.779906 comes back as 1.3583487557799058e9.
+// (src/Ganeti/JSON.hs) does (tjson.TimeAsDouble) and writes it back as a
+// Double, so 1358348755.779906 comes back as 1.3583487557799058e9.
 func timestampText(lit string, d tjson.Decimal) string {
-	p := toFloat64(lit, d) * 1e12
-	var ss float64
-	var ps uint64
-	switch {
-	case math.Abs(p) < 1<<63:
-		n := int64(math.RoundToEven(p))
-		q, r := n/pico, n%pico
-		if r < 0 {
-			q--
-			r += pico
-		}
-		ss, ps = float64(q), uint64(r)
-	case !math.IsInf(p, 0) && math.Abs(p) < 1<<100:
-		// |p| is a whole number m × 2^e with e >= 11; divide the 128-bit
-		// value by 10^12 (hi < 10^12 since |p| < 2^100).
-		u := math.Float64bits(math.Abs(p))
-		m := u&(1<<52-1) | 1<<52
-		e := uint(u>>52&0x7ff) - 1075
-		hi, lo := m>>(64-e), m<<e
-		q, r := bits.Div64(hi, lo, pico)
-		if p < 0 && r != 0 {
-			q++ // floor division
-			r = pico - r
-		}
-		// q < 2^100 / 10^12 < 2^61: an Int, converted to the nearest.
-		ss, ps = float64(q), r
-		if p < 0 {
-			ss = -ss
-		}
-	default:
-		var n *big.Int
-		if math.IsInf(p, 0) {
-			// round of an infinite Double is toRational's 2^1024.
-			n, _ = new(big.Int).SetString(twoTo1024, 10)
-			if p < 0 {
-				n.Neg(n)
-			}
-		} else {
-			n, _ = new(big.Float).SetFloat64(p).Int(nil)
-		}
-		q, r := new(big.Int).DivMod(n, big.NewInt(pico), new(big.Int))
-		ss, ps = bigIntegerToDouble(q), r.Uint64()
-	}
-	return doubleText(ss + float64(ps)/1e12)
-}
-
-// bigIntegerToDouble is GHC's fromIntegral :: Integer -> Double: an
-// Integer that fits an Int is converted by the machine, to the nearest
-// double; a larger one by GMP's mpn_get_d, which truncates toward zero
-// (measured: 12345678901234567891 seconds come back as
-// 12345678901234565120, not ...67168).
-func bigIntegerToDouble(q *big.Int) float64 {
-	if q.IsInt64() {
-		return float64(q.Int64())
-	}
-	f, _ := new(big.Float).SetPrec(53).SetMode(big.ToZero).SetInt(q).Float64()
-	return f
+	return doubleText(tjson.TimeAsDouble(toFloat64(lit, d)))
 }
 
 // readIntFull is Ganeti's tryRead at type Int (src/Ganeti/Utils.hs): the

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/goconfd/goconfd/internal/tjson"
 	"github.com/goconfd/goconfd/internal/uuid"
 )
 
@@ -89,33 +90,12 @@ func (r *rng) stamps(epoch int64) stamps {
 	return stamps{stableTime(float64(c) + float64(cu)/1e6), stableTime(float64(m) + float64(mu)/1e6)}
 }
 
-// haskellTime is what Ganeti 3.0 makes of a timestamp it reads and writes
-// back (TimeAsDoubleJSON in src/Ganeti/JSON.hs): the double is split into
-// whole seconds and picoseconds, and rebuilt as seconds + picoseconds/1e12.
-// Both steps round, so many doubles come back as a neighbour.
-func haskellTime(t float64) float64 {
-	// x is round(t * 1e12) as an integer; divMod by 1e12 is done exactly
-	// with a fused multiply-add, since x itself may exceed 2^63.
-	x := math.RoundToEven(t * 1e12)
-	ss := math.Floor(x / 1e12)
-	ps := math.FMA(-ss, 1e12, x)
-	for ps < 0 {
-		ss--
-		ps += 1e12
-	}
-	for ps >= 1e12 {
-		ss++
-		ps -= 1e12
-	}
-	return ss + ps/1e12
-}
-
 // stableTime returns the timestamp nearest t that survives Ganeti's round
-// trip unchanged, so that the config is exactly what the object model
+// trip (tjson.TimeAsDouble) unchanged, so that the config is exactly what the object model
 // writes back (and CONFIG_QUERY answers equal the file's values).
 func stableTime(t float64) float64 {
 	for range 8 {
-		h := haskellTime(t)
+		h := tjson.TimeAsDouble(t)
 		if h == t {
 			break
 		}
