@@ -9,8 +9,15 @@ import (
 
 // DRBD returns the NODE_DRBD answer for n (encoded), or, instead of it,
 // the lookup error Ganeti gives when a DRBD peer of one of n's devices
-// names no node (its Error text is the answer's).
-func (n *Node) DRBD() (answer []byte, err *LookupError) { return n.drbdJSON, n.drbdErr }
+// names no node (its Error text is the answer's; errors.As finds the
+// *LookupError). The error is an interface so that a nil one is nil when
+// a caller keeps it in an error variable.
+func (n *Node) DRBD() (answer []byte, err error) {
+	if n.drbdErr != nil {
+		return nil, n.drbdErr
+	}
+	return n.drbdJSON, nil
+}
 
 // buildDRBD computes every node's NODE_DRBD answer (Ganeti's
 // getInstMinorsForNode and encodeMinors): for every instance in key

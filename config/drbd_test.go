@@ -66,7 +66,7 @@ func TestNodeDRBD(t *testing.T) {
 					t.Fatalf("DRBD() error %q, want %q", got, tt.wantErr)
 				}
 				var le *LookupError
-				if !errors.As(error(err), &le) || le.Kind != "Node" || le.Multiple {
+				if !errors.As(err, &le) || le.Kind != "Node" || le.Multiple {
 					t.Fatalf("DRBD() error %#v, want a Node LookupError", err)
 				}
 				return

@@ -183,7 +183,7 @@ func TestBuildInstances(t *testing.T) {
 					t.Errorf("AppendDisks appended %s with its error", answer)
 				}
 				var le *LookupError
-				if got := errors.As(error(derr), &le); got != tt.wantLookup {
+				if got := errors.As(derr, &le); got != tt.wantLookup {
 					t.Errorf("errors.As(AppendDisks error, *LookupError) = %v, want %v", got, tt.wantLookup)
 				}
 			}

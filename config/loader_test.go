@@ -355,7 +355,7 @@ func fingerprint(s *Snapshot) []byte {
 	for _, inst := range s.Instances() {
 		out = fmt.Appendf(out, "\ninstance %q %q %q %v %d %q %v %s ", inst.Key, inst.UUID, inst.Name, inst.HasName,
 			inst.Serial, inst.Primary, inst.HasPrimary, inst.JSON())
-		var e *DisksError
+		var e error
 		if out, e = inst.AppendDisks(out); e != nil {
 			out = append(out, e.Error()...)
 		}

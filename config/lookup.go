@@ -2,9 +2,15 @@ package config
 
 // Node looks a node up as Ganeti's getNode does (src/Ganeti/Config.hs):
 // first by exact key, then by name, where a full name wins and a name
-// that starts with q + "." matches if it is the only one.
-func (s *Snapshot) Node(q []byte) (*Node, *LookupError) {
-	return lookup("Node", q, s.nodeByKey, s.nodeByName, s.nodePartial)
+// that starts with q + "." matches if it is the only one. The error is a
+// *LookupError (errors.As finds it), returned as an error so that a nil
+// one stays nil in an error variable.
+func (s *Snapshot) Node(q []byte) (*Node, error) {
+	n, lerr := lookup("Node", q, s.nodeByKey, s.nodeByName, s.nodePartial)
+	if lerr != nil {
+		return nil, lerr
+	}
+	return n, nil
 }
 
 // node is Node for a name held in a string.
@@ -13,9 +19,14 @@ func (s *Snapshot) node(q string) (*Node, *LookupError) {
 }
 
 // Instance looks an instance up as Ganeti's getInstance does: by key,
-// then by name (instances without a name are not found by name).
-func (s *Snapshot) Instance(q []byte) (*Instance, *LookupError) {
-	return lookup("Instance", q, s.instByKey, s.instByName, s.instPartial)
+// then by name (instances without a name are not found by name). The
+// error is a *LookupError, as Node's.
+func (s *Snapshot) Instance(q []byte) (*Instance, error) {
+	inst, lerr := lookup("Instance", q, s.instByKey, s.instByName, s.instPartial)
+	if lerr != nil {
+		return nil, lerr
+	}
+	return inst, nil
 }
 
 // instance is Instance for a name held in a string.

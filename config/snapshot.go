@@ -129,9 +129,12 @@ func (s *Snapshot) Nodes() []*Node { return s.nodes }
 func (s *Snapshot) Instances() []*Instance { return s.instances }
 
 // Master returns the master node, or the error Ganeti gives when
-// cluster.master_node names no node.
-func (s *Snapshot) Master() (*Node, *LookupError) {
-	return s.master.node, s.master.err
+// cluster.master_node names no node (a *LookupError, for errors.As).
+func (s *Snapshot) Master() (*Node, error) {
+	if s.master.err != nil {
+		return nil, s.master.err
+	}
+	return s.master.node, nil
 }
 
 // MasterIP returns cluster.master_ip.
@@ -173,9 +176,10 @@ func (n *Node) AppendInstancesJSON(dst []byte) []byte {
 // AppendDisks appends the INSTANCE_DISKS answer for inst (encoded) to
 // dst, or, instead of it, returns dst unchanged and the error Ganeti
 // gives when the instance's own uuid or one of its disks names nothing
-// (its Error text is the answer's). Like AppendQuery it stops once the
-// output passes MaxAnswerSize.
-func (inst *Instance) AppendDisks(dst []byte) (_ []byte, err *DisksError) {
+// (its Error text is the answer's; errors.As finds the *DisksError, and
+// through it the instance's *LookupError). Like AppendQuery it stops once
+// the output passes MaxAnswerSize.
+func (inst *Instance) AppendDisks(dst []byte) (_ []byte, err error) {
 	if inst.disksErr != nil {
 		return dst, inst.disksErr
 	}

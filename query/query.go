@@ -9,6 +9,7 @@
 package query
 
 import (
+	"errors"
 	"strconv"
 
 	"github.com/goconfd/goconfd/config"
@@ -72,6 +73,18 @@ func ok(answer []byte, serial int64) Result {
 	return Result{Status: protocol.StatusOK, Answer: answer, Serial: serial}
 }
 
+// formatted is the text Ganeti's server answers for a failed lookup in
+// the handlers that print its OpPrereqError formatted
+// (config.LookupError.Formatted); any other error by its Error text.
+// Snapshot.Node and Master return nothing else, so this is always the
+// first case; errors.AsType neither allocates nor reflects.
+func formatted(err error) string {
+	if lerr, ok := errors.AsType[*config.LookupError](err); ok {
+		return lerr.Formatted()
+	}
+	return err.Error()
+}
+
 func errorText(text string, buf []byte) Result {
 	return Result{Status: protocol.StatusError, Answer: tjson.AppendString(buf[:0], text)}
 }
@@ -101,11 +114,11 @@ func nodeRole(s *config.Snapshot, q *protocol.Query, buf []byte) Result {
 	}
 	master, merr := s.Master()
 	if merr != nil {
-		return errorText(merr.Formatted(), buf)
+		return errorText(formatted(merr), buf)
 	}
 	n, lerr := s.Node(q.Plain)
 	if lerr != nil {
-		return errorText(lerr.Formatted(), buf)
+		return errorText(formatted(lerr), buf)
 	}
 	var role protocol.NodeRole
 	switch {
@@ -182,7 +195,7 @@ func clusterMaster(s *config.Snapshot, q *protocol.Query, buf []byte) Result {
 		return argumentError()
 	case protocol.QueryEmpty:
 		if merr != nil {
-			return errorText(merr.Formatted(), buf)
+			return errorText(formatted(merr), buf)
 		}
 		return ok(s.MasterNameJSON(), s.ClusterSerial())
 	}
