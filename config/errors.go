@@ -92,9 +92,17 @@ func (e *SchemaError) Error() string {
 // attempt; UnavailableText gives Ganeti's answer for it.
 var ErrNotLoaded = errors.New("configuration not yet loaded")
 
+// ErrDataChanged is matched (errors.Is) by the error of Loader.Parse when
+// the data it was given changed under it: a mapping of config.data whose
+// file was truncated (reading past its new end faults) or rewritten in
+// place while being read. Reading the file again is the remedy; the data
+// itself may be good. It is the same value as internal/mapfile's
+// ErrTruncated, so that every error that package gives matches it.
+var ErrDataChanged = mapfile.ErrTruncated
+
 // errChanged is the error of a text that changed while it was read: the
 // data Parse reads is a mapping of a file rewritten in place.
-var errChanged = fmt.Errorf("text changed while being read: %w", mapfile.ErrTruncated)
+var errChanged = fmt.Errorf("text changed while being read: %w", ErrDataChanged)
 
 // errParse wraps an error of reading config.data.
 func errParse(err error) error {

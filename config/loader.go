@@ -72,13 +72,15 @@ func (ld *Loader) Stats() LoadStats { return ld.stats }
 // last good load. data is only read, during the call: the snapshot
 // keeps no part of it.
 //
-// data may be a mapping of config.data (internal/mapfile) that another
-// process rewrites meanwhile: a fault reading it (the file was truncated)
-// is then an error wrapping mapfile.ErrTruncated, not a crash, and every
-// leaf is made from a private copy of its text, so that a leaf always
-// belongs to the text it is filed under for reuse. (The snapshot may
-// still mix two versions of a file rewritten in place while being read;
-// the caller tells by hashing the data again afterwards.)
+// data may be a memory mapping of config.data (as package reload maps a
+// large one) that another process rewrites meanwhile. A fault reading it
+// (the file was truncated under the mapping) is then an error, not a
+// crash, and so is a text found changed while it was read: both match
+// ErrDataChanged (errors.Is), after which reading the file again is the
+// remedy. Every leaf is made from a private copy of its text, so that a
+// leaf always belongs to the text it is filed under for reuse. (The
+// snapshot may still mix two versions of a file rewritten in place while
+// being read; the caller tells by hashing the data again afterwards.)
 func (ld *Loader) Parse(data []byte) (s *Snapshot, err error) {
 	if len(data) == 0 {
 		return ld.parse("")
@@ -90,7 +92,7 @@ func (ld *Loader) Parse(data []byte) (s *Snapshot, err error) {
 		s, err = ld.parse(unsafe.String(&data[0], len(data)))
 		return err
 	})
-	if errors.Is(err, mapfile.ErrTruncated) {
+	if errors.Is(err, ErrDataChanged) {
 		return nil, fmt.Errorf("reading configuration: %w", err)
 	}
 	return s, err

@@ -5,6 +5,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -42,11 +43,31 @@ func TestParseTruncatedMapping(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ld Loader
-	if _, err := ld.Parse(m.Data); !errors.Is(err, mapfile.ErrTruncated) {
-		t.Fatalf("Parse of a truncated mapping: %v, want ErrTruncated", err)
+	if _, err := ld.Parse(m.Data); !errors.Is(err, ErrDataChanged) {
+		t.Fatalf("Parse of a truncated mapping: %v, want ErrDataChanged", err)
 	}
 	if _, err := ld.Parse(data); err != nil {
 		t.Fatalf("Parse after the fault: %v", err)
+	}
+}
+
+// TestErrDataChanged holds config's sentinel to the errors behind it:
+// users match ErrDataChanged (internal/mapfile is not theirs to import),
+// and reload, which reads the file with internal/mapfile, matches
+// mapfile.ErrTruncated; both must find every one of these.
+func TestErrDataChanged(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"mapping truncated (mapfile.Guard)", mapfile.ErrTruncated},
+		{"text changed while read", errChanged},
+		{"wrapped by Parse", fmt.Errorf("reading configuration: %w", errChanged)},
+	}
+	for _, tt := range tests {
+		if !errors.Is(tt.err, ErrDataChanged) || !errors.Is(tt.err, mapfile.ErrTruncated) {
+			t.Errorf("%s: %v does not match both ErrDataChanged and mapfile.ErrTruncated", tt.name, tt.err)
+		}
 	}
 }
 
@@ -117,7 +138,7 @@ func TestParseWhileRewritten(t *testing.T) {
 		switch {
 		case err == nil:
 			loaded++
-		case errors.Is(err, mapfile.ErrTruncated):
+		case errors.Is(err, ErrDataChanged):
 			changed++
 		default:
 			close(stop)

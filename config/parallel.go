@@ -116,7 +116,7 @@ func (ld *Loader) prepare(lm *leafMaker, jobs []leafJob) ([]preLeaf, error) {
 	}
 	wg.Wait()
 	if faulted.Load() {
-		return nil, mapfile.ErrTruncated
+		return nil, ErrDataChanged
 	}
 	if fresh := ld.freshBytes(todo); fresh >= collectAfter {
 		// Making leaves leaves garbage (the trees they were read into,
