@@ -200,19 +200,19 @@ func benchReload(b *testing.B, size int) {
 	}
 
 	h0 := liveHeap()
-	l := New(Config{Path: path, Publish: publish, Logger: quiet()})
-	if err := l.LoadNow(); err != nil {
+	w := New(Config{Path: path, Publish: publish, Logger: quiet()})
+	if err := w.LoadNow(); err != nil {
 		b.Fatal(err)
 	}
 	waitFor(benchSerial)
-	coldLoad := l.Status().LastLoadDuration
+	coldLoad := w.Status().LastLoadDuration
 	h1 := liveHeap()
 	snap := int64(h1) - int64(h0)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { l.Run(ctx); close(done) }()
+	go func() { w.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	for l.Status().Mode == Idle {
+	for w.Status().Mode == Idle {
 		time.Sleep(time.Millisecond)
 	}
 
@@ -238,7 +238,7 @@ func benchReload(b *testing.B, size int) {
 		version(n)
 		// Wait out the pacing after the last load: this measures a write
 		// after a quiet spell, the common case.
-		time.Sleep(restAfter(l.Status()))
+		time.Sleep(restAfter(w.Status()))
 		start, cpu0 := time.Now(), processCPU()
 		if err := os.Rename(path+".tmp", path); err != nil {
 			b.Fatal(err)
@@ -246,7 +246,7 @@ func benchReload(b *testing.B, size int) {
 		waitFor(benchSerial + int64(n))
 		cpu = append(cpu, processCPU()-cpu0)
 		lat = append(lat, time.Duration(servedAt.Load()-start.UnixNano()))
-		load = append(load, l.Status().LastLoadDuration)
+		load = append(load, w.Status().LastLoadDuration)
 	}
 	maxHeapMB := float64(int64(stopSampling())-int64(h0)) / (1 << 20)
 
@@ -256,18 +256,18 @@ func benchReload(b *testing.B, size int) {
 	if err := os.WriteFile(path+".tmp", other, 0o640); err != nil {
 		b.Fatal(err)
 	}
-	time.Sleep(restAfter(l.Status()))
+	time.Sleep(restAfter(w.Status()))
 	h1 = liveHeap()
 	stopSampling = sampleHeap(500 * time.Microsecond)
-	loads := l.Status().Loads
+	loads := w.Status().Loads
 	if err := os.Rename(path+".tmp", path); err != nil {
 		b.Fatal(err)
 	}
-	for l.Status().Loads == loads {
+	for w.Status().Loads == loads {
 		time.Sleep(time.Millisecond)
 	}
 	fullPeakMB := float64(int64(stopSampling())-int64(h1)) / (1 << 20)
-	fullLoad := l.Status().LastLoadDuration
+	fullLoad := w.Status().LastLoadDuration
 	slices.Sort(lat)
 	slices.Sort(load)
 	slices.Sort(cpu)

@@ -189,26 +189,26 @@ func TestConfigTransitions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			logs := &levelRecorder{}
 			var published []string
-			l := New(Config{Path: path, Logger: slog.New(logs), Settle: tc.settle, Publish: func(s *config.State) {
+			w := New(Config{Path: path, Logger: slog.New(logs), Settle: tc.settle, Publish: func(s *config.State) {
 				if s.Snapshot != nil {
 					published = append(published, "snapshot "+strconv.FormatInt(s.Snapshot.ClusterSerial(), 10))
 				} else {
 					published = append(published, "unavailable: "+s.Unavailable)
 				}
 			}})
-			st := &l.conf
+			st := &w.conf
 			st.state, st.unavailable, st.reported = tc.from.state, tc.from.unavailable, tc.from.reported
 			st.settleFrom, st.settleErr, st.settleAt = tc.from.settleFrom, tc.from.settleErr, t0
 			if tc.from.snapshot {
 				st.good = good
 			}
 			// Status says what the failure last reported said.
-			l.status.FailingNow, l.status.LastError = tc.from.reported != "", tc.from.reported
+			w.status.FailingNow, w.status.LastError = tc.from.reported != "", tc.from.reported
 			if tc.ev.kind == evLoaded {
 				st.good = fresh
 			}
 			tc.ev.now = t0.Add(time.Second)
-			l.transition(tc.ev)
+			w.transition(tc.ev)
 
 			if st.state != tc.to {
 				t.Errorf("%s on %s: state %s, want %s", tc.from.state, tc.ev.kind, st.state, tc.to)
@@ -219,7 +219,7 @@ func TestConfigTransitions(t *testing.T) {
 			if !slices.Equal(published, tc.published) {
 				t.Errorf("published %q, want %q", published, tc.published)
 			}
-			s := l.Status()
+			s := w.Status()
 			if s.FailingNow != tc.failing || s.Failures != tc.failures {
 				t.Errorf("FailingNow %v, Failures %d; want %v, %d", s.FailingNow, s.Failures, tc.failing, tc.failures)
 			}

@@ -57,19 +57,19 @@ func TestKeyTransitions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			logs := &levelRecorder{}
 			var published []string
-			l := New(Config{Path: "/cfg/config.data", KeyPath: "/cfg/hmac.key", Logger: slog.New(logs),
+			w := New(Config{Path: "/cfg/config.data", KeyPath: "/cfg/hmac.key", Logger: slog.New(logs),
 				PublishKey: func(k []byte) { published = append(published, string(k)) }})
-			ks := &l.key
+			ks := &w.key
 			ks.state, ks.bad = tc.from.state, tc.from.bad
 			if tc.from.cur != "" {
 				ks.cur = []byte(tc.from.cur)
 			}
-			l.status.KeyError = tc.from.bad
+			w.status.KeyError = tc.from.bad
 			var key []byte
 			if tc.key != "" {
 				key = []byte(tc.key)
 			}
-			l.keyTransition(tc.ev, key, tc.msg)
+			w.keyTransition(tc.ev, key, tc.msg)
 
 			if ks.state != tc.to {
 				t.Errorf("from %s: state %s, want %s", tc.from.state, ks.state, tc.to)
@@ -80,7 +80,7 @@ func TestKeyTransitions(t *testing.T) {
 			if !slices.Equal(published, tc.published) {
 				t.Errorf("published %q, want %q", published, tc.published)
 			}
-			s := l.Status()
+			s := w.Status()
 			if s.KeyChanges != tc.changes || s.KeyFailures != tc.failures || s.KeyError != tc.keyError {
 				t.Errorf("KeyChanges %d, KeyFailures %d, KeyError %q; want %d, %d, %q",
 					s.KeyChanges, s.KeyFailures, s.KeyError, tc.changes, tc.failures, tc.keyError)

@@ -8,11 +8,11 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// runner is the state of one Run: the watcher, the timers, and what is
-// due.
+// runner is the state of one Run: the Watcher (w), its source of
+// directory events (src, nil while polling), the timers, and what is due.
 type runner struct {
-	l *Watcher
-	w eventSource
+	w   *Watcher
+	src eventSource
 	// confStat and confRead are set when config.data must be stat'ed or
 	// read (hashed); keyDue when hmac.key must be read.
 	confStat, confRead, keyDue bool
@@ -23,17 +23,17 @@ type runner struct {
 }
 
 func (r *runner) run(ctx context.Context) {
-	l := r.l
-	r.startWatcher(time.Now(), true)
+	w := r.w
+	r.startEvents(time.Now(), true)
 	defer func() {
-		if r.w != nil {
-			r.w.Close()
+		if r.src != nil {
+			r.src.Close()
 		}
-		l.setStatus(func(s *Status) { s.Mode = Idle })
+		w.setStatus(func(s *Status) { s.Mode = Idle })
 	}()
-	poll := time.NewTicker(l.cfg.PollInterval)
+	poll := time.NewTicker(w.cfg.PollInterval)
 	defer poll.Stop()
-	safety := time.NewTicker(l.cfg.SafetyInterval)
+	safety := time.NewTicker(w.cfg.SafetyInterval)
 	defer safety.Stop()
 	wake := time.NewTimer(time.Hour)
 	defer wake.Stop()
@@ -41,8 +41,8 @@ func (r *runner) run(ctx context.Context) {
 	for {
 		var events <-chan fsnotify.Event
 		var errs <-chan error
-		if r.w != nil {
-			events, errs = r.w.Events(), r.w.Errors()
+		if r.src != nil {
+			events, errs = r.src.Events(), r.src.Errors()
 		}
 		select {
 		case <-ctx.Done():
@@ -59,7 +59,7 @@ func (r *runner) run(ctx context.Context) {
 				break
 			}
 			// An overflow means lost events: look at everything.
-			l.log.Debug("inotify error; checking both files", "err", err)
+			w.log.Debug("inotify error; checking both files", "err", err)
 			r.confRead, r.keyDue = true, true
 		case <-poll.C:
 			r.confStat, r.keyDue = true, true
@@ -68,11 +68,11 @@ func (r *runner) run(ctx context.Context) {
 		case <-wake.C:
 		}
 		now := time.Now()
-		if r.w == nil && !l.cfg.Polling && !now.Before(r.retryAt) {
-			r.startWatcher(now, false)
+		if r.src == nil && !w.cfg.Polling && !now.Before(r.retryAt) {
+			r.startEvents(now, false)
 		}
 		next := r.step(now)
-		if r.w == nil && !l.cfg.Polling && (next.IsZero() || r.retryAt.Before(next)) {
+		if r.src == nil && !w.cfg.Polling && (next.IsZero() || r.retryAt.Before(next)) {
 			next = r.retryAt
 		}
 		wake.Stop()
@@ -86,9 +86,9 @@ func (r *runner) run(ctx context.Context) {
 func (r *runner) onEvent(now time.Time, ev fsnotify.Event) {
 	name := filepath.Clean(ev.Name)
 	switch {
-	case name == r.l.path:
+	case name == r.w.path:
 		r.confRead = true
-	case r.l.keyPath != "" && name == r.l.keyPath:
+	case r.w.keyPath != "" && name == r.w.keyPath:
 		r.keyDue = true
 	case ev.Op&(fsnotify.Remove|fsnotify.Rename) != 0 && r.isWatchedDir(name):
 		// The directory itself went away: its watch is gone.
@@ -97,44 +97,44 @@ func (r *runner) onEvent(now time.Time, ev fsnotify.Event) {
 }
 
 func (r *runner) isWatchedDir(name string) bool {
-	return name == filepath.Dir(r.l.path) || (r.l.keyPath != "" && name == filepath.Dir(r.l.keyPath))
+	return name == filepath.Dir(r.w.path) || (r.w.keyPath != "" && name == filepath.Dir(r.w.keyPath))
 }
 
 // step does the checks that are due and returns when the next deferred
 // one is (zero if none).
 func (r *runner) step(now time.Time) time.Time {
-	l := r.l
+	w := r.w
 	var next time.Time
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	if r.keyDue {
 		r.keyDue = false
-		l.checkKey()
+		w.checkKey()
 	}
-	if at, settling := l.conf.settleDue(); settling && !now.Before(at) {
+	if at, settling := w.conf.settleDue(); settling && !now.Before(at) {
 		r.confRead = true
 	}
 	if r.confStat || r.confRead {
 		if now.Before(r.nextLoad) {
 			next = r.nextLoad
 		} else {
-			cpu0 := l.cpuTime()
-			did := l.checkConfig(now, r.confRead, true)
+			cpu0 := w.cpuTime()
+			did := w.checkConfig(now, r.confRead, true)
 			r.confStat, r.confRead = false, false
 			if did == parsed || did == hashed {
 				end := time.Now()
-				cost := max(end.Sub(now), l.cpuTime()-cpu0)
-				l.setStatus(func(s *Status) {
+				cost := max(end.Sub(now), w.cpuTime()-cpu0)
+				w.setStatus(func(s *Status) {
 					s.LoadCost += cost
 					if did == parsed {
 						s.LastLoadCost = cost
 					}
 				})
-				r.nextLoad = nextLoad(now, end, cost, did == parsed, &l.cfg)
+				r.nextLoad = nextLoad(now, end, cost, did == parsed, &w.cfg)
 			}
 		}
 	}
-	if at, settling := l.conf.settleDue(); settling && at.After(now) && (next.IsZero() || at.Before(next)) {
+	if at, settling := w.conf.settleDue(); settling && at.After(now) && (next.IsZero() || at.Before(next)) {
 		next = at
 	}
 	return next
@@ -161,51 +161,52 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-// startWatcher sets up inotify on the files' directories, or polling.
-func (r *runner) startWatcher(now time.Time, first bool) {
-	l := r.l
-	if l.cfg.Polling {
-		l.setStatus(func(s *Status) { s.Mode = Polling })
+// startEvents sets up the event source (inotify on the files' directories),
+// or polling when there is none.
+func (r *runner) startEvents(now time.Time, first bool) {
+	w := r.w
+	if w.cfg.Polling {
+		w.setStatus(func(s *Status) { s.Mode = Polling })
 		if first {
-			l.log.Info("watching the config by polling", "path", l.path, "poll", l.cfg.PollInterval)
+			w.log.Info("watching the config by polling", "path", w.path, "poll", w.cfg.PollInterval)
 		}
 		return
 	}
-	dirs := []string{filepath.Dir(l.path)}
-	if l.keyPath != "" && filepath.Dir(l.keyPath) != dirs[0] {
-		dirs = append(dirs, filepath.Dir(l.keyPath))
+	dirs := []string{filepath.Dir(w.path)}
+	if w.keyPath != "" && filepath.Dir(w.keyPath) != dirs[0] {
+		dirs = append(dirs, filepath.Dir(w.keyPath))
 	}
-	w, err := l.newWatcher(dirs)
+	src, err := w.newEvents(dirs)
 	if err != nil {
 		r.retryAt = now.Add(inotifyRetry)
 		if first {
 			// Logged once; retries are silent until one succeeds.
-			l.log.Warn("inotify unavailable; polling instead", "err", err, "poll", l.cfg.PollInterval, "retry", inotifyRetry)
-			l.setStatus(func(s *Status) { s.Mode = Polling })
+			w.log.Warn("inotify unavailable; polling instead", "err", err, "poll", w.cfg.PollInterval, "retry", inotifyRetry)
+			w.setStatus(func(s *Status) { s.Mode = Polling })
 		}
 		return
 	}
-	r.w = w
-	l.setStatus(func(s *Status) { s.Mode = Inotify })
+	r.src = src
+	w.setStatus(func(s *Status) { s.Mode = Inotify })
 	if first {
-		l.log.Info("watching the config with inotify", "path", l.path)
+		w.log.Info("watching the config with inotify", "path", w.path)
 	} else {
-		l.log.Info("inotify available again; leaving polling mode", "path", l.path)
+		w.log.Info("inotify available again; leaving polling mode", "path", w.path)
 	}
 	// Anything may have happened while we were not watching.
 	r.confRead, r.keyDue = true, true
 }
 
-// lost gives up a watcher that stopped working and polls until a new one
-// can be set up.
+// lost gives up an event source that stopped working and polls until a
+// new one can be set up.
 func (r *runner) lost(now time.Time, why string) {
-	if r.w == nil {
+	if r.src == nil {
 		return
 	}
-	r.w.Close()
-	r.w = nil
+	r.src.Close()
+	r.src = nil
 	r.retryAt = now.Add(inotifyRetry)
 	r.confRead, r.keyDue = true, true
-	r.l.setStatus(func(s *Status) { s.Mode = Polling })
-	r.l.log.Warn("inotify lost; polling instead", "why", why, "poll", r.l.cfg.PollInterval)
+	r.w.setStatus(func(s *Status) { s.Mode = Polling })
+	r.w.log.Warn("inotify lost; polling instead", "why", why, "poll", r.w.cfg.PollInterval)
 }

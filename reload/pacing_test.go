@@ -74,7 +74,7 @@ func storm(t *testing.T, versions func(i int) ([]byte, int64), interval, dur tim
 	writeAtomic(t, path, data)
 	var mu sync.Mutex
 	published := make(map[int64]time.Time)
-	l := New(Config{Path: path, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Publish: func(st *config.State) {
+	w := New(Config{Path: path, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Publish: func(st *config.State) {
 		if st.Snapshot == nil {
 			return
 		}
@@ -84,14 +84,14 @@ func storm(t *testing.T, versions func(i int) ([]byte, int64), interval, dur tim
 			published[st.Snapshot.ClusterSerial()] = time.Now()
 		}
 	}})
-	if err := l.LoadNow(); err != nil {
+	if err := w.LoadNow(); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { l.Run(ctx); close(done) }()
+	go func() { w.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	for l.Status().Mode == Idle {
+	for w.Status().Mode == Idle {
 		time.Sleep(time.Millisecond)
 	}
 	written := make(map[int64]time.Time)
@@ -121,7 +121,7 @@ func storm(t *testing.T, versions func(i int) ([]byte, int64), interval, dur tim
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	return stormRun{written: written, published: maps(published), elapsed: elapsed, status: l.Status()}
+	return stormRun{written: written, published: maps(published), elapsed: elapsed, status: w.Status()}
 }
 
 func mapKeys(m map[int64]time.Time) []int64 {

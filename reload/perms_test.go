@@ -47,9 +47,9 @@ func TestLoadNowWarnsAboutPermissions(t *testing.T) {
 	}
 	logs := &logRecorder{}
 	rec := &recorder{}
-	l := New(Config{Path: path, KeyPath: keyPath, Publish: rec.publish, PublishKey: rec.publishKey, Logger: slog.New(logs)})
+	w := New(Config{Path: path, KeyPath: keyPath, Publish: rec.publish, PublishKey: rec.publishKey, Logger: slog.New(logs)})
 	for range 2 {
-		if err := l.LoadNow(); err != nil {
+		if err := w.LoadNow(); err != nil {
 			t.Fatal(err)
 		}
 	}

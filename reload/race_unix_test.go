@@ -48,37 +48,37 @@ func TestRewrittenWhileRead(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "config.data")
 			var rec recorder
-			l := New(Config{Path: path, Publish: rec.publish, Logger: quiet()})
+			w := New(Config{Path: path, Publish: rec.publish, Logger: quiet()})
 			writeAtomic(t, path, version(1000))
-			if err := l.LoadNow(); err != nil {
+			if err := w.LoadNow(); err != nil {
 				t.Fatal(err)
 			}
 			writeAtomic(t, path, version(2000))
-			l.afterRead = func() {
-				l.afterRead = nil
+			w.afterRead = func() {
+				w.afterRead = nil
 				if err := tt.rewrite(path); err != nil {
 					t.Error(err)
 				}
 			}
-			if err := l.LoadNow(); err != nil {
+			if err := w.LoadNow(); err != nil {
 				t.Fatal(err)
 			}
 			if got := rec.serial(); got != 1000 {
 				t.Fatalf("serial %d served after a rewrite during the load, want 1000 still", got)
 			}
-			if st := l.Status(); st.ReadRaces != 1 || st.Failures != 0 {
+			if st := w.Status(); st.ReadRaces != 1 || st.Failures != 0 {
 				t.Fatalf("status %+v: want 1 read race, no failure", st)
 			}
 			// The next check (LoadNow here, an event or the safety check
 			// in the daemon) reads the file again.
-			if err := l.LoadNow(); err != nil {
+			if err := w.LoadNow(); err != nil {
 				t.Fatal(err)
 			}
 			if tt.want > 0 {
 				if got := rec.serial(); got != tt.want {
 					t.Fatalf("serial %d, want %d", got, tt.want)
 				}
-			} else if st := l.Status(); !st.FailingNow || rec.serial() != 1000 {
+			} else if st := w.Status(); !st.FailingNow || rec.serial() != 1000 {
 				t.Fatalf("a truncated file: status %+v, serial %d; want it failing with 1000 served", st, rec.serial())
 			}
 		})

@@ -180,7 +180,7 @@ func TestLoadNow(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config.data")
 	var rec recorder
-	l := New(Config{Path: path, Publish: rec.publish, Logger: quiet()})
+	w := New(Config{Path: path, Publish: rec.publish, Logger: quiet()})
 
 	steps := []struct {
 		name string
@@ -216,7 +216,7 @@ func TestLoadNow(t *testing.T) {
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
 			s.do()
-			if err := l.LoadNow(); err != nil {
+			if err := w.LoadNow(); err != nil {
 				t.Fatal(err)
 			}
 			if got := rec.serial(); got != s.want {
@@ -225,12 +225,12 @@ func TestLoadNow(t *testing.T) {
 			if s.want < 0 && !strings.HasPrefix(rec.unavailable(), s.wantText) {
 				t.Fatalf("answer = %q, want prefix %q", rec.unavailable(), s.wantText)
 			}
-			if got := l.Status().FailingNow; got != s.wantFailing {
-				t.Fatalf("FailingNow = %v, want %v (status %+v)", got, s.wantFailing, l.Status())
+			if got := w.Status().FailingNow; got != s.wantFailing {
+				t.Fatalf("FailingNow = %v, want %v (status %+v)", got, s.wantFailing, w.Status())
 			}
 		})
 	}
-	st := l.Status()
+	st := w.Status()
 	// Loads: 1000..1005, and 1005 again after the deletion (going back
 	// to the content served needs no load); failures: three bad contents,
 	// one bad re-creation.
@@ -244,14 +244,14 @@ func TestBrokenAtStart(t *testing.T) {
 	path := filepath.Join(dir, "config.data")
 	writeAtomic(t, path, []byte(`{"version": 1}`))
 	var rec recorder
-	l := New(Config{Path: path, Publish: rec.publish, Logger: quiet()})
-	if err := l.LoadNow(); err != nil {
+	w := New(Config{Path: path, Publish: rec.publish, Logger: quiet()})
+	if err := w.LoadNow(); err != nil {
 		t.Fatal(err)
 	}
 	if got := rec.unavailable(); !strings.HasPrefix(got, "Cannot load configuration from "+path+": parsing configuration: ") {
 		t.Fatalf("answer %q", got)
 	}
-	if st := l.Status(); st.Serving || st.Failures != 1 || !strings.Contains(st.LastError, path) {
+	if st := w.Status(); st.Serving || st.Failures != 1 || !strings.Contains(st.LastError, path) {
 		t.Fatalf("status %+v", st)
 	}
 }
@@ -264,20 +264,20 @@ func TestFailureLoggedOnce(t *testing.T) {
 	writeAtomic(t, path, richWithSerial(t, 1000))
 	logs := &logRecorder{}
 	var rec recorder
-	l := New(Config{Path: path, Publish: rec.publish, Logger: slog.New(logs)})
-	if err := l.LoadNow(); err != nil {
+	w := New(Config{Path: path, Publish: rec.publish, Logger: slog.New(logs)})
+	if err := w.LoadNow(); err != nil {
 		t.Fatal(err)
 	}
 	writeAtomic(t, path, badConfig(t))
 	for range 5 {
-		if err := l.LoadNow(); err != nil {
+		if err := w.LoadNow(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if n := logs.count("still serving the last good one"); n != 1 {
 		t.Fatalf("failure logged %d times, want once: %q", n, logs.msgs)
 	}
-	st := l.Status()
+	st := w.Status()
 	if !strings.Contains(st.LastError, path) || !strings.Contains(st.LastError, `cluster: unknown key "bogus"`) {
 		t.Fatalf("LastError %q does not say which file and where", st.LastError)
 	}
@@ -292,8 +292,8 @@ func TestKeyAtStart(t *testing.T) {
 	keyPath := filepath.Join(dir, "hmac.key")
 	writeAtomic(t, path, richWithSerial(t, 1000))
 	var rec recorder
-	l := New(Config{Path: path, Publish: rec.publish, KeyPath: keyPath, PublishKey: rec.publishKey, Logger: quiet()})
-	err := l.LoadNow()
+	w := New(Config{Path: path, Publish: rec.publish, KeyPath: keyPath, PublishKey: rec.publishKey, Logger: quiet()})
+	err := w.LoadNow()
 	if err == nil || !strings.HasPrefix(err.Error(), "reading HMAC key: ") || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("missing key: err = %v, want a wrapped not-exist error", err)
 	}
@@ -302,7 +302,7 @@ func TestKeyAtStart(t *testing.T) {
 		t.Fatalf("published %d states, %d keys", rec.count.Load(), rec.keys.Load())
 	}
 	writeAtomic(t, keyPath, []byte("key-1\n"))
-	if err := l.LoadNow(); err != nil {
+	if err := w.LoadNow(); err != nil {
 		t.Fatal(err)
 	}
 	if rec.keyText() != "key-1\n" || rec.serial() != 1000 {
@@ -361,15 +361,15 @@ func TestRunPicksUpChanges(t *testing.T) {
 			path := filepath.Join(dir, "config.data")
 			writeAtomic(t, path, richWithSerial(t, 2000))
 			var rec recorder
-			l := New(Config{Path: path, Publish: rec.publish, Logger: quiet(), Polling: mode == Polling,
+			w := New(Config{Path: path, Publish: rec.publish, Logger: quiet(), Polling: mode == Polling,
 				PollInterval: 10 * time.Millisecond, SafetyInterval: 50 * time.Millisecond,
 				MinInterval: time.Millisecond, Settle: 5 * time.Millisecond})
-			if err := l.LoadNow(); err != nil {
+			if err := w.LoadNow(); err != nil {
 				t.Fatal(err)
 			}
-			stop := runWatcher(t, l)
+			stop := runWatcher(t, w)
 			defer stop()
-			eventually(t, "mode "+string(mode), func() bool { return l.Status().Mode == mode })
+			eventually(t, "mode "+string(mode), func() bool { return w.Status().Mode == mode })
 
 			serial := 2000
 			for _, c := range fileChanges {
@@ -389,34 +389,34 @@ func TestRunPicksUpChanges(t *testing.T) {
 				eventually(t, "re-created config", func() bool { return rec.serial() == int64(serial) })
 			})
 			t.Run("bad config keeps the last good one", func(t *testing.T) {
-				before := l.Status().Failures
+				before := w.Status().Failures
 				writeAtomic(t, path, badConfig(t))
-				eventually(t, "failure", func() bool { return l.Status().FailingNow })
-				if rec.serial() != int64(serial) || l.Status().Failures != before+1 {
-					t.Fatalf("serving %d, status %+v", rec.serial(), l.Status())
+				eventually(t, "failure", func() bool { return w.Status().FailingNow })
+				if rec.serial() != int64(serial) || w.Status().Failures != before+1 {
+					t.Fatalf("serving %d, status %+v", rec.serial(), w.Status())
 				}
 			})
 			t.Run("fixed", func(t *testing.T) {
 				serial++
 				writeAtomic(t, path, richWithSerial(t, serial))
-				eventually(t, "fixed config", func() bool { return rec.serial() == int64(serial) && !l.Status().FailingNow })
+				eventually(t, "fixed config", func() bool { return rec.serial() == int64(serial) && !w.Status().FailingNow })
 				// The pacing's cost of the load, counted once the load
 				// is done: at least its own duration, and in the total.
 				eventually(t, "the load's cost", func() bool {
-					st := l.Status()
+					st := w.Status()
 					return st.LastLoadCost >= st.LastLoadDuration && st.LastLoadCost > 0 && st.LoadCost >= st.LastLoadCost
 				})
 			})
 			t.Run("touch is not a change", func(t *testing.T) {
-				loads, published := l.Status().Loads, rec.count.Load()
+				loads, published := w.Status().Loads, rec.count.Load()
 				now := time.Now()
 				if err := os.Chtimes(path, now, now); err != nil {
 					t.Fatal(err)
 				}
-				checks := l.Status().Checks
-				eventually(t, "a check", func() bool { return l.Status().Checks > checks+1 })
-				if l.Status().Loads != loads || rec.count.Load() != published {
-					t.Fatalf("a touch reloaded the config: status %+v", l.Status())
+				checks := w.Status().Checks
+				eventually(t, "a check", func() bool { return w.Status().Checks > checks+1 })
+				if w.Status().Loads != loads || rec.count.Load() != published {
+					t.Fatalf("a touch reloaded the config: status %+v", w.Status())
 				}
 			})
 		})
@@ -424,10 +424,10 @@ func TestRunPicksUpChanges(t *testing.T) {
 }
 
 // runWatcher runs l until the returned function is called.
-func runWatcher(t testing.TB, l *Watcher) (stop func()) {
+func runWatcher(t testing.TB, w *Watcher) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { l.Run(ctx); close(done) }()
+	go func() { w.Run(ctx); close(done) }()
 	return func() {
 		cancel()
 		select {
@@ -447,12 +447,12 @@ func TestRunKey(t *testing.T) {
 	writeAtomic(t, path, richWithSerial(t, 3000))
 	writeAtomic(t, keyPath, []byte("key-1\n"))
 	var rec recorder
-	l := New(Config{Path: path, Publish: rec.publish, KeyPath: keyPath, PublishKey: rec.publishKey, Logger: quiet(),
+	w := New(Config{Path: path, Publish: rec.publish, KeyPath: keyPath, PublishKey: rec.publishKey, Logger: quiet(),
 		PollInterval: 10 * time.Millisecond})
-	if err := l.LoadNow(); err != nil {
+	if err := w.LoadNow(); err != nil {
 		t.Fatal(err)
 	}
-	stop := runWatcher(t, l)
+	stop := runWatcher(t, w)
 	defer stop()
 	if rec.keyText() != "key-1\n" {
 		t.Fatalf("key %q", rec.keyText())
@@ -460,15 +460,15 @@ func TestRunKey(t *testing.T) {
 	writeAtomic(t, keyPath, []byte("key-2\n"))
 	eventually(t, "key-2", func() bool { return rec.keyText() == "key-2\n" })
 	remove(t, keyPath)
-	eventually(t, "key failure", func() bool { return l.Status().KeyFailures == 1 })
+	eventually(t, "key failure", func() bool { return w.Status().KeyFailures == 1 })
 	writeInPlace(t, keyPath, nil)
-	eventually(t, "empty key failure", func() bool { return l.Status().KeyFailures == 2 })
+	eventually(t, "empty key failure", func() bool { return w.Status().KeyFailures == 2 })
 	if rec.keyText() != "key-2\n" {
 		t.Fatalf("key %q, want the last good one", rec.keyText())
 	}
 	writeInPlace(t, keyPath, []byte("key-3\n"))
 	eventually(t, "key-3", func() bool { return rec.keyText() == "key-3\n" })
-	if st := l.Status(); st.KeyChanges != 2 || st.KeyError != "" {
+	if st := w.Status(); st.KeyChanges != 2 || st.KeyError != "" {
 		t.Fatalf("status %+v", st)
 	}
 }

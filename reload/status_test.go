@@ -19,13 +19,13 @@ func TestStatusForOperators(t *testing.T) {
 	writeAtomic(t, path, good)
 	writeAtomic(t, keyPath, []byte("key\n"))
 	var rec recorder
-	l := New(Config{Path: path, Publish: rec.publish, KeyPath: keyPath, PublishKey: rec.publishKey, Logger: quiet()})
+	w := New(Config{Path: path, Publish: rec.publish, KeyPath: keyPath, PublishKey: rec.publishKey, Logger: quiet()})
 	before := time.Now()
-	if err := l.LoadNow(); err != nil {
+	if err := w.LoadNow(); err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(good)
-	st := l.Status()
+	st := w.Status()
 	if st.LastGoodSHA256 != hex.EncodeToString(sum[:]) {
 		t.Errorf("LastGoodSHA256 = %q, want %x", st.LastGoodSHA256, sum)
 	}
@@ -50,10 +50,10 @@ func TestStatusForOperators(t *testing.T) {
 	var since time.Time
 	for _, s := range steps {
 		writeAtomic(t, path, s.content)
-		if err := l.LoadNow(); err != nil {
+		if err := w.LoadNow(); err != nil {
 			t.Fatal(err)
 		}
-		st := l.Status()
+		st := w.Status()
 		if st.FailingNow != s.wantFailing {
 			t.Fatalf("%s: FailingNow = %v", s.name, st.FailingNow)
 		}

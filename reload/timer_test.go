@@ -17,23 +17,23 @@ import (
 // The tests in this file run in synctest bubbles: the Watcher's tickers and
 // timers use the bubble's fake clock, so each test checks when things
 // happen, to the nanosecond, in no real time. File system calls are real
-// (and quick); inotify is replaced by fakeWatcher, whose events the test
+// (and quick); inotify is replaced by fakeEvents, whose events the test
 // sends itself.
 
-// fakeWatcher is an eventSource whose events the test sends.
-type fakeWatcher struct {
+// fakeEvents is an eventSource whose events the test sends.
+type fakeEvents struct {
 	events chan fsnotify.Event
 	errs   chan error
 	closed chan struct{}
 }
 
-func newFakeWatcher() *fakeWatcher {
-	return &fakeWatcher{events: make(chan fsnotify.Event), errs: make(chan error), closed: make(chan struct{})}
+func newFakeEvents() *fakeEvents {
+	return &fakeEvents{events: make(chan fsnotify.Event), errs: make(chan error), closed: make(chan struct{})}
 }
 
-func (f *fakeWatcher) Events() <-chan fsnotify.Event { return f.events }
-func (f *fakeWatcher) Errors() <-chan error          { return f.errs }
-func (f *fakeWatcher) Close() error {
+func (f *fakeEvents) Events() <-chan fsnotify.Event { return f.events }
+func (f *fakeEvents) Errors() <-chan error          { return f.errs }
+func (f *fakeEvents) Close() error {
 	select {
 	case <-f.closed:
 	default:
@@ -43,25 +43,25 @@ func (f *fakeWatcher) Close() error {
 }
 
 // send delivers an event for name, as inotify would after a write.
-func (f *fakeWatcher) send(name string, op fsnotify.Op) {
+func (f *fakeEvents) send(name string, op fsnotify.Op) {
 	f.events <- fsnotify.Event{Name: name, Op: op}
 }
 
 // bubbleSetup is a config.data in a temporary directory and a Watcher on it,
-// loaded, with inotify replaced by a fakeWatcher (or failing with
+// loaded, with inotify replaced by a fakeEvents (or failing with
 // watchErr), running until the bubble's test ends.
 type bubbleSetup struct {
 	path string
 	rec  *recorder
-	l    *Watcher
-	w    *fakeWatcher
+	w    *Watcher
+	src  *fakeEvents
 	logs *logRecorder
 }
 
 func setupBubble(t *testing.T, cfg Config, watchErrs ...error) *bubbleSetup {
 	t.Helper()
 	dir := t.TempDir()
-	b := &bubbleSetup{path: filepath.Join(dir, "config.data"), rec: &recorder{}, w: newFakeWatcher(), logs: &logRecorder{}}
+	b := &bubbleSetup{path: filepath.Join(dir, "config.data"), rec: &recorder{}, src: newFakeEvents(), logs: &logRecorder{}}
 	writeAtomic(t, b.path, richWithSerial(t, 1000))
 	cfg.Path = b.path
 	cfg.Publish = b.rec.publish
@@ -71,10 +71,10 @@ func setupBubble(t *testing.T, cfg Config, watchErrs ...error) *bubbleSetup {
 		cfg.PublishKey = b.rec.publishKey
 		writeAtomic(t, cfg.KeyPath, []byte("key-1\n"))
 	}
-	b.l = New(cfg)
+	b.w = New(cfg)
 	// Loads take no fake time; their real CPU time must not pace them.
-	b.l.cpuTime = func() time.Duration { return 0 }
-	b.l.newWatcher = func([]string) (eventSource, error) {
+	b.w.cpuTime = func() time.Duration { return 0 }
+	b.w.newEvents = func([]string) (eventSource, error) {
 		if len(watchErrs) > 0 {
 			err := watchErrs[0]
 			watchErrs = watchErrs[1:]
@@ -82,14 +82,14 @@ func setupBubble(t *testing.T, cfg Config, watchErrs ...error) *bubbleSetup {
 				return nil, err
 			}
 		}
-		return b.w, nil
+		return b.src, nil
 	}
-	if err := b.l.LoadNow(); err != nil {
+	if err := b.w.LoadNow(); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { b.l.Run(ctx); close(done) }()
+	go func() { b.w.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	synctest.Wait()
 	return b
@@ -101,7 +101,7 @@ func (b *bubbleSetup) write(t *testing.T, serial int, silent bool) {
 	t.Helper()
 	writeAtomic(t, b.path, richWithSerial(t, serial))
 	if !silent {
-		b.w.send(b.path, fsnotify.Create)
+		b.src.send(b.path, fsnotify.Create)
 	}
 	synctest.Wait()
 }
@@ -116,8 +116,8 @@ func wantSerial(t *testing.T, b *bubbleSetup, want int64, when string) {
 func TestEventIsServedAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := setupBubble(t, Config{})
-		if b.l.Status().Mode != Inotify {
-			t.Fatalf("mode %s", b.l.Status().Mode)
+		if b.w.Status().Mode != Inotify {
+			t.Fatalf("mode %s", b.w.Status().Mode)
 		}
 		start := time.Now()
 		b.write(t, 1001, false)
@@ -130,18 +130,18 @@ func TestEventIsServedAtOnce(t *testing.T) {
 		// nothing new), an event is still handled at once.
 		time.Sleep(DefaultSafetyInterval + time.Nanosecond)
 		synctest.Wait()
-		checks := b.l.Status().Checks
+		checks := b.w.Status().Checks
 		b.write(t, 1002, false)
 		wantSerial(t, b, 1002, "right after a safety check")
-		if b.l.Status().Checks != checks+1 {
-			t.Fatalf("checks %d, want %d", b.l.Status().Checks, checks+1)
+		if b.w.Status().Checks != checks+1 {
+			t.Fatalf("checks %d, want %d", b.w.Status().Checks, checks+1)
 		}
 		// An event for another file in the directory is ignored.
-		loads := b.l.Status().Loads
-		b.w.send(filepath.Join(filepath.Dir(b.path), "ssconf_master_node"), fsnotify.Create)
+		loads := b.w.Status().Loads
+		b.src.send(filepath.Join(filepath.Dir(b.path), "ssconf_master_node"), fsnotify.Create)
 		synctest.Wait()
-		if b.l.Status().Loads != loads || b.l.Status().Checks != checks+1 {
-			t.Fatalf("status after an unrelated event %+v", b.l.Status())
+		if b.w.Status().Loads != loads || b.w.Status().Checks != checks+1 {
+			t.Fatalf("status after an unrelated event %+v", b.w.Status())
 		}
 	})
 }
@@ -149,8 +149,8 @@ func TestEventIsServedAtOnce(t *testing.T) {
 func TestPollingFindsChanges(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := setupBubble(t, Config{Polling: true})
-		if b.l.Status().Mode != Polling {
-			t.Fatalf("mode %s", b.l.Status().Mode)
+		if b.w.Status().Mode != Polling {
+			t.Fatalf("mode %s", b.w.Status().Mode)
 		}
 		b.write(t, 1001, true)
 		time.Sleep(DefaultPollInterval - time.Nanosecond)
@@ -181,10 +181,10 @@ func TestPollingFindsChanges(t *testing.T) {
 func TestSafetyTimer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := setupBubble(t, Config{Polling: true})
-		b.l.mu.Lock()
-		b.l.identify = func(os.FileInfo) fileID { return fileID{} }
-		b.l.conf.seen.id = fileID{}
-		b.l.mu.Unlock()
+		b.w.mu.Lock()
+		b.w.identify = func(os.FileInfo) fileID { return fileID{} }
+		b.w.conf.seen.id = fileID{}
+		b.w.mu.Unlock()
 		b.write(t, 1001, true)
 		time.Sleep(DefaultSafetyInterval - time.Nanosecond)
 		synctest.Wait()
@@ -201,7 +201,7 @@ func TestSafetyTimer(t *testing.T) {
 func TestWriteStorm(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := setupBubble(t, Config{})
-		loads0 := b.l.Status().Loads
+		loads0 := b.w.Status().Loads
 		start := time.Now()
 		serial := 1000
 		for range 100 {
@@ -210,7 +210,7 @@ func TestWriteStorm(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		storm := time.Since(start)
-		loads := b.l.Status().Loads - loads0
+		loads := b.w.Status().Loads - loads0
 		// In fake time a load takes no time: MinInterval (5 ms) is
 		// shorter than the 10 ms between writes, so every one is loaded.
 		if loads != 100 {
@@ -230,18 +230,18 @@ func TestSettle(t *testing.T) {
 		half := richWithSerial(t, 1001)
 		half = half[:len(half)/2]
 		writeInPlace(t, b.path, half)
-		b.w.send(b.path, fsnotify.Write)
+		b.src.send(b.path, fsnotify.Write)
 		synctest.Wait()
 		time.Sleep(DefaultSettle - time.Nanosecond)
 		writeInPlace(t, b.path, richWithSerial(t, 1001))
-		b.w.send(b.path, fsnotify.Write)
+		b.src.send(b.path, fsnotify.Write)
 		synctest.Wait()
 		// Rate-limited: the rest of the write is loaded MinInterval after
 		// the first look.
 		time.Sleep(DefaultMinInterval)
 		synctest.Wait()
 		wantSerial(t, b, 1001, "after the write completed")
-		if st := b.l.Status(); st.Failures != 0 || b.logs.count("failed") != 0 {
+		if st := b.w.Status(); st.Failures != 0 || b.logs.count("failed") != 0 {
 			t.Fatalf("a write in progress was reported: %+v, logs %q", st, b.logs.msgs)
 		}
 
@@ -249,20 +249,20 @@ func TestSettle(t *testing.T) {
 		// first seen (here: at the next allowed look).
 		time.Sleep(time.Second)
 		writeAtomic(t, b.path, badConfig(t))
-		b.w.send(b.path, fsnotify.Create)
+		b.src.send(b.path, fsnotify.Create)
 		synctest.Wait()
-		if st := b.l.Status(); st.Failures != 0 {
+		if st := b.w.Status(); st.Failures != 0 {
 			t.Fatalf("reported before Settle: %+v", st)
 		}
 		time.Sleep(max(DefaultSettle, DefaultMinInterval))
 		synctest.Wait()
-		if st := b.l.Status(); st.Failures != 1 || !st.FailingNow || b.logs.count("still serving the last good one") != 1 {
+		if st := b.w.Status(); st.Failures != 1 || !st.FailingNow || b.logs.count("still serving the last good one") != 1 {
 			t.Fatalf("after Settle: %+v, logs %q", st, b.logs.msgs)
 		}
 		wantSerial(t, b, 1001, "with a bad file")
 		time.Sleep(5 * time.Second)
 		synctest.Wait()
-		if st := b.l.Status(); st.Failures != 1 || b.logs.count("failed") != 1 {
+		if st := b.w.Status(); st.Failures != 1 || b.logs.count("failed") != 1 {
 			t.Fatalf("a bad file was reported again: %+v, logs %q", st, b.logs.msgs)
 		}
 	})
@@ -274,7 +274,7 @@ func TestInotifyUnavailable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		noSpace := errors.New("watching /var/lib/ganeti: no space left on device")
 		b := setupBubble(t, Config{}, noSpace, noSpace)
-		if st := b.l.Status(); st.Mode != Polling {
+		if st := b.w.Status(); st.Mode != Polling {
 			t.Fatalf("mode %s", st.Mode)
 		}
 		b.write(t, 1001, true)
@@ -283,24 +283,24 @@ func TestInotifyUnavailable(t *testing.T) {
 		wantSerial(t, b, 1001, "polling")
 		time.Sleep(inotifyRetry) // second attempt fails too
 		synctest.Wait()
-		if st := b.l.Status(); st.Mode != Polling || b.logs.count("inotify unavailable") != 1 {
+		if st := b.w.Status(); st.Mode != Polling || b.logs.count("inotify unavailable") != 1 {
 			t.Fatalf("after a failed retry: mode %s, logs %q", st.Mode, b.logs.msgs)
 		}
 		time.Sleep(inotifyRetry) // third attempt succeeds
 		synctest.Wait()
-		if st := b.l.Status(); st.Mode != Inotify || b.logs.count("inotify available again") != 1 {
+		if st := b.w.Status(); st.Mode != Inotify || b.logs.count("inotify available again") != 1 {
 			t.Fatalf("after a good retry: mode %s, logs %q", st.Mode, b.logs.msgs)
 		}
 		b.write(t, 1002, false)
 		wantSerial(t, b, 1002, "inotify again")
 
 		// The watcher dies: back to polling, said once.
-		close(b.w.events)
+		close(b.src.events)
 		synctest.Wait()
-		if st := b.l.Status(); st.Mode != Polling || b.logs.count("inotify lost") != 1 {
+		if st := b.w.Status(); st.Mode != Polling || b.logs.count("inotify lost") != 1 {
 			t.Fatalf("after the watcher stopped: mode %s, logs %q", st.Mode, b.logs.msgs)
 		}
-		b.w = newFakeWatcher()
+		b.src = newFakeEvents()
 		b.write(t, 1003, true)
 		time.Sleep(DefaultPollInterval)
 		synctest.Wait()
@@ -313,12 +313,12 @@ func TestInotifyUnavailable(t *testing.T) {
 func TestOverflow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := setupBubble(t, Config{})
-		b.l.mu.Lock()
-		b.l.identify = func(os.FileInfo) fileID { return fileID{} } // stat sees nothing
-		b.l.conf.seen.id = fileID{}
-		b.l.mu.Unlock()
+		b.w.mu.Lock()
+		b.w.identify = func(os.FileInfo) fileID { return fileID{} } // stat sees nothing
+		b.w.conf.seen.id = fileID{}
+		b.w.mu.Unlock()
 		b.write(t, 1001, true)
-		b.w.errs <- fsnotify.ErrEventOverflow
+		b.src.errs <- fsnotify.ErrEventOverflow
 		synctest.Wait()
 		wantSerial(t, b, 1001, "right after the overflow")
 	})
@@ -327,13 +327,13 @@ func TestOverflow(t *testing.T) {
 func TestKeyChanges(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		b := setupBubble(t, Config{KeyPath: "hmac.key"})
-		keyPath := b.l.keyPath
+		keyPath := b.w.keyPath
 		if b.rec.keyText() != "key-1\n" {
 			t.Fatalf("key %q", b.rec.keyText())
 		}
 		// With an event: at once.
 		writeAtomic(t, keyPath, []byte("key-2\n"))
-		b.w.send(keyPath, fsnotify.Create)
+		b.src.send(keyPath, fsnotify.Create)
 		synctest.Wait()
 		if b.rec.keyText() != "key-2\n" {
 			t.Fatalf("key %q after an event", b.rec.keyText())
@@ -349,13 +349,13 @@ func TestKeyChanges(t *testing.T) {
 		remove(t, keyPath)
 		time.Sleep(10 * DefaultPollInterval)
 		synctest.Wait()
-		if st := b.l.Status(); b.rec.keyText() != "key-3\n" || st.KeyFailures != 1 || b.logs.count("keeping the last good key") != 1 {
+		if st := b.w.Status(); b.rec.keyText() != "key-3\n" || st.KeyFailures != 1 || b.logs.count("keeping the last good key") != 1 {
 			t.Fatalf("key %q, status %+v, logs %q", b.rec.keyText(), st, b.logs.msgs)
 		}
 		writeAtomic(t, keyPath, []byte("key-4\n"))
 		time.Sleep(DefaultPollInterval)
 		synctest.Wait()
-		if st := b.l.Status(); b.rec.keyText() != "key-4\n" || st.KeyError != "" || st.KeyChanges != 3 {
+		if st := b.w.Status(); b.rec.keyText() != "key-4\n" || st.KeyError != "" || st.KeyChanges != 3 {
 			t.Fatalf("key %q, status %+v", b.rec.keyText(), st)
 		}
 	})

@@ -182,9 +182,9 @@ type Watcher struct {
 	// path and keyPath are the cleaned paths, as watch events name them.
 	path, keyPath string
 
-	// newWatcher starts watching dirs, and identify tells versions of a
-	// file apart by their stat; tests replace them.
-	newWatcher func(dirs []string) (eventSource, error)
+	// newEvents starts an event source on dirs (fsnotify), and identify
+	// tells versions of a file apart by their stat; tests replace them.
+	newEvents func(dirs []string) (eventSource, error)
 	// permsChecked is set once the files' permissions were looked at.
 	permsChecked bool
 	// cpuTime is the process's CPU time so far (processCPU); the tests in
@@ -232,21 +232,21 @@ func New(cfg Config) *Watcher {
 	if log == nil {
 		log = slog.Default()
 	}
-	l := &Watcher{
-		cfg:        cfg,
-		log:        log,
-		seed:       maphash.MakeSeed(),
-		path:       filepath.Clean(cfg.Path),
-		newWatcher: newFSWatcher,
-		cpuTime:    processCPU,
-		identify:   identify,
-		buf:        make([]byte, 64<<10),
+	w := &Watcher{
+		cfg:       cfg,
+		log:       log,
+		seed:      maphash.MakeSeed(),
+		path:      filepath.Clean(cfg.Path),
+		newEvents: newFSWatcher,
+		cpuTime:   processCPU,
+		identify:  identify,
+		buf:       make([]byte, 64<<10),
 	}
 	if cfg.KeyPath != "" {
-		l.keyPath = filepath.Clean(cfg.KeyPath)
+		w.keyPath = filepath.Clean(cfg.KeyPath)
 	}
-	l.status.Mode = Idle
-	return l
+	w.status.Mode = Idle
+	return w
 }
 
 // LoadNow reads hmac.key, when KeyPath is set, and publishes it, then
@@ -297,6 +297,6 @@ func (w *Watcher) setStatus(f func(*Status)) {
 // Run watches both files until ctx ends; call LoadNow first.
 func (w *Watcher) Run(ctx context.Context) {
 	var r runner
-	r.l = w
+	r.w = w
 	r.run(ctx)
 }

@@ -34,8 +34,9 @@ func checkConfig(opts *daemon.Options, getenv func(string) string, stdout, stder
 	} else {
 		fmt.Fprintf(stdout, "%s: HMAC key OK\n", paths.Key)
 	}
-	// The daemon's own loader, with its logging discarded: the verdict
-	// is its Status after the start-up load.
+	// The daemon's own config watcher (reload.Watcher), with its logging
+	// discarded, loading once and not watching (no Run): the verdict is
+	// its Status after the start-up load.
 	var served *config.State
 	w := reload.New(reload.Config{
 		Path:    paths.Config,
