@@ -8,44 +8,9 @@ import (
 	"hash"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/goconfd/goconfd/internal/tjson"
 )
-
-// AppendRequest appends a signed request datagram to dst in the format
-// of Ganeti's Python client (serializer.DumpSignedJson and PackMagic):
-//
-//	plj0{"msg": "{\"protocol\": 1, \"type\": T, \"query\": Q, \"rsalt\": \"R\"}\n", "salt": "<unix time>", "hmac": "<hex>"}\n
-//
-// query is the query's JSON text, or nil to leave the member out (as
-// Python does for None). key is the raw content of hmac.key.
-func AppendRequest(dst, key []byte, now time.Time, typ Type, query []byte, rsalt string) []byte {
-	msg := make([]byte, 0, 96+len(query)+len(rsalt))
-	msg = append(msg, `{"protocol": 1, "type": `...)
-	msg = strconv.AppendInt(msg, int64(typ), 10)
-	if query != nil {
-		msg = append(msg, `, "query": `...)
-		msg = append(msg, query...)
-	}
-	msg = append(msg, `, "rsalt": `...)
-	msg = tjson.AppendString(msg, rsalt)
-	msg = append(msg, "}\n"...)
-	salt := strconv.AppendInt(nil, now.Unix(), 10)
-
-	mac := hmac.New(sha1.New, key)
-	mac.Write(salt)
-	mac.Write(msg)
-
-	dst = append(dst, Magic...)
-	dst = append(dst, `{"msg": `...)
-	dst = tjson.AppendString(dst, msg)
-	dst = append(dst, `, "salt": `...)
-	dst = tjson.AppendString(dst, salt)
-	dst = append(dst, `, "hmac": "`...)
-	dst = hex.AppendEncode(dst, mac.Sum(nil))
-	return append(dst, "\"}\n"...)
-}
 
 // ReplySigner writes signed reply datagrams, byte for byte as Ganeti's
 // 3.0 server does (docs/protocol.md §2.4). It keeps its buffers between
