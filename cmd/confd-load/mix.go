@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/goconfd/goconfd/internal/tjson"
 	"github.com/goconfd/goconfd/protocol"
@@ -20,10 +21,6 @@ type entry struct {
 	typ    protocol.Type
 	query  []byte // the query's JSON text, nil for none
 	weight int
-	// prefix is the request message up to the rsalt's value:
-	// {"protocol": 1, "type": T, "query": Q, "rsalt": (as Ganeti's
-	// Python client writes it).
-	prefix []byte
 }
 
 // label names the entry in reports: the type, and the query if any.
@@ -124,8 +121,7 @@ func parseType(s string) (protocol.Type, error) {
 	return 0, fmt.Errorf("unknown request type %q (a name such as cluster-master, or 0-%d)", s, protocol.NumTypes-1)
 }
 
-// newMix checks the entries, builds their message prefixes and unrolls
-// the cycle.
+// newMix checks the entries and unrolls the cycle.
 func newMix(entries []entry) (*mix, error) {
 	total := 0
 	for i := range entries {
@@ -134,16 +130,10 @@ func newMix(entries []entry) (*mix, error) {
 		if total > maxMixWeight {
 			return nil, fmt.Errorf("mix: weights add up to more than %d", maxMixWeight)
 		}
-		e.prefix = append(e.prefix, `{"protocol": 1, "type": `...)
-		e.prefix = strconv.AppendInt(e.prefix, int64(e.typ), 10)
-		if e.query != nil {
-			e.prefix = append(e.prefix, `, "query": `...)
-			e.prefix = append(e.prefix, e.query...)
-		}
-		e.prefix = append(e.prefix, `, "rsalt": `...)
-		// The longest request this entry makes (an rsalt of 41 characters,
-		// a 20-digit salt) must fit Ganeti's 4096-byte buffer.
-		probe := appendRequest(nil, newSigner([]byte("k")), e, 1<<62, []byte("4294967295-18446744073709551615"))
+		// The longest request this entry makes (the longest rsalt
+		// appendRSalt writes, 31 characters; a 10-digit salt, as every
+		// second until 2286 has) must fit Ganeti's 4096-byte buffer.
+		probe := protocol.NewRequestSigner([]byte("k")).AppendRequest(nil, time.Unix(0, 1<<62), e.typ, e.query, []byte("4294967295-18446744073709551615"))
 		if len(probe) > protocol.MaxRequestSize {
 			return nil, fmt.Errorf("mix: %s: the request is %d bytes, over the %d a server reads", e.label(), len(probe), protocol.MaxRequestSize)
 		}

@@ -58,7 +58,7 @@ type worker struct {
 	mask    uint64
 	next    uint64 // sequence number of the next request (sender only)
 
-	sign    *signer
+	sign    *protocol.RequestSigner
 	sendBuf []byte
 	rsalt   []byte
 	dec     *protocol.ReplyDecoder
@@ -93,7 +93,7 @@ func newWorker(id int, addr *net.UDPAddr, key []byte, m *mix, verify bool, timeo
 	return &worker{
 		id: id, conn: conn, mix: m, verify: verify, timeout: timeout,
 		slots: make([]slot, n), mask: uint64(n - 1),
-		sign: newSigner(key), dec: protocol.NewReplyDecoder(key),
+		sign: protocol.NewRequestSigner(key), dec: protocol.NewReplyDecoder(key),
 		lat: latency.New(), lag: latency.New(), status: map[protocol.Status]int64{},
 	}, nil
 }
@@ -113,7 +113,7 @@ func (w *worker) send(due, now time.Time) (evicted bool) {
 	s.seq.Store(seq + 1)
 	w.rsalt = appendRSalt(w.rsalt[:0], w.id, seq)
 	e := w.mix.pick(uint64(w.id)*7919, seq)
-	w.sendBuf = appendRequest(w.sendBuf[:0], w.sign, e, now.UnixNano(), w.rsalt)
+	w.sendBuf = w.sign.AppendRequest(w.sendBuf[:0], now, e.typ, e.query, w.rsalt)
 	w.sent.Add(1)
 	if _, err := w.conn.Write(w.sendBuf); err != nil {
 		// Not sent: the slot is given back and the request not counted.

@@ -8,34 +8,40 @@ import (
 	"github.com/goconfd/goconfd/protocol"
 )
 
-// TestAppendRequestMatchesProtocol: the load tool's signer writes the
-// bytes of protocol.AppendRequest (Ganeti's client's format), across a
-// change of second.
-func TestAppendRequestMatchesProtocol(t *testing.T) {
+// TestSendAllocs: a worker makes each request's rsalt and signs the
+// request (protocol.RequestSigner) without allocating, as it does at
+// every send; the request is the mix entry's, as a server reads it.
+func TestSendAllocs(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef01234567\n")
-	s := newSigner(key)
 	m, err := parseMix([]byte(`[{"type": "ping"}, {"type": 3, "query": {"3":[0,1,2]}}, {"type": "node-role", "query": "nodé\"1"}]`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, now := range []time.Time{time.Unix(1700000000, 5), time.Unix(1700000000, 999999999), time.Unix(1700000001, 0)} {
-		for j := range m.entries {
-			e := &m.entries[j]
-			rsalt := appendRSalt(nil, i, uint64(j)*1000003)
-			got := appendRequest(nil, s, e, now.UnixNano(), rsalt)
-			want := protocol.AppendRequest(nil, key, now, e.typ, e.query, string(rsalt))
-			if !bytes.Equal(got, want) {
-				t.Errorf("request %d/%d:\n got %s\nwant %s", i, j, got, want)
-			}
+	sg := protocol.NewRequestSigner(key)
+	dec := protocol.NewDecoder(key)
+	now := time.Unix(1700000000, 5)
+	for j, want := range []struct {
+		typ   protocol.Type
+		kind  protocol.QueryKind
+		plain string
+	}{{protocol.TypePing, protocol.QueryEmpty, ""}, {protocol.TypeClusterMaster, protocol.QueryDict, ""}, {protocol.TypeNodeRoleByName, protocol.QueryPlain, "nodé\"1"}} {
+		e := &m.entries[j]
+		rsalt := appendRSalt(nil, 7, uint64(j)*1000003)
+		var req protocol.Request
+		if o := dec.Decode(sg.AppendRequest(nil, now, e.typ, e.query, rsalt), now, &req); o != protocol.Answered {
+			t.Fatalf("entry %d: Decode = %v", j, o)
+		}
+		if req.Type != want.typ || req.Query.Kind != want.kind || string(req.Query.Plain) != want.plain || !bytes.Equal(req.RSalt, rsalt) {
+			t.Errorf("entry %d: decoded type %v, query %v %q, rsalt %q", j, req.Type, req.Query.Kind, req.Query.Plain, req.RSalt)
 		}
 	}
 	buf := make([]byte, 0, 512)
 	rs := make([]byte, 0, 32)
 	if a := testing.AllocsPerRun(100, func() {
 		rs = appendRSalt(rs[:0], 3, 12345)
-		buf = appendRequest(buf[:0], s, &m.entries[1], time.Now().UnixNano(), rs)
+		buf = sg.AppendRequest(buf[:0], time.Now(), m.entries[1].typ, m.entries[1].query, rs)
 	}); a != 0 {
-		t.Errorf("signing a request allocates %v times", a)
+		t.Errorf("making an rsalt and signing a request allocate %v times", a)
 	}
 }
 
