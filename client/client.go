@@ -29,7 +29,8 @@
 //	...
 //	master, err := c.ClusterMaster(ctx)
 //
-// The package depends on protocol only, never on goconfd's server side.
+// Of goconfd's packages it depends on protocol and a few internal helpers
+// (JSON, UUIDs, a node's file layout) only, never on the server side.
 // The tests of a program that uses it can run goconfd's own server in the
 // test process with package confdtest, as this package's examples do.
 package client
