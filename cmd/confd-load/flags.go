@@ -47,7 +47,7 @@ Modes:
   open loop              --rate R: R requests a second on a fixed
                          schedule; latency counts from the scheduled time
   ramp                   --ramp --rate R0 [--ramp-step S] [--ramp-max M]:
-                         open loops of --d each at R0, R0+S, ... and the
+                         open loops of -d each at R0, R0+S, ... and the
                          highest rate answered with loss under --ramp-loss
 
 Only a loopback server is loaded unless --allow-remote is given.

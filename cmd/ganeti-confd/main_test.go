@@ -48,6 +48,7 @@ func TestMain(m *testing.M) {
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
+	testdaemon.RemoveBuilt() // the binaries the shared helper built (Goconfd, Ganeti's client)
 	os.Exit(code)
 }
 
