@@ -19,7 +19,6 @@ package service
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -155,7 +154,7 @@ func (s *Service) Serve(ctx context.Context) error {
 	s.drops.Close() // its last summaries
 	stopWatcher()
 	<-watcherDone
-	s.log.Info("served", "stats", fmt.Sprintf("%+v", s.srv.Stats()), "reload", fmt.Sprintf("%+v", s.watcher.Status()))
+	s.log.Info("served", servedAttrs(s.srv.Stats(), s.watcher.Status())...)
 	if errors.Is(err, context.Canceled) || errors.Is(err, server.ErrClosed) {
 		return nil
 	}
@@ -170,4 +169,31 @@ func (s *Service) Liveness() *server.Liveness { return s.srv.Liveness() }
 func (s *Service) Close() error {
 	s.drops.Close()
 	return s.srv.Close()
+}
+
+// servedAttrs are the attributes of the line Serve logs at the end: what
+// an operator reads first after a stop (datagrams in, answered, dropped,
+// replies out; loads and their failures), each named, instead of the
+// counters' structs as Go prints them. The full counters are in the
+// metrics and /status.
+func servedAttrs(st server.Stats, rs reload.Status) []any {
+	var dropped uint64
+	for o, n := range st.Outcomes {
+		if server.Outcome(o) != server.Answered {
+			dropped += n
+		}
+	}
+	return []any{
+		"received", st.Received,
+		"answered", st.Outcomes[server.Answered],
+		"dropped", dropped,
+		"kernel_drops", st.KernelDrops,
+		"sent", st.Sent,
+		"sent_bytes", st.SentBytes,
+		"send_errors", st.SendErrors,
+		"config_loads", rs.Loads,
+		"config_failures", rs.Failures,
+		"serial", rs.LastGoodSerial,
+		"key_changes", rs.KeyChanges,
+	}
 }
