@@ -219,6 +219,8 @@ func (r *report) render() string {
 	p("  the reply about 3 %%, answering under 1 %% (a question asked before\n")
 	p("  of the same config is answered from the reply cache, its message\n")
 	p("  prepared once).\n\n")
+	p("The shares overlap (they add up to more than 100 %%): the scheduler's\n")
+	p("`epoll_pwait` is kernel time too.\n\n")
 	p("The minimal server pays the same kernel, scheduler, decoding and\n")
 	p("signing costs, which is why goconfd's CPU per request on the mix is\n")
 	p("within a few per cent of it: what is left to gain is in the kernel's\n")

@@ -69,16 +69,21 @@ func (s *Server) Listen(ap netip.AddrPort, n int) (netip.AddrPort, error) {
 	return ap, nil
 }
 
-// Serve answers on every socket until ctx ends, then closes them.
+// Serve answers on every socket until ctx ends, then closes them. A
+// socket it cannot batch on fails it at once, before anything is served.
 func (s *Server) Serve(ctx context.Context) error {
-	var wg sync.WaitGroup
-	errs := make([]error, len(s.conns))
+	bcs := make([]mmsg.BatchConn, len(s.conns))
 	for i, c := range s.conns {
 		bc, err := mmsg.New(c)
 		if err != nil {
-			errs[i] = err
-			continue
+			s.Close()
+			return fmt.Errorf("minimal: socket %d: %w", i+1, err)
 		}
+		bcs[i] = bc
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(s.conns))
+	for i, bc := range bcs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
