@@ -38,6 +38,10 @@ const (
 	ticksPerSecond = 100
 )
 
+// defaultRounds is how many rounds of the server comparison run unless
+// -rounds says otherwise.
+const defaultRounds = 3
+
 type options struct {
 	out      string
 	duration time.Duration
@@ -60,7 +64,7 @@ func run(args []string, log io.Writer) error {
 	var o options
 	fs.StringVar(&o.out, "o", "docs/performance.md", "the report `file` to write")
 	fs.DurationVar(&o.duration, "d", 2*time.Second, "length of each loaded run")
-	fs.IntVar(&o.rounds, "rounds", 3, "rounds of the server comparison (medians are reported)")
+	fs.IntVar(&o.rounds, "rounds", defaultRounds, "rounds of the server comparison (medians are reported)")
 	fs.BoolVar(&o.bench, "bench", true, "run the Go micro-benchmarks first")
 	fs.BoolVar(&o.servers, "servers", true, "compare the servers (goconfd, minimal, Ganeti)")
 	fs.StringVar(&o.refDir, "ref", "conformance/reference", "the reference scripts' `directory` (Ganeti 3.0.2, installed by setup.sh)")

@@ -115,14 +115,19 @@ func (r *report) render() string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Performance\n\n")
-	p("Written by `go run ./cmd/confd-report` (%s, %.0f s). Rerun it to\n", r.started.UTC().Format("2006-01-02 15:04 UTC"), time.Since(r.started).Seconds())
+	cmd := "go run ./cmd/confd-report"
+	if r.opts.rounds != defaultRounds {
+		cmd += fmt.Sprintf(" -rounds %d", r.opts.rounds)
+	}
+	p("Written by `%s` (%s, %.0f s). Rerun it to\n", cmd, r.started.UTC().Format("2006-01-02 15:04 UTC"), time.Since(r.started).Seconds())
 	p("measure your own machine; it writes this file. It needs `taskset`\n")
 	p("and, for Ganeti's numbers, the reference server installed by\n")
 	p("`conformance/reference/setup.sh`.\n\n")
 	p("Machine: %s.\n\n", machine())
-	p("**Noise.** The numbers below come from one run on a shared 2-CPU\n")
-	p("virtual machine on which other jobs were running: absolute values move\n")
-	p("by 10–30 %% from one run to the next. Compare servers through the\n")
+	p("**Noise.** The numbers below come from one run on a 2-CPU virtual\n")
+	p("machine (the load average above says whether other jobs shared it):\n")
+	p("absolute values move by 10–30 %% from one run to the next, more on a\n")
+	p("shared machine. Compare servers through the\n")
 	p("ratios, which come from the same run, one server right after the other.\n")
 	p("Tail latencies (p99, max) under load on a shared machine are dominated\n")
 	p("by other processes' time slices (milliseconds), not by the servers;\n")
@@ -194,6 +199,11 @@ func (r *report) render() string {
 			rp, rm := r.roundRatio("Ganeti 3.0.2", g, "ping", cpuOf), r.roundRatio("Ganeti 3.0.2", g, "mix", cpuOf)
 			p("| Ganeti / goconfd (%s), CPU per request | %.2f× | %.2f× | ≥ 8× on the mix | %s |\n", n, rp, rm, verdict(rm >= 8))
 		}
+		// How far from Ganeti a server that pays only the minimal
+		// server's costs (socket I/O, verifying, signing) stands on this
+		// machine: goconfd's ratio above can exceed it only by noise.
+		fp, fm := r.roundRatio("Ganeti 3.0.2", "minimal (1 socket)", "ping", cpuOf), r.roundRatio("Ganeti 3.0.2", "minimal (1 socket)", "mix", cpuOf)
+		p("| Ganeti / minimal (1 socket), CPU per request: where a server paying only socket I/O, verifying and signing stands | %.2f× | %.2f× | | |\n", fp, fm)
 	}
 	for _, n := range []string{"1 socket", "2 sockets"} {
 		rr := r.roundRatio("goconfd ("+n+")", "minimal ("+n+")", "rtt", p50Of)
