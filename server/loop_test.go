@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,8 +16,6 @@ import (
 
 	"golang.org/x/net/ipv4"
 
-	"github.com/goconfd/goconfd/config"
-	"github.com/goconfd/goconfd/internal/tjson"
 	"github.com/goconfd/goconfd/protocol"
 )
 
@@ -529,28 +526,8 @@ func TestLoopLargeReplies(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector changes allocation counts")
 	}
-	data, err := os.ReadFile("../config/testdata/rich.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := tjson.Parse(data, tjson.Options{Container: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cluster, _ := doc.Get("cluster")
-	tags, _ := cluster.Get("tags")
-	for i := range 2000 {
-		tags.Arr = append(tags.Arr, tjson.Value{Kind: tjson.String, Str: fmt.Sprint("tag-", i)})
-	}
-	snap, err := config.Parse(tjson.Marshal(&doc))
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Unix(1700000000, 0)
-	p := NewPipeline()
-	p.now = func() time.Time { return now }
-	p.SetKey(testKey)
-	p.SetState(&config.State{Snapshot: snap})
+	p := newTaggedPipeline(t, now, 2000, func(i int) string { return fmt.Sprint("tag-", i) })
 	req := protocol.AppendRequest(nil, testKey, now, protocol.TypeConfigQuery, []byte(`"/cluster/tags"`), "large")
 	want, v := p.Handle(req, nil)
 	if v.Outcome != Answered || len(want) <= maxKeptReplyCap {

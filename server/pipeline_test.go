@@ -119,8 +119,11 @@ func TestPipelineUnavailable(t *testing.T) {
 	}
 }
 
-func TestPipelineReplyTooBig(t *testing.T) {
-	// A config whose cluster object alone is larger than a UDP datagram.
+// newTaggedPipeline returns a pipeline at now serving the rich config
+// with the cluster's tags extended by n tags named by tag: a way to make
+// the answers about /cluster as large as a test needs.
+func newTaggedPipeline(t *testing.T, now time.Time, n int, tag func(i int) string) *Pipeline {
+	t.Helper()
 	data, err := os.ReadFile("../config/testdata/rich.json")
 	if err != nil {
 		t.Fatal(err)
@@ -131,25 +134,33 @@ func TestPipelineReplyTooBig(t *testing.T) {
 	}
 	cluster, _ := doc.Get("cluster")
 	tags, _ := cluster.Get("tags")
-	for i := range 6000 {
-		tags.Arr = append(tags.Arr, tjson.Value{Kind: tjson.String, Str: "tag-number-" + string(rune('a'+i%26)) + strconv.Itoa(i)})
+	for i := range n {
+		tags.Arr = append(tags.Arr, tjson.Value{Kind: tjson.String, Str: tag(i)})
 	}
 	snap, err := config.Parse(tjson.Marshal(&doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Unix(1700000000, 0)
 	p := NewPipeline()
 	p.now = func() time.Time { return now }
 	p.SetKey(testKey)
 	p.SetState(&config.State{Snapshot: snap})
+	return p
+}
+
+func TestPipelineReplyTooBig(t *testing.T) {
+	// A config whose cluster object alone is larger than a UDP datagram.
+	now := time.Unix(1700000000, 0)
+	p := newTaggedPipeline(t, now, 6000, func(i int) string {
+		return "tag-number-" + string(rune('a'+i%26)) + strconv.Itoa(i)
+	})
 	dgram := protocol.AppendRequest(nil, testKey, now, protocol.TypeConfigQuery, []byte(`"/cluster"`), "r")
 	if reply, o := handleOutcome(p, dgram, nil); o != DropReplyTooBig || reply != nil {
 		t.Fatalf("outcome = %v (reply %d bytes), want reply_too_big", o, len(reply))
 	}
 	// The encoder stops at the budget: the work for a reply that cannot be
 	// sent stays bounded whatever the size of the value asked for.
-	out, found := snap.AppendQuery(nil, []byte("/cluster/tags"))
+	out, found := p.State().Snapshot.AppendQuery(nil, []byte("/cluster/tags"))
 	if !found || len(out) <= config.MaxAnswerSize || len(out) > config.MaxAnswerSize+64 {
 		t.Fatalf("AppendQuery of a huge value: %d bytes, found %v; want just over %d", len(out), found, config.MaxAnswerSize)
 	}
