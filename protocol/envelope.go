@@ -4,7 +4,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
-	"hash"
 
 	"github.com/goconfd/goconfd/internal/tjson"
 )
@@ -15,8 +14,7 @@ import (
 // in hex. Decoder (requests) and ReplyDecoder (replies) embed one; they
 // differ only in the rules of the side that reads (envelopeRules).
 type envelope struct {
-	mac  hash.Hash
-	sum  [sha1.Size]byte
+	mac  saltMAC
 	want [sha1.Size]byte
 	scan tjson.Scanner
 
@@ -131,8 +129,5 @@ func (e *envelope) verify(salt, msg []byte) bool {
 	if _, err := hex.Decode(e.want[:], e.hmacHex); err != nil {
 		return false
 	}
-	e.mac.Reset()
-	e.mac.Write(salt)
-	e.mac.Write(msg)
-	return hmac.Equal(e.mac.Sum(e.sum[:0]), e.want[:])
+	return hmac.Equal(e.mac.sum(salt, msg), e.want[:])
 }

@@ -2,8 +2,6 @@ package protocol
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha1"
 	"errors"
 
 	"github.com/goconfd/goconfd/internal/tjson"
@@ -87,7 +85,9 @@ type ReplyDecoder struct {
 // NewReplyDecoder returns a ReplyDecoder that verifies replies with key,
 // the raw bytes of hmac.key (trailing newline included).
 func NewReplyDecoder(key []byte) *ReplyDecoder {
-	return &ReplyDecoder{envelope{mac: hmac.New(sha1.New, key)}}
+	d := &ReplyDecoder{}
+	d.mac.setKey(key)
+	return d
 }
 
 // Decode authenticates one reply datagram and checks that it answers the

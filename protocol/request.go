@@ -1,8 +1,6 @@
 package protocol
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
 	"time"
 
 	"github.com/goconfd/goconfd/internal/hs"
@@ -44,7 +42,7 @@ func NewDecoder(key []byte) *Decoder {
 // SetKey changes the HMAC key. key is copied.
 func (d *Decoder) SetKey(key []byte) {
 	d.key = append(d.key[:0], key...)
-	d.envelope.mac = hmac.New(sha1.New, d.key)
+	d.envelope.mac.setKey(d.key)
 	d.ReplySigner.SetKey(d.key)
 }
 

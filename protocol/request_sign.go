@@ -1,10 +1,7 @@
 package protocol
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
 	"encoding/hex"
-	"hash"
 	"strconv"
 	"time"
 
@@ -17,8 +14,7 @@ import (
 // signing allocates nothing in steady state: a load generator signs each
 // request as it sends it. A RequestSigner is not safe for concurrent use.
 type RequestSigner struct {
-	mac hash.Hash
-	sum [sha1.Size]byte
+	mac saltMAC
 
 	// Scratch buffers, reused across calls.
 	msg, salt []byte
@@ -34,7 +30,7 @@ func NewRequestSigner(key []byte) *RequestSigner {
 
 // SetKey changes the HMAC key.
 func (sg *RequestSigner) SetKey(key []byte) {
-	sg.mac = hmac.New(sha1.New, key)
+	sg.mac.setKey(key)
 }
 
 // AppendRequest appends a signed request datagram to dst, salted with
@@ -58,10 +54,7 @@ func (sg *RequestSigner) AppendRequest(dst []byte, now time.Time, typ Type, quer
 	sg.msg = msg
 	sg.salt = strconv.AppendInt(sg.salt[:0], now.Unix(), 10)
 
-	sg.mac.Reset()
-	sg.mac.Write(sg.salt)
-	sg.mac.Write(msg)
-	sum := sg.mac.Sum(sg.sum[:0])
+	sum := sg.mac.sum(sg.salt, msg)
 
 	dst = append(dst, Magic...)
 	dst = append(dst, `{"msg": `...)

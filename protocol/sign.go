@@ -2,10 +2,7 @@ package protocol
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha1"
 	"encoding/hex"
-	"hash"
 	"slices"
 	"strconv"
 
@@ -18,8 +15,7 @@ import (
 // not safe for concurrent use. A Decoder embeds one with its key, so a
 // server that decodes a request can sign the reply with the same object.
 type ReplySigner struct {
-	mac hash.Hash
-	sum [sha1.Size]byte
+	mac saltMAC
 
 	// Scratch buffers, reused across calls.
 	inner, saltUTF8 []byte
@@ -35,7 +31,7 @@ func NewReplySigner(key []byte) *ReplySigner {
 
 // SetKey changes the HMAC key.
 func (sg *ReplySigner) SetKey(key []byte) {
-	sg.mac = hmac.New(sha1.New, key)
+	sg.mac.setKey(key)
 }
 
 // AppendReply appends a signed reply datagram to dst, byte for byte as the
@@ -106,10 +102,7 @@ func (sg *ReplySigner) appendSigned(dst, rsalt, inner, msg []byte) []byte {
 		sg.saltUTF8 = tjson.AppendStandardUTF8(sg.saltUTF8[:0], rsalt)
 		signedSalt = sg.saltUTF8
 	}
-	sg.mac.Reset()
-	sg.mac.Write(signedSalt)
-	sg.mac.Write(inner)
-	sum := sg.mac.Sum(sg.sum[:0])
+	sum := sg.mac.sum(signedSalt, inner)
 
 	// A long reply (a big cluster's node or IP list) would grow dst by
 	// doubling, copying and clearing it at each step: make room once for
