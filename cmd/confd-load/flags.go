@@ -23,6 +23,7 @@ type options struct {
 	rampMax     float64
 	rampLoss    float64
 	noVerify    bool
+	noBatch     bool
 	allowRemote bool
 	progress    bool
 	showVersion bool
@@ -43,7 +44,9 @@ optional QUERY (JSON; anything else is sent as a string), or --mix FILE
 (a JSON array of {"type": T, "query": Q, "weight": W}).
 
 Modes:
-  closed loop (default)  --window requests outstanding on each socket
+  closed loop (default)  --window requests outstanding on each socket;
+                         replies read and their successors sent in
+                         batches (--no-batch: one per system call)
   open loop              --rate R: R requests a second on a fixed
                          schedule; latency counts from the scheduled time
   ramp                   --ramp --rate R0 [--ramp-step S] [--ramp-max M]:
@@ -75,6 +78,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.Float64Var(&o.rampStep, "ramp-step", 0, "ramp: rate added at each `step` (default: --rate)")
 	fs.Float64Var(&o.rampMax, "ramp-max", 0, "ramp: highest `rate` tried (default: 100 steps)")
 	fs.Float64Var(&o.rampLoss, "ramp-loss", 0.001, "ramp: the loss `fraction` at which a step fails")
+	fs.BoolVar(&o.noBatch, "no-batch", false, "closed loop: read one reply and send one request per system call, so that requests reach the server one at a time")
 	fs.BoolVar(&o.noVerify, "no-verify", false, "do not verify replies (HMAC, rsalt, magic): only match them to requests")
 	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow a server that is not on loopback (load only servers you are allowed to)")
 	fs.BoolVar(&o.progress, "progress", false, "print a progress line every second even when stderr is not a terminal")

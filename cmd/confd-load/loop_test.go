@@ -42,6 +42,7 @@ func TestAgainstGoconfd(t *testing.T) {
 		{"closed loop ping", []string{"--window", "4", "ping"}, "closed", []string{"0"}},
 		{"open loop mix", []string{"--rate", "500", "--mix", mixFile}, "open", []string{"0", "1"}},
 		{"closed loop unverified", []string{"--no-verify", "cluster-master"}, "closed", nil},
+		{"closed loop one per call", []string{"--no-batch", "--window", "4", "--mix", mixFile}, "closed", []string{"0", "1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer

@@ -165,7 +165,7 @@ func (l *loader) runOnce(ctx context.Context, rate float64) (*result, error) {
 		if rate == 0 {
 			go func() {
 				defer wg.Done()
-				errs[i] = w.closedLoop(ctx, end, o.window)
+				errs[i] = w.closedLoop(ctx, end, o.window, batchSize(o))
 			}()
 			continue
 		}

@@ -10,7 +10,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/ipv4"
+
 	"github.com/goconfd/goconfd/internal/latency"
+	"github.com/goconfd/goconfd/internal/mmsg"
 	"github.com/goconfd/goconfd/protocol"
 )
 
@@ -58,11 +61,15 @@ type worker struct {
 	mask    uint64
 	next    uint64 // sequence number of the next request (sender only)
 
-	sign    *protocol.RequestSigner
-	sendBuf []byte
-	rsalt   []byte
-	dec     *protocol.ReplyDecoder
-	raw     protocol.RawReply
+	sign  *protocol.RequestSigner
+	batch mmsg.BatchConn
+	// The sender's: requests signed and not yet sent (out, a prefix of
+	// outMsgs, whose buffers are reused) and their sequence numbers.
+	out, outMsgs []ipv4.Message
+	outSeqs      []uint64
+	rsalt        []byte
+	dec          *protocol.ReplyDecoder
+	raw          protocol.RawReply
 
 	// Read while running, for the progress line.
 	sent, answered, lost atomic.Int64
@@ -86,22 +93,28 @@ func newWorker(id int, addr *net.UDPAddr, key []byte, m *mix, verify bool, timeo
 	}
 	_ = conn.SetReadBuffer(4 << 20) // best effort: the kernel caps it
 	_ = conn.SetWriteBuffer(1 << 20)
+	bc, err := mmsg.New(conn)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("socket %d: %w", id, err)
+	}
 	n := 64
 	for n < ring {
 		n *= 2
 	}
 	return &worker{
-		id: id, conn: conn, mix: m, verify: verify, timeout: timeout,
+		id: id, conn: conn, batch: bc, mix: m, verify: verify, timeout: timeout,
 		slots: make([]slot, n), mask: uint64(n - 1),
 		sign: protocol.NewRequestSigner(key), dec: protocol.NewReplyDecoder(key),
 		lat: latency.New(), lag: latency.New(), status: map[protocol.Status]int64{},
 	}, nil
 }
 
-// send signs and sends the next request, due at due. It reports whether
-// the request's slot still held an outstanding request, which is then
-// given up as lost.
-func (w *worker) send(due, now time.Time) (evicted bool) {
+// queue signs the next request, due at due, into the next of w.out's
+// buffers; flush sends the queued requests. queue reports whether the
+// request's slot still held an outstanding request, which is then given
+// up as lost.
+func (w *worker) queue(due, now time.Time) (evicted bool) {
 	seq := w.next
 	w.next++
 	s := &w.slots[seq&w.mask]
@@ -113,15 +126,45 @@ func (w *worker) send(due, now time.Time) (evicted bool) {
 	s.seq.Store(seq + 1)
 	w.rsalt = appendRSalt(w.rsalt[:0], w.id, seq)
 	e := w.mix.pick(uint64(w.id)*7919, seq)
-	w.sendBuf = w.sign.AppendRequest(w.sendBuf[:0], now, e.typ, e.query, w.rsalt)
-	w.sent.Add(1)
-	if _, err := w.conn.Write(w.sendBuf); err != nil {
-		// Not sent: the slot is given back and the request not counted.
-		if s.seq.CompareAndSwap(seq+1, 0) {
-			w.sent.Add(-1)
-		}
-		w.sendErrs++
+	if len(w.out) == len(w.outMsgs) {
+		w.outMsgs = append(w.outMsgs, ipv4.Message{Buffers: make([][]byte, 1)})
+		w.outSeqs = append(w.outSeqs, 0)
 	}
+	i := len(w.out)
+	m := &w.outMsgs[i]
+	m.Buffers[0] = w.sign.AppendRequest(m.Buffers[0][:0], now, e.typ, e.query, w.rsalt)
+	w.outSeqs[i] = seq
+	w.out = w.outMsgs[:i+1]
+	w.sent.Add(1)
+	return evicted
+}
+
+// flush sends the requests queue signed, in one call when the socket
+// takes batches. A request the kernel refuses is not counted as sent
+// and its slot is given back.
+func (w *worker) flush() {
+	sent := 0
+	for sent < len(w.out) {
+		k, err := w.batch.WriteBatch(w.out[sent:], 0)
+		sent += k
+		if err != nil {
+			// Not sent: the slot is given back and the request not counted.
+			seq := w.outSeqs[sent]
+			if w.slots[seq&w.mask].seq.CompareAndSwap(seq+1, 0) {
+				w.sent.Add(-1)
+			}
+			w.sendErrs++
+			sent++
+		}
+	}
+	w.out = w.out[:0]
+}
+
+// send signs and sends the next request, due at due, as queue and flush
+// do.
+func (w *worker) send(due, now time.Time) (evicted bool) {
+	evicted = w.queue(due, now)
+	w.flush()
 	return evicted
 }
 
@@ -193,14 +236,23 @@ func replySalt(reply []byte) []byte {
 
 // closedLoop keeps window requests outstanding until end: each reply
 // (or a request given up after the timeout) makes room for the next.
+// It reads up to batch replies a call and sends the requests that
+// replace them in one call: the load generator then costs less per
+// request, and a fast server sees requests arrive as a busy server
+// does, several queued at a time, instead of one per wake-up (with
+// batch 1, the server's cost when each request arrives alone).
 // Requests still outstanding at the end are neither answered nor lost.
-func (w *worker) closedLoop(ctx context.Context, end time.Time, window int) error {
-	buf := make([]byte, 65536)
-	oldest := uint64(0)
-	for range window {
-		now := time.Now()
-		w.send(now, now)
+func (w *worker) closedLoop(ctx context.Context, end time.Time, window, batch int) error {
+	in := make([]ipv4.Message, batch)
+	for i := range in {
+		in[i].Buffers = [][]byte{make([]byte, 65536)}
 	}
+	oldest := uint64(0)
+	now := time.Now()
+	for range window {
+		w.queue(now, now)
+	}
+	w.flush()
 	for ctx.Err() == nil {
 		now := time.Now()
 		if !now.Before(end) {
@@ -218,6 +270,7 @@ func (w *worker) closedLoop(ctx context.Context, end time.Time, window int) erro
 				if s.seq.CompareAndSwap(oldest+1, (oldest+1)|givenUp) {
 					w.lost.Add(1)
 					w.refill(now)
+					w.flush()
 				}
 				continue
 			} else if exp.Before(deadline) {
@@ -227,7 +280,7 @@ func (w *worker) closedLoop(ctx context.Context, end time.Time, window int) erro
 		if err := w.conn.SetReadDeadline(deadline); err != nil {
 			return fmt.Errorf("socket %d: %w", w.id, err)
 		}
-		n, err := w.conn.Read(buf)
+		n, err := w.batch.ReadBatch(in, 0)
 		now = time.Now()
 		if err != nil {
 			if !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -235,17 +288,32 @@ func (w *worker) closedLoop(ctx context.Context, end time.Time, window int) erro
 			}
 			continue
 		}
-		if w.receive(buf[:n], now) {
-			w.refill(now)
+		for i := range in[:n] {
+			if w.receive(in[i].Buffers[0][:in[i].N], now) {
+				w.refill(now)
+			}
 		}
+		w.flush()
 	}
 	return nil
 }
 
-// refill sends one request, and one more for each outstanding request
+// maxBatch is the most replies a closed loop reads in one call (and so
+// the most requests it sends in one): 64 KiB buffers each.
+const maxBatch = 64
+
+// batchSize is how many replies a closed loop of o reads in one call.
+func batchSize(o *options) int {
+	if o.noBatch {
+		return 1
+	}
+	return min(o.window, maxBatch)
+}
+
+// refill queues one request, and one more for each outstanding request
 // its slot evicted.
 func (w *worker) refill(now time.Time) {
-	for w.send(now, now) {
+	for w.queue(now, now) {
 	}
 }
 
