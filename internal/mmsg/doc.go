@@ -1,7 +1,8 @@
 // Package mmsg reads and writes batches of UDP datagrams (recvmmsg and
 // sendmmsg on Linux) without allocating per datagram: the socket I/O of
 // goconfd's server and of the performance report's minimal server
-// (internal/minimal), so that the two pay the same for it.
+// (internal/minimal), so that the two pay the same for it, and of
+// confd-load's closed loop.
 package mmsg
 
 import "golang.org/x/net/ipv4"
