@@ -157,6 +157,7 @@ func (r *report) compare(ctx context.Context, next func() int) error {
 	}{
 		{"ping", []string{"-w", "2", "--window", "16", "-d", d, "ping"}},
 		{"mix", []string{"-w", "2", "--window", "16", "-d", d, "--mix", "MIX"}},
+		{"mix-single", []string{"-w", "2", "--window", "16", "-d", d, "--no-batch", "--mix", "MIX"}},
 		{"rtt", []string{"-w", "1", "--window", "1", "-d", d, "ping"}},
 	}
 	for round := range r.opts.rounds {

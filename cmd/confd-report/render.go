@@ -163,21 +163,34 @@ func (r *report) render() string {
 		}
 	}
 	p("\nMIX is `cmd/confd-report/mix-rich.json`: the twelve request types,\n")
-	p("one each, with queries that find something in the rich config.\n")
+	p("one each, with queries that find something in the rich config.\n\n")
+	p("**Batches.** In a closed loop `confd-load` reads the replies that\n")
+	p("have arrived in one call and sends the requests that replace them in\n")
+	p("one call, so requests reach the server several at a time, as they\n")
+	p("queue up at a busy server with many clients: goconfd and the minimal\n")
+	p("server then read several per `recvmmsg` and answer them in one\n")
+	p("`sendmmsg`, while Ganeti's server reads one datagram per call either\n")
+	p("way. *mix-single* (`--no-batch`) sends one request per call instead:\n")
+	p("requests arrive one at a time, each pays a server's per-call costs\n")
+	p("alone (its system calls, parking and waking its socket loop), which\n")
+	p("on this kind of virtual machine cost more than the work per request.\n")
+	p("That is the server's cost when it is far from busy; the targets are\n")
+	p("read on the batched mix, the cost per request at saturation, and both\n")
+	p("are shown.\n")
 	if r.ganetiError != "" {
 		p("\nGaneti 3.0.2 was **not measured**: %s\n", r.ganetiError)
 	}
 	p("\n## Results\n\n")
-	p("| server | CPU/request, ping | CPU/request, mix | saturated, ping | saturated, mix | median RTT, one in flight | p99, open loop %.0f/s (mix) | loss, open loop |\n", r.openRate)
-	p("|---|---|---|---|---|---|---|---|\n")
+	p("| server | CPU/request, ping | CPU/request, mix | CPU/request, mix-single | saturated, ping | saturated, mix | median RTT, one in flight | p99, open loop %.0f/s (mix) | loss, open loop |\n", r.openRate)
+	p("|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range r.servers {
-		ping, mix, rtt := r.stat(s, "ping"), r.stat(s, "mix"), r.stat(s, "rtt")
+		ping, mix, single, rtt := r.stat(s, "ping"), r.stat(s, "mix"), r.stat(s, "mix-single"), r.stat(s, "rtt")
 		var p99, loss float64
 		if open := r.find(s, "open"); open != nil {
 			p99, loss = open.res.LatencyUS.P99, open.res.Loss
 		}
-		p("| %s | %.2f µs (%.2f–%.2f) | %.2f µs (%.2f–%.2f) | %.0f/s | %.0f/s | %.1f µs | %.1f µs | %.3f %% |\n", s,
-			ping.cpu, ping.cpuMin, ping.cpuMax, mix.cpu, mix.cpuMin, mix.cpuMax, ping.rate, mix.rate, rtt.p50, p99, 100*loss)
+		p("| %s | %.2f µs (%.2f–%.2f) | %.2f µs (%.2f–%.2f) | %.2f µs (%.2f–%.2f) | %.0f/s | %.0f/s | %.1f µs | %.1f µs | %.3f %% |\n", s,
+			ping.cpu, ping.cpuMin, ping.cpuMax, mix.cpu, mix.cpuMin, mix.cpuMax, single.cpu, single.cpuMin, single.cpuMax, ping.rate, mix.rate, rtt.p50, p99, 100*loss)
 	}
 	p("\nCPU per request: the median of %d rounds, with the lowest and the\n", r.opts.rounds)
 	p("highest in parentheses; rates and the median RTT are medians too. The\n")
@@ -185,52 +198,61 @@ func (r *report) render() string {
 	p("(rounded down to 100/s). Saturated rates are the load generator's as\n")
 	p("much as the server's when the server is fast: with the server pinned\n")
 	p("to one CPU and the load generator to the other, both are busy.\n")
+	p("Batched runs move between a faster and a slower steady state from one\n")
+	p("run to the next (the range in parentheses), on every server that\n")
+	p("batches alike.\n")
 
 	p("\n## Ratios and targets\n\n")
-	p("| comparison | ping | mix | target | |\n|---|---|---|---|---|\n")
+	p("| comparison | ping | mix | mix-single | target | |\n|---|---|---|---|---|---|\n")
 	for _, n := range []string{"1 socket", "2 sockets"} {
 		g, m := "goconfd ("+n+")", "minimal ("+n+")"
-		rp, rm := r.roundRatio(g, m, "ping", cpuOf), r.roundRatio(g, m, "mix", cpuOf)
-		p("| goconfd / minimal, CPU per request, %s | %.2f× | %.2f× | ≤ 1.1× ping, ≤ 1.2× mix | %s ping, %s mix |\n", n, rp, rm, verdict(rp <= 1.1), verdict(rm <= 1.2))
+		rp, rm, rs := r.roundRatio(g, m, "ping", cpuOf), r.roundRatio(g, m, "mix", cpuOf), r.roundRatio(g, m, "mix-single", cpuOf)
+		p("| goconfd / minimal, CPU per request, %s | %.2f× | %.2f× | %.2f× | ≤ 1.1× ping, ≤ 1.2× mix | %s ping, %s mix |\n", n, rp, rm, rs, verdict(rp <= 1.1), verdict(rm <= 1.2))
 	}
 	if r.ganetiError == "" {
 		for _, n := range []string{"1 socket", "2 sockets"} {
 			g := "goconfd (" + n + ")"
-			rp, rm := r.roundRatio("Ganeti 3.0.2", g, "ping", cpuOf), r.roundRatio("Ganeti 3.0.2", g, "mix", cpuOf)
-			p("| Ganeti / goconfd (%s), CPU per request | %.2f× | %.2f× | ≥ 8× on the mix | %s |\n", n, rp, rm, verdict(rm >= 8))
+			rp, rm, rs := r.roundRatio("Ganeti 3.0.2", g, "ping", cpuOf), r.roundRatio("Ganeti 3.0.2", g, "mix", cpuOf), r.roundRatio("Ganeti 3.0.2", g, "mix-single", cpuOf)
+			p("| Ganeti / goconfd (%s), CPU per request | %.2f× | %.2f× | %.2f× | ≥ 8× on the mix | %s |\n", n, rp, rm, rs, verdict(rm >= 8))
 		}
 		// How far from Ganeti a server that pays only the minimal
 		// server's costs (socket I/O, verifying, signing) stands on this
 		// machine: goconfd's ratio above can exceed it only by noise.
-		fp, fm := r.roundRatio("Ganeti 3.0.2", "minimal (1 socket)", "ping", cpuOf), r.roundRatio("Ganeti 3.0.2", "minimal (1 socket)", "mix", cpuOf)
-		p("| Ganeti / minimal (1 socket), CPU per request: where a server paying only socket I/O, verifying and signing stands | %.2f× | %.2f× | | |\n", fp, fm)
+		fp, fm, fs := r.roundRatio("Ganeti 3.0.2", "minimal (1 socket)", "ping", cpuOf), r.roundRatio("Ganeti 3.0.2", "minimal (1 socket)", "mix", cpuOf), r.roundRatio("Ganeti 3.0.2", "minimal (1 socket)", "mix-single", cpuOf)
+		p("| Ganeti / minimal (1 socket), CPU per request: where a server paying only socket I/O, verifying and signing stands | %.2f× | %.2f× | %.2f× | | |\n", fp, fm, fs)
 	}
 	for _, n := range []string{"1 socket", "2 sockets"} {
 		rr := r.roundRatio("goconfd ("+n+")", "minimal ("+n+")", "rtt", p50Of)
-		p("| goconfd / minimal, median RTT one in flight, %s | %.2f× | | ≤ 1.1× | %s |\n", n, rr, verdict(rr <= 1.1))
+		p("| goconfd / minimal, median RTT one in flight, %s | %.2f× | | | ≤ 1.1× | %s |\n", n, rr, verdict(rr <= 1.1))
 	}
 	p("\nEach ratio is the median over the rounds of the ratio within a round\n")
 	p("(the two servers measured one right after the other).\n")
 	p("\n### Where the time goes\n\n")
 	p("Not measured by this run: a profile of goconfd (1 socket) under the\n")
-	p("mix, taken on the same kind of machine on 2026-12-02 with\n")
-	p("`perf record -g -p PID` while `confd-load` ran as above (the daemon's\n")
-	p("own CPU, 100 %%):\n\n")
-	p("- about 75 %% in the kernel: `sendmmsg` about 50 %% (on loopback it\n")
-	p("  also delivers each reply into the client's socket), `recvmmsg` about\n")
-	p("  13 %%, the rest switching threads;\n")
-	p("- about 15 %% in Go's scheduler: parking the socket loop on the network\n")
-	p("  poller between batches and waking it (`findRunnable`, `epoll_pwait`),\n")
-	p("  and the runtime's monitor thread (`sysmon`), which the first system\n")
-	p("  call after an idle moment wakes and which then polls every 20 µs for\n")
-	p("  a while;\n")
-	p("- about 17 %% in the pipeline: decoding and verifying the request\n")
-	p("  (`protocol.Decoder.Decode`, HMAC-SHA1 included) about 11 %%, signing\n")
-	p("  the reply about 3 %%, answering under 1 %% (a question asked before\n")
+	p("batched mix, taken on the same kind of machine on 2026-12-02 with\n")
+	p("`perf record -g` while `confd-load` ran as above (the daemon's own\n")
+	p("CPU, 100 %%):\n\n")
+	p("- about 70 %% in the kernel: `sendmmsg` about 47 %% (on loopback it\n")
+	p("  also delivers each reply into the client's socket and wakes the\n")
+	p("  client), `recvmmsg` about 8 %%, waiting in `epoll_pwait` about 7 %%.\n")
+	p("  A quarter of all the samples (24 %%) are one function,\n")
+	p("  `pvm_irq_enable`: re-enabling interrupts costs a call into the\n")
+	p("  hypervisor on this paravirtualized machine, and the socket code does\n")
+	p("  it at least twice per datagram (waking a reader, freeing a sent\n")
+	p("  buffer), whichever server sends it;\n")
+	p("- about 10 %% in Go's scheduler parking the socket loop on the network\n")
+	p("  poller between batches and waking it (`findRunnable`), and 3 %% the\n")
+	p("  runtime's monitor thread (`sysmon`);\n")
+	p("- about 21 %% in the pipeline: decoding and verifying the request\n")
+	p("  (`protocol.Decoder.Decode`, HMAC-SHA1 included) about 14 %%, signing\n")
+	p("  the reply about 5 %%, answering about 1 %% (a question asked before\n")
 	p("  of the same config is answered from the reply cache, its message\n")
 	p("  prepared once).\n\n")
-	p("The shares overlap (they add up to more than 100 %%): the scheduler's\n")
-	p("`epoll_pwait` is kernel time too.\n\n")
+	p("The batches held about 7 datagrams (`perf stat -e\n")
+	p("'syscalls:sys_enter_sendmmsg'` on the minimal server: 83 559 calls for\n")
+	p("574 680 replies); with `--no-batch` they hold 1.4 (214 846 for\n")
+	p("298 628), and each request pays a system call each way and most of a\n")
+	p("park and wake-up alone, which is why mix-single costs more.\n\n")
 	p("The minimal server pays the same kernel, scheduler, decoding and\n")
 	p("signing costs, which is why goconfd's CPU per request on the mix is\n")
 	p("within a few per cent of it: what is left to gain is in the kernel's\n")

@@ -62,7 +62,7 @@ func TestRenderNamesTargets(t *testing.T) {
 	// the median of the per-round ratios is 1.10.
 	for round, costs := range [][2]float64{{10, 10}, {11, 10}, {30, 10}} {
 		for i, s := range r.servers {
-			for _, w := range []string{"ping", "mix", "rtt"} {
+			for _, w := range []string{"ping", "mix", "mix-single", "rtt"} {
 				m := measurement{server: s, workload: w, cpuUS: costs[i], args: []string{w}, round: round}
 				m.res.Rate, m.res.LatencyUS.P50 = 1000, 100
 				r.runs = append(r.runs, m)
@@ -70,7 +70,7 @@ func TestRenderNamesTargets(t *testing.T) {
 		}
 	}
 	text := r.render()
-	for _, want := range []string{"# Performance", "| goconfd / minimal, CPU per request, 1 socket | 1.10× | 1.10× |", "| goconfd (1 socket) | 11.00 µs (10.00–30.00) |", "**met**", "Noise", "3 rounds"} {
+	for _, want := range []string{"# Performance", "| goconfd / minimal, CPU per request, 1 socket | 1.10× | 1.10× | 1.10× |", "| goconfd (1 socket) | 11.00 µs (10.00–30.00) |", "**met**", "Noise", "3 rounds"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("report does not contain %q:\n%s", want, text)
 		}
