@@ -114,10 +114,10 @@ func (r *report) measure(ctx context.Context) error {
 
 // compare starts Ganeti, the minimal server and goconfd (one socket and
 // two) side by side, all pinned to the server CPU (an idle one costs
-// nothing), and measures them in rounds: each round runs every server
-// once on each closed-loop workload, starting one server later than the
-// last round, so that the machine's changing background load falls on
-// all of them alike. The report gives medians over the rounds, and
+// nothing), and measures them in rounds: each round runs each
+// closed-loop workload once on every server, one server right after the
+// other, starting one server later than the last round, so that the
+// machine's changing background load falls on all of them alike. The report gives medians over the rounds, and
 // ratios as medians of the ratios within each round. Then one open loop
 // each, at half Ganeti's median saturated rate on the mix.
 func (r *report) compare(ctx context.Context, next func() int) error {
@@ -160,10 +160,13 @@ func (r *report) compare(ctx context.Context, next func() int) error {
 		{"mix-single", []string{"-w", "2", "--window", "16", "-d", d, "--no-batch", "--mix", "MIX"}},
 		{"rtt", []string{"-w", "1", "--window", "1", "-d", d, "ping"}},
 	}
+	// Workload by workload, so that the runs a ratio compares are a few
+	// seconds apart: the background load of this machine and of its host
+	// changes over tens of seconds.
 	for round := range r.opts.rounds {
-		for i := range servers {
-			s := servers[(i+round)%len(servers)]
-			for _, w := range workloads {
+		for _, w := range workloads {
+			for i := range servers {
+				s := servers[(i+round)%len(servers)]
 				m, err := r.load(ctx, s, w.name, w.args)
 				if err != nil {
 					return err
