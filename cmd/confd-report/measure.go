@@ -27,6 +27,11 @@ type loadResult struct {
 		P999 float64 `json:"p99.9"`
 		Max  float64 `json:"max"`
 	} `json:"latency_us"`
+	// SendLagUS is how late the open loop's requests left after they
+	// were due (nil in a closed loop): part of every latency above.
+	SendLagUS *struct {
+		P99 float64 `json:"p99"`
+	} `json:"send_lag_us"`
 	Errors map[string]int64
 }
 

@@ -182,16 +182,19 @@ func (r *report) render() string {
 		p("\nGaneti 3.0.2 was **not measured**: %s\n", r.ganetiError)
 	}
 	p("\n## Results\n\n")
-	p("| server | CPU/request, ping | CPU/request, mix | CPU/request, mix-single | saturated, ping | saturated, mix | median RTT, one in flight | p99, open loop %.0f/s (mix) | loss, open loop |\n", r.openRate)
-	p("|---|---|---|---|---|---|---|---|---|\n")
+	p("| server | CPU/request, ping | CPU/request, mix | CPU/request, mix-single | saturated, ping | saturated, mix | median RTT, one in flight | p99, open loop %.0f/s (mix) | of which send lag, p99 | loss, open loop |\n", r.openRate)
+	p("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range r.servers {
 		ping, mix, single, rtt := r.stat(s, "ping"), r.stat(s, "mix"), r.stat(s, "mix-single"), r.stat(s, "rtt")
-		var p99, loss float64
+		var p99, lag, loss float64
 		if open := r.find(s, "open"); open != nil {
 			p99, loss = open.res.LatencyUS.P99, open.res.Loss
+			if open.res.SendLagUS != nil {
+				lag = open.res.SendLagUS.P99
+			}
 		}
-		p("| %s | %.2f µs (%.2f–%.2f) | %.2f µs (%.2f–%.2f) | %.2f µs (%.2f–%.2f) | %.0f/s | %.0f/s | %.1f µs | %.1f µs | %.3f %% |\n", s,
-			ping.cpu, ping.cpuMin, ping.cpuMax, mix.cpu, mix.cpuMin, mix.cpuMax, single.cpu, single.cpuMin, single.cpuMax, ping.rate, mix.rate, rtt.p50, p99, 100*loss)
+		p("| %s | %.2f µs (%.2f–%.2f) | %.2f µs (%.2f–%.2f) | %.2f µs (%.2f–%.2f) | %.0f/s | %.0f/s | %.1f µs | %.1f µs | %.1f µs | %.3f %% |\n", s,
+			ping.cpu, ping.cpuMin, ping.cpuMax, mix.cpu, mix.cpuMin, mix.cpuMax, single.cpu, single.cpuMin, single.cpuMax, ping.rate, mix.rate, rtt.p50, p99, lag, 100*loss)
 	}
 	p("\nCPU per request: the median of %d rounds, with the lowest and the\n", r.opts.rounds)
 	p("highest in parentheses; rates and the median RTT are medians too. The\n")
@@ -199,9 +202,11 @@ func (r *report) render() string {
 	p("(rounded down to 100/s). Saturated rates are the load generator's as\n")
 	p("much as the server's when the server is fast: with the server pinned\n")
 	p("to one CPU and the load generator to the other, both are busy.\n")
-	p("Batched runs move between a faster and a slower steady state from one\n")
-	p("run to the next (the range in parentheses), on every server that\n")
-	p("batches alike.\n")
+	p("An open loop's latency counts from when a request was due, so it\n")
+	p("includes the load generator's own lateness in sending it (its send\n")
+	p("lag, given beside it): where that lag's p99 is close to the latency's,\n")
+	p("the tail is the load generator's wake-ups on this machine, not the\n")
+	p("server's.\n")
 
 	p("\n## Ratios and targets\n\n")
 	p("| comparison | ping | mix | mix-single | target | |\n|---|---|---|---|---|---|\n")
