@@ -139,15 +139,15 @@ func (w *worker) queue(due, now time.Time) (evicted bool) {
 	return evicted
 }
 
-// flush sends the requests queue signed, in one call when the socket
-// takes batches. A request the kernel refuses is not counted as sent
+// flush sends the requests that queue signed, in one call when the
+// socket takes batches. A request the kernel refuses is not counted as sent
 // and its slot is given back.
 func (w *worker) flush() {
 	sent := 0
 	for sent < len(w.out) {
 		k, err := w.batch.WriteBatch(w.out[sent:], 0)
 		sent += k
-		if err != nil {
+		if err != nil && sent < len(w.out) {
 			// Not sent: the slot is given back and the request not counted.
 			seq := w.outSeqs[sent]
 			if w.slots[seq&w.mask].seq.CompareAndSwap(seq+1, 0) {

@@ -122,8 +122,9 @@ func (r *report) measure(ctx context.Context) error {
 // nothing), and measures them in rounds: each round runs each
 // closed-loop workload once on every server, one server right after the
 // other, starting one server later than the last round, so that the
-// machine's changing background load falls on all of them alike. The report gives medians over the rounds, and
-// ratios as medians of the ratios within each round. Then one open loop
+// machine's changing background load falls on all of them alike. The
+// report gives medians over the rounds, and ratios as medians of the
+// ratios within each round. Then one open loop
 // each, at half Ganeti's median saturated rate on the mix.
 func (r *report) compare(ctx context.Context, next func() int) error {
 	var servers []*server
