@@ -140,8 +140,8 @@ func (w *worker) queue(due, now time.Time) (evicted bool) {
 }
 
 // flush sends the requests that queue signed, in one call when the
-// socket takes batches. A request the kernel refuses is not counted as sent
-// and its slot is given back.
+// socket takes batches. A request the kernel refuses is not counted as
+// sent and its slot is given back.
 func (w *worker) flush() {
 	sent := 0
 	for sent < len(w.out) {

@@ -29,10 +29,13 @@ type loadResult struct {
 	} `json:"latency_us"`
 	// SendLagUS is how late the open loop's requests left after they
 	// were due (nil in a closed loop): part of every latency above.
-	SendLagUS *struct {
-		P99 float64 `json:"p99"`
-	} `json:"send_lag_us"`
-	Errors map[string]int64
+	SendLagUS *sendLag `json:"send_lag_us"`
+	Errors    map[string]int64
+}
+
+// sendLag is the part of confd-load's send_lag_us the report prints.
+type sendLag struct {
+	P99 float64 `json:"p99"`
 }
 
 // measurement is one loaded run against one server.
@@ -124,8 +127,8 @@ func (r *report) measure(ctx context.Context) error {
 // other, starting one server later than the last round, so that the
 // machine's changing background load falls on all of them alike. The
 // report gives medians over the rounds, and ratios as medians of the
-// ratios within each round. Then one open loop
-// each, at half Ganeti's median saturated rate on the mix.
+// ratios within each round. Then one open loop each, at half Ganeti's
+// median saturated rate on the mix.
 func (r *report) compare(ctx context.Context, next func() int) error {
 	var servers []*server
 	defer func() {
@@ -157,21 +160,24 @@ func (r *report) compare(ctx context.Context, next func() int) error {
 		r.servers = append(r.servers, s.name)
 	}
 	d := r.opts.duration.String()
+	// The saturating workloads: four client sockets, not two. SO_REUSEPORT
+	// spreads them over a 2-socket server's sockets by a hash of their
+	// ports, and two put both on one of them in about half the runs, which
+	// then measured one busy socket and one idle (a loop that never
+	// empties its queue, preempted by the runtime: 79 times in 2 s against
+	// 2 with four sockets).
+	saturating := func(args ...string) []string {
+		return append([]string{"-w", "4", "--window", "16", "-d", d}, args...)
+	}
 	workloads := []struct {
 		name string
 		args []string
 	}{
-		{"ping", []string{"-w", "4", "--window", "16", "-d", d, "ping"}},
-		{"mix", []string{"-w", "4", "--window", "16", "-d", d, "--mix", "MIX"}},
-		{"mix-single", []string{"-w", "4", "--window", "16", "-d", d, "--no-batch", "--mix", "MIX"}},
+		{"ping", saturating("ping")},
+		{"mix", saturating("--mix", "MIX")},
+		{"mix-single", saturating("--no-batch", "--mix", "MIX")},
 		{"rtt", []string{"-w", "1", "--window", "1", "-d", d, "ping"}},
 	}
-	// Four client sockets, not two: SO_REUSEPORT spreads them over a
-	// 2-socket server's sockets by a hash of their ports, and two put both
-	// on one of them in about half the runs, which then measured one busy
-	// socket and one idle (a loop that never empties its queue, preempted
-	// by the runtime: 79 times in 2 s against 2 with four sockets).
-	//
 	// Workload by workload, so that the runs a ratio compares are a few
 	// seconds apart: the background load of this machine and of its host
 	// changes over tens of seconds.

@@ -71,9 +71,7 @@ func TestRenderNamesTargets(t *testing.T) {
 	}
 	open := measurement{server: "goconfd (1 socket)", workload: "open", args: []string{"open"}}
 	open.res.LatencyUS.P99 = 900
-	open.res.SendLagUS = &struct {
-		P99 float64 `json:"p99"`
-	}{P99: 700}
+	open.res.SendLagUS = &sendLag{P99: 700}
 	r.runs = append(r.runs, open)
 	text := r.render()
 	for _, want := range []string{"# Performance", "| goconfd / minimal, CPU per request, 1 socket | 1.10× | 1.10× | 1.10× |", "| goconfd (1 socket) | 11.00 µs (10.00–30.00) |", "**met**", "Noise", "3 rounds", "| 900.0 µs | 700.0 µs | 0.000 % |"} {
